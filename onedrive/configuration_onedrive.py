@@ -1,0 +1,192 @@
+"""OneDrive model configuration: InternVL's vision/text configs plus the driving tasks.
+
+``OneDriveConfig`` is an ``InternVLConfig`` (same ``vision_config``, ``text_config``,
+``image_token_id``, ``downsample_ratio``…) with one more sub-config,
+``task_config`` (``OneDriveTaskConfig``): query counts, classes, lane points,
+trajectory shape, which decoder layers carry task modules, the 3D position range,
+camera tiling and loss weights. Defaults follow the official release's nuScenes
+settings (docs/design.md §1, shared REFERENCE.md).
+"""
+
+from __future__ import annotations
+
+from huggingface_hub.dataclasses import strict
+from transformers import InternVLConfig
+from transformers.configuration_utils import PreTrainedConfig
+
+NUSCENES_DETECTION_CLASSES = (
+    "car",
+    "truck",
+    "bus",
+    "trailer",
+    "construction_vehicle",
+    "pedestrian",
+    "motorcycle",
+    "bicycle",
+    "traffic_cone",
+    "barrier",
+)
+
+
+@strict
+class OneDriveTaskConfig(PreTrainedConfig):
+    """Driving-task settings.
+
+    Queries: ``num_det_queries`` detection anchors, ``num_lane_queries`` lane anchors of
+    ``lane_points`` 3D points each, and ``1 + num_commands * num_plan_modes`` planning
+    tokens (one ego-status token, then the trajectory-mode queries per command).
+    Cameras: ``num_cameras`` images per sample, each cut into ``camera_tiles``
+    (rows, cols) ViT tiles of the vision tower's input size, plus a thumbnail tile when
+    ``use_thumbnail``. ``task_layers`` lists the decoder layers that carry the query
+    self-attention and the per-type FFNs (``None``: every layer); planning is
+    supervised on each of them (deep supervision).
+    ``position_range`` is ``[x_min, y_min, z_min, x_max, y_max, z_max]`` in metres (ego
+    frame); ``depth_range`` / ``depth_bins`` sample the camera frustum (PETR).
+    """
+
+    model_type = "onedrive_task"
+
+    det_classes: list[str] | tuple[str, ...] = NUSCENES_DETECTION_CLASSES
+    num_det_queries: int = 600
+    num_lane_queries: int = 600
+    lane_points: int = 11
+    max_boxes: int = 300
+    max_lanes: int = 100
+
+    num_cameras: int = 6
+    camera_tiles: list[int] | tuple[int, ...] = (1, 2)
+    use_thumbnail: bool = True
+
+    plan_steps: int = 6
+    plan_dims: int = 2
+    num_commands: int = 3
+    num_plan_modes: int = 6
+    ego_status_dim: int = 6
+
+    task_layers: list[int] | tuple[int, ...] | None = None
+    position_range: list[float] | tuple[float, ...] = (-51.2, -51.2, -5.0, 51.2, 51.2, 3.0)
+    depth_range: list[float] | tuple[float, ...] = (1.0, 61.2)
+    depth_bins: int = 64
+
+    focal_alpha: float = 0.25
+    focal_gamma: float = 2.0
+    det_cls_weight: float = 2.0
+    det_box_weight: float = 0.25
+    box_code_weights: list[float] | tuple[float, ...] = (2.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
+    lane_cls_weight: float = 1.5
+    lane_points_weight: float = 0.02
+    plan_weight: float = 1.0
+    plan_cls_weight: float = 0.5
+    text_weight: float = 1.0
+    perception_weight: float = 1.0
+    planning_weight: float = 1.0
+
+    def __post_init__(self, **kwargs):
+        self.det_classes = list(self.det_classes)
+        self.camera_tiles = list(self.camera_tiles)
+        self.position_range = [float(v) for v in self.position_range]
+        self.depth_range = [float(v) for v in self.depth_range]
+        self.box_code_weights = [float(v) for v in self.box_code_weights]
+        self.task_layers = None if self.task_layers is None else sorted(int(v) for v in self.task_layers)
+        self._check()
+        super().__post_init__(**kwargs)
+
+    def _check(self) -> None:
+        positive = {
+            "num_det_queries": self.num_det_queries,
+            "num_lane_queries": self.num_lane_queries,
+            "lane_points": self.lane_points,
+            "max_boxes": self.max_boxes,
+            "max_lanes": self.max_lanes,
+            "num_cameras": self.num_cameras,
+            "plan_steps": self.plan_steps,
+            "num_commands": self.num_commands,
+            "num_plan_modes": self.num_plan_modes,
+            "ego_status_dim": self.ego_status_dim,
+            "depth_bins": self.depth_bins,
+        }
+        bad = {name: value for name, value in positive.items() if value < 1}
+        if bad:
+            raise ValueError(f"OneDriveTaskConfig: these must be >= 1, got {bad}")
+        if not self.det_classes or len(set(self.det_classes)) != len(self.det_classes):
+            raise ValueError(f"det_classes must be non-empty and unique, got {self.det_classes}")
+        if len(self.camera_tiles) != 2 or min(self.camera_tiles) < 1:
+            raise ValueError(f"camera_tiles must be [rows, cols] >= 1, got {self.camera_tiles}")
+        if self.plan_dims not in (2, 3):
+            raise ValueError(f"plan_dims must be 2 (x, y) or 3 (x, y, heading), got {self.plan_dims}")
+        low, high = self.position_range[:3], self.position_range[3:]
+        if len(self.position_range) != 6 or any(lo >= hi for lo, hi in zip(low, high)):
+            raise ValueError(
+                f"position_range must be [x_min, y_min, z_min, x_max, y_max, z_max] with min < max, "
+                f"got {self.position_range}"
+            )
+        if len(self.depth_range) != 2 or not 0 < self.depth_range[0] < self.depth_range[1]:
+            raise ValueError(f"depth_range must be [near, far] with 0 < near < far, got {self.depth_range}")
+        if len(self.box_code_weights) != 10:
+            raise ValueError(
+                f"box_code_weights needs 10 values (x, y, z, l, w, h, sin, cos, vx, vy), "
+                f"got {len(self.box_code_weights)}"
+            )
+        if self.max_boxes > self.num_det_queries or self.max_lanes > self.num_lane_queries:
+            raise ValueError(
+                f"max_boxes ({self.max_boxes}) / max_lanes ({self.max_lanes}) cannot exceed the query counts "
+                f"({self.num_det_queries} / {self.num_lane_queries})"
+            )
+
+    @property
+    def tiles_per_camera(self) -> int:
+        return self.camera_tiles[0] * self.camera_tiles[1] + int(self.use_thumbnail)
+
+    @property
+    def num_plan_tokens(self) -> int:
+        """One ego-status token plus the trajectory-mode queries of every command."""
+        return 1 + self.num_commands * self.num_plan_modes
+
+
+@strict
+class OneDriveConfig(InternVLConfig):
+    """InternVL3 configuration plus ``task_config`` (``OneDriveTaskConfig``).
+
+    ``attn_implementation`` is chosen when loading (``sdpa`` by default; ``eager``;
+    ``flash_attention_2`` where flash-attn is installed).
+    """
+
+    model_type = "onedrive"
+    sub_configs_defaults = {**InternVLConfig.sub_configs_defaults, "task_config": OneDriveTaskConfig}
+
+    task_config: dict | PreTrainedConfig | None = None
+
+    def __post_init__(self, **kwargs):
+        super().__post_init__(**kwargs)
+        num_layers = self.text_config.num_hidden_layers
+        layers = self.task_config.task_layers
+        if layers is not None and (not layers or layers[0] < 0 or layers[-1] >= num_layers):
+            raise ValueError(
+                f"task_config.task_layers must be indices in [0, {num_layers - 1}] (the LLM has {num_layers} "
+                f"decoder layers), got {layers}"
+            )
+        vision = self.vision_config
+        if vision.image_size[0] != vision.image_size[1]:
+            raise ValueError(f"vision_config.image_size must be square tiles, got {vision.image_size}")
+        side = vision.image_size[0] // vision.patch_size[0]
+        if side * vision.patch_size[0] != vision.image_size[0] or (side * self.downsample_ratio) % 1:
+            raise ValueError(
+                f"vision tile {vision.image_size} must be a multiple of patch {vision.patch_size} whose patch "
+                f"grid divides by 1 / downsample_ratio ({1 / self.downsample_ratio})"
+            )
+
+    @property
+    def task_layer_indices(self) -> list[int]:
+        """Decoder layers carrying task modules (all layers when ``task_layers`` is None)."""
+        layers = self.task_config.task_layers
+        return list(range(self.text_config.num_hidden_layers)) if layers is None else list(layers)
+
+    @property
+    def tokens_per_tile(self) -> int:
+        """LLM tokens one ViT tile becomes after pixel shuffle."""
+        side = self.vision_config.image_size[0] // self.vision_config.patch_size[0]
+        return int(side * self.downsample_ratio) ** 2
+
+    @property
+    def image_tokens_per_camera(self) -> int:
+        return self.tokens_per_tile * self.task_config.tiles_per_camera

@@ -1,0 +1,122 @@
+"""Typed containers that travel from the data pipeline into the model.
+
+Shared by `onedrive.data` (which builds them) and `onedrive.modeling` (which reads
+them); neither of those packages imports the other.
+
+Frames and units (docs/design.md §4): the ego frame of the key frame, x forward,
+y left, z up, metres, radians, yaw counter-clockwise from x.
+
+* ``DriveSample``: one key frame after processing (tensors without a batch axis).
+* ``DriveBatch``: a collated batch; a ``Mapping`` so ``model(**batch)`` works, and
+  what ``model.predict(batch)`` / ``model.generate(batch)`` take.
+
+Ego status vector (``EGO_STATUS_FIELDS``): ``[vx, vy, ax, ay, yaw_rate, speed]`` in
+m/s, m/s², rad/s, m/s, in the ego frame of the key frame.
+Driving command: 0 right, 1 left, 2 straight (VAD/UniAD convention).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
+
+import torch
+
+EGO_STATUS_FIELDS = ("vx", "vy", "ax", "ay", "yaw_rate", "speed")
+COMMANDS = ("right", "left", "straight")
+
+
+@dataclass
+class CameraGeometry:
+    """Camera geometry of the processed images (after resize / crop / augmentation).
+
+    intrinsics: (B, N_cam, 3, 3) pinhole matrix in pixels of the processed image.
+    cam2ego:    (B, N_cam, 4, 4) camera-to-ego transform (OpenCV camera axes:
+                x right, y down, z forward).
+    image_hw:   (height, width) of every processed camera image, in pixels.
+    """
+
+    intrinsics: torch.Tensor
+    cam2ego: torch.Tensor
+    image_hw: tuple[int, int]
+
+    def to(self, device: torch.device | str) -> CameraGeometry:
+        return replace(self, intrinsics=self.intrinsics.to(device), cam2ego=self.cam2ego.to(device))
+
+
+@dataclass
+class DriveTargets:
+    """Ground truth of a batch, ego frame of each key frame.
+
+    boxes:           B × (N_i, 9) ``[x, y, z, l, w, h, yaw, vx, vy]``.
+    labels:          B × (N_i,) class index into ``config.task_config.det_classes``.
+    lanes:           B × (M_i, P, 3) centerline points ordered along travel.
+    trajectory:      (B, T, D) future ego waypoints (D = 2 nuScenes ``x, y``;
+                     D = 3 NAVSIM ``x, y, heading``).
+    trajectory_mask: (B, T) bool, True where the waypoint is valid.
+    """
+
+    boxes: list[torch.Tensor] = field(default_factory=list)
+    labels: list[torch.Tensor] = field(default_factory=list)
+    lanes: list[torch.Tensor] = field(default_factory=list)
+    trajectory: torch.Tensor | None = None
+    trajectory_mask: torch.Tensor | None = None
+
+    def to(self, device: torch.device | str) -> DriveTargets:
+        def move(value):
+            if value is None:
+                return None
+            if isinstance(value, list):
+                return [item.to(device) for item in value]
+            return value.to(device)
+
+        return DriveTargets(**{f.name: move(getattr(self, f.name)) for f in fields(self)})
+
+
+@dataclass
+class DriveBatch(Mapping):
+    """A collated batch.
+
+    input_ids:      (B, L) token ids; image placeholders are ``config.image_token_id``.
+    attention_mask: (B, L) 1 for real tokens, 0 for padding.
+    pixel_values:   (B * N_cam * T, 3, S, S) ViT tiles, sample-major, then camera,
+                    then tile (T = grid tiles + thumbnail; InternVL's flat layout).
+    labels:         (B, L) next-token targets, -100 except answer tokens.
+    camera:         camera geometry of the processed images.
+    ego_status:     (B, 6) see ``EGO_STATUS_FIELDS``.
+    command:        (B,) long, 0 right / 1 left / 2 straight.
+    targets:        ground truth for the perception and planning losses.
+    sample_tokens:  B sample tokens (not passed to the model).
+    """
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    pixel_values: torch.Tensor | None = None
+    labels: torch.Tensor | None = None
+    camera: CameraGeometry | None = None
+    ego_status: torch.Tensor | None = None
+    command: torch.Tensor | None = None
+    targets: DriveTargets | None = None
+    sample_tokens: list[str] = field(default_factory=list)
+
+    # Mapping protocol: the model's keyword arguments (everything but sample_tokens).
+    def _model_keys(self) -> list[str]:
+        return [f.name for f in fields(self) if f.name != "sample_tokens" and getattr(self, f.name) is not None]
+
+    def __getitem__(self, key: str):
+        if key not in self._model_keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._model_keys())
+
+    def __len__(self) -> int:
+        return len(self._model_keys())
+
+    def to(self, device: torch.device | str) -> DriveBatch:
+        moved = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            moved[f.name] = value.to(device) if hasattr(value, "to") else value
+        return DriveBatch(**moved)
