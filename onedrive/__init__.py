@@ -5,3 +5,13 @@ from onedrive.configuration_onedrive import NUSCENES_DETECTION_CLASSES, OneDrive
 __version__ = "0.1.0"
 
 __all__ = ["NUSCENES_DETECTION_CLASSES", "OneDriveConfig", "OneDriveTaskConfig", "__version__"]
+
+from transformers import AutoConfig, AutoModel  # noqa: E402
+
+from onedrive.modeling.modeling_onedrive import OneDriveForDriving  # noqa: E402
+from onedrive.schema import CameraGeometry, DriveBatch, DriveTargets  # noqa: E402
+
+AutoConfig.register(OneDriveConfig.model_type, OneDriveConfig, exist_ok=True)
+AutoModel.register(OneDriveConfig, OneDriveForDriving, exist_ok=True)
+
+__all__ += ["CameraGeometry", "DriveBatch", "DriveTargets", "OneDriveForDriving"]

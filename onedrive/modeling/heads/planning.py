@@ -1,0 +1,69 @@
+"""Planning head: multi-modal trajectories per driving command, from the planning tokens.
+
+The planning tokens are ``[ego | modes of command 0 | modes of command 1 | …]``. Each
+mode query, joined with the ego token's state and the ego status, gives ``T`` waypoint
+increments (cumulated into waypoints, metres; heading in radians when ``plan_dims`` is 3)
+and a mode score. Only the given command's modes count.
+Loss (winner takes all, as VAD's planning head): L1 on the valid steps of the mode
+closest to the ground truth, plus cross-entropy on the mode scores with that mode as
+the target; averaged over samples. The head runs on every task layer; the planning
+loss is the mean over those layers (deep supervision).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from onedrive.configuration_onedrive import OneDriveTaskConfig
+from onedrive.modeling.heads.common import mlp
+
+
+@dataclass
+class PlanningOutput:
+    """trajectories (B, M, T, D) of the given command's modes; mode_logits (B, M)."""
+
+    trajectories: torch.Tensor
+    mode_logits: torch.Tensor
+
+    def best(self) -> torch.Tensor:
+        """The highest-scoring mode's trajectory → (B, T, D)."""
+        index = self.mode_logits.argmax(dim=1)
+        return self.trajectories[torch.arange(len(index)), index]
+
+
+class PlanningHead(nn.Module):
+    def __init__(self, hidden: int, task: OneDriveTaskConfig):
+        super().__init__()
+        self.task = task
+        self.decoder = mlp(2 * hidden + task.ego_status_dim, hidden, task.plan_steps * task.plan_dims + 1)
+
+    def forward(self, plan_states: torch.Tensor, ego_status: torch.Tensor, command: torch.Tensor) -> PlanningOutput:
+        """plan_states (B, 1 + C·M, H); ego_status (B, E); command (B,) → the command's M modes."""
+        task = self.task
+        batch = plan_states.shape[0]
+        modes = plan_states[:, 1:].view(batch, task.num_commands, task.num_plan_modes, -1)  # (B, C, M, H)
+        modes = modes[torch.arange(batch), command]  # (B, M, H)
+        ego = plan_states[:, :1].expand(-1, task.num_plan_modes, -1)  # (B, M, H)
+        status = ego_status.to(modes)[:, None, :].expand(-1, task.num_plan_modes, -1)  # (B, M, E)
+        decoded = self.decoder(torch.cat([modes, ego, status], dim=-1))  # (B, M, T·D + 1)
+        steps = decoded[..., :-1].view(batch, task.num_plan_modes, task.plan_steps, task.plan_dims)
+        return PlanningOutput(steps.cumsum(dim=2), decoded[..., -1])
+
+    def loss(self, output: PlanningOutput, trajectory: torch.Tensor, mask: torch.Tensor) -> dict:
+        """trajectory (B, T, D), mask (B, T) → {"plan_l1", "plan_cls"} averaged over samples."""
+        valid = mask.to(output.trajectories)[:, None, :, None]  # (B, 1, T, 1)
+        errors = (output.trajectories - trajectory.to(output.trajectories)[:, None]).abs() * valid  # (B, M, T, D)
+        counts = valid.sum(dim=(1, 2, 3)).clamp(min=1) * self.task.plan_dims  # (B,)
+        per_mode = errors.sum(dim=(2, 3)) / counts[:, None]  # (B, M)
+        best = per_mode.detach().argmin(dim=1)  # (B,)
+        has_future = mask.any(dim=1).to(per_mode)  # (B,)
+        l1 = per_mode[torch.arange(len(best)), best]
+        classification = F.cross_entropy(output.mode_logits, best, reduction="none") * has_future
+        return {
+            "plan_l1": self.task.plan_weight * l1.mean(),
+            "plan_cls": self.task.plan_cls_weight * classification.mean(),
+        }

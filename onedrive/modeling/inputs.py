@@ -1,0 +1,68 @@
+"""Checks on what reaches the model; every error says what was expected and what arrived."""
+
+from __future__ import annotations
+
+import torch
+
+from onedrive.configuration_onedrive import OneDriveConfig
+from onedrive.schema import CameraGeometry
+
+
+def has_driving_inputs(camera: CameraGeometry | None, ego_status, command) -> bool:
+    """All three driving inputs → True; none → False (the plain VLM); some → ValueError."""
+    given = {"camera": camera is not None, "ego_status": ego_status is not None, "command": command is not None}
+    if any(given.values()) and not all(given.values()):
+        missing = [name for name, present in given.items() if not present]
+        raise ValueError(
+            f"driving inputs come together (camera, ego_status, command); got {[n for n, p in given.items() if p]} "
+            f"but not {missing}"
+        )
+    return all(given.values())
+
+
+def check_driving_inputs(
+    config: OneDriveConfig, batch_size: int, camera: CameraGeometry, ego_status: torch.Tensor, command: torch.Tensor
+) -> None:
+    task = config.task_config
+    cams = task.num_cameras
+    if camera.intrinsics is None or camera.cam2ego is None:
+        raise ValueError("camera geometry needs both intrinsics (B, N_cam, 3, 3) and cam2ego (B, N_cam, 4, 4)")
+    expected = {"intrinsics": (batch_size, cams, 3, 3), "cam2ego": (batch_size, cams, 4, 4)}
+    for name, shape in expected.items():
+        got = tuple(getattr(camera, name).shape)
+        if got != shape:
+            raise ValueError(f"camera.{name} must have shape {shape} (B, N_cam={cams}, ...), got {got}")
+        if not torch.isfinite(getattr(camera, name)).all():
+            raise ValueError(f"camera.{name} holds NaN or inf")
+    if tuple(ego_status.shape) != (batch_size, task.ego_status_dim):
+        raise ValueError(f"ego_status must have shape {(batch_size, task.ego_status_dim)}, got {tuple(ego_status.shape)}")
+    if not torch.isfinite(ego_status).all():
+        bad = torch.nonzero(~torch.isfinite(ego_status).all(dim=1)).flatten().tolist()
+        raise ValueError(f"ego_status holds NaN or inf in samples {bad}")
+    if tuple(command.shape) != (batch_size,) or command.min() < 0 or command.max() >= task.num_commands:
+        raise ValueError(
+            f"command must be (B={batch_size},) integers in [0, {task.num_commands - 1}], "
+            f"got shape {tuple(command.shape)} values {command.tolist()}"
+        )
+
+
+def check_image_tokens(
+    config: OneDriveConfig, input_ids: torch.Tensor, pixel_values: torch.Tensor | None, driving: bool
+) -> None:
+    """The image-context tokens must match the image features the tiles will produce."""
+    per_sample = (input_ids == config.image_token_id).sum(dim=1)  # (B,)
+    tiles = 0 if pixel_values is None else pixel_values.shape[0]
+    if int(per_sample.sum()) != tiles * config.tokens_per_tile:
+        raise ValueError(
+            f"image tokens do not match image features: input_ids hold {int(per_sample.sum())} image tokens "
+            f"(id {config.image_token_id}), pixel_values give {tiles} tiles x {config.tokens_per_tile} = "
+            f"{tiles * config.tokens_per_tile} features"
+        )
+    if driving:
+        expected = config.task_config.num_cameras * config.image_tokens_per_camera
+        wrong = torch.nonzero(per_sample != expected).flatten().tolist()
+        if wrong:
+            raise ValueError(
+                f"each sample needs {expected} image tokens ({config.task_config.num_cameras} cameras x "
+                f"{config.image_tokens_per_camera}); samples {wrong} have {per_sample[wrong].tolist()}"
+            )

@@ -1,0 +1,60 @@
+"""Build a ``OneDriveForDriving`` from a pretrained InternVL3 checkpoint.
+
+The checkpoint is read by transformers' own ``InternVLForConditionalGeneration.
+from_pretrained`` (hub id or local folder in the transformers InternVL layout; the hub
+cache and ``HF_HUB_OFFLINE`` work as usual). OneDrive keeps InternVL's parameter names,
+so the key map is the identity: every pretrained tensor (ViT, projector, embeddings,
+attention, FFNs, norms, LM head) must land, and the only parameters left are the task
+modules (``TASK_MODULE_PREFIXES`` and the per-layer query modules). Each query-type FFN
+starts as a copy of its layer's pretrained FFN.
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+from transformers import InternVLForConditionalGeneration
+
+from onedrive.configuration_onedrive import OneDriveConfig
+
+TASK_MODULE_PREFIXES = ("queries.", "image_position.", "det_position.", "lane_position.", "det_head.", "lane_head.", "plan_head.")
+LAYER_TASK_MODULE = re.compile(r"^model\.language_model\.layers\.\d+\.(query_self_attn|query_ffns)\.")
+
+
+def is_task_module_key(key: str) -> bool:
+    """Parameters that OneDrive adds to InternVL (everything else comes from the checkpoint)."""
+    return key.startswith(TASK_MODULE_PREFIXES) or bool(LAYER_TASK_MODULE.match(key))
+
+
+def from_internvl(
+    model_class,
+    pretrained: str,
+    task_config: dict | None = None,
+    attn_implementation: str = "sdpa",
+    dtype: torch.dtype | None = None,
+    **from_pretrained_kwargs,
+):
+    """Load InternVL3 from ``pretrained`` and build ``model_class`` (``OneDriveForDriving``) around its weights."""
+    internvl = InternVLForConditionalGeneration.from_pretrained(
+        pretrained, attn_implementation=attn_implementation, dtype=dtype, **from_pretrained_kwargs
+    )
+    settings = internvl.config.to_dict()
+    for key in ("model_type", "architectures", "transformers_version"):
+        settings.pop(key, None)
+    config = OneDriveConfig(**settings, task_config=task_config or {})
+    model = model_class._from_config(config, attn_implementation=attn_implementation, dtype=internvl.dtype)
+    pretrained_state = internvl.state_dict()
+    missing, unexpected = model.load_state_dict(pretrained_state, strict=False)
+    if unexpected:
+        raise ValueError(f"{pretrained}: checkpoint tensors with no place in OneDrive: {sorted(unexpected)[:10]}")
+    not_task = [key for key in missing if not is_task_module_key(key)]
+    if not_task:
+        raise ValueError(f"{pretrained}: pretrained tensors missing from the checkpoint: {sorted(not_task)[:10]}")
+    with torch.no_grad():
+        for layer in model.model.language_model.layers:
+            if layer.has_task_modules:
+                for ffn in layer.query_ffns.values():
+                    ffn.load_state_dict(layer.mlp.state_dict())
+    del internvl
+    return model

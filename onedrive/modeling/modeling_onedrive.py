@@ -1,0 +1,319 @@
+"""``OneDriveForDriving``: InternVL3 whose decoder also reads perception and planning queries.
+
+    Z = [prefix | X_img | Q_det | Q_lane | Q_plan | text]
+
+* ``forward(**batch)`` → losses (text, det, lane, plan with deep supervision);
+* ``predict(batch)`` → boxes, lanes, trajectory from one prefill (``tasks=("plan",)``
+  exits after the last planning-supervised layer);
+* ``generate(batch)`` → text, continuing that prefill's KV cache, plus the structured
+  outputs of the same prefill.
+With no driving inputs (no camera, ego status, command) no query is inserted and the
+model computes what ``InternVLForConditionalGeneration`` computes.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import AutoModel, PreTrainedModel
+from transformers.models.internvl.modeling_internvl import InternVLModel, InternVLMultiModalProjector
+
+from onedrive.configuration_onedrive import OneDriveConfig
+from onedrive.modeling.decoder import LanguageModelOutput, OneDriveLanguageModel, QuerySelfAttention, QueryRouting
+from onedrive.modeling.heads.detection import DetectionHead
+from onedrive.modeling.heads.lane import LaneHead
+from onedrive.modeling.heads.planning import PlanningHead
+from onedrive.modeling.inputs import check_driving_inputs, check_image_tokens, has_driving_inputs
+from onedrive.modeling.outputs import DriveGenerateOutput, DrivePrediction, OneDriveOutput
+from onedrive.modeling.position_3d import AttentionPositionHead, FrustumPositionEncoder, ReferencePointEncoder
+from onedrive.modeling.queries import DrivingQueries
+from onedrive.modeling.tokens import TokenLayout, TokenType, left_align
+from onedrive.schema import CameraGeometry, DriveBatch, DriveTargets
+
+IGNORE_INDEX = -100
+
+
+class OneDrivePreTrainedModel(PreTrainedModel):
+    config_class = OneDriveConfig
+    config: OneDriveConfig
+    base_model_prefix = "model"
+    input_modalities = ("image", "text")
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["OneDriveDecoderLayer", "InternVLVisionLayer"]
+    _skip_keys_device_placement = ["past_key_values"]
+    _supports_flash_attn = True
+    _supports_sdpa = True
+    _supports_attention_backend = True
+
+    def _init_weights(self, module):
+        super()._init_weights(module)
+        # New modules start as no-ops on the pretrained computation (see position_3d.py, decoder.py).
+        if isinstance(module, AttentionPositionHead):
+            for projection in (module.to_query, module.to_key):
+                nn.init.zeros_(projection.weight)
+                nn.init.zeros_(projection.bias)
+        elif isinstance(module, QuerySelfAttention):
+            nn.init.zeros_(module.o_proj.weight)
+
+
+class OneDriveModel(InternVLModel):
+    """InternVL's vision tower and projector with ``OneDriveLanguageModel`` as the LLM.
+
+    ``InternVLModel.__init__`` would build a plain Qwen2 LLM first; building the three
+    parts here avoids constructing the LLM twice. Parameter names equal InternVL's.
+    """
+
+    def __init__(self, config: OneDriveConfig):
+        OneDrivePreTrainedModel.__init__(self, config)
+        self.vision_tower = AutoModel.from_config(config.vision_config)
+        self.multi_modal_projector = InternVLMultiModalProjector(config)
+        self.language_model = OneDriveLanguageModel(config.text_config, config.task_layer_indices)
+        self.post_init()
+
+
+class OneDriveForDriving(OneDrivePreTrainedModel):
+    _tied_weights_keys = {"lm_head.weight": "model.language_model.embed_tokens.weight"}
+
+    def __init__(self, config: OneDriveConfig):
+        super().__init__(config)
+        task = config.task_config
+        hidden = config.text_config.hidden_size
+        self.model = OneDriveModel(config)
+        self.lm_head = nn.Linear(hidden, config.text_config.vocab_size, bias=False)
+        self.queries = DrivingQueries(config)
+        self.image_position = FrustumPositionEncoder(config)
+        self.det_position = ReferencePointEncoder(1, config)
+        self.lane_position = ReferencePointEncoder(task.lane_points, config)
+        self.det_head = DetectionHead(hidden, task)
+        self.lane_head = LaneHead(hidden, task)
+        self.plan_head = PlanningHead(hidden, task)
+        self.post_init()
+
+    @classmethod
+    def from_internvl(cls, *args, **kwargs) -> OneDriveForDriving:
+        """Build from an InternVL3 checkpoint (hub id or local folder); see ``internvl_weights.from_internvl``."""
+        from onedrive.modeling.internvl_weights import from_internvl
+
+        return from_internvl(cls, *args, **kwargs)
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.model.get_input_embeddings()
+
+    def get_output_embeddings(self) -> nn.Module:
+        return self.lm_head
+
+    # ----------------------------------------------------------------- prefill
+    def _prefill(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        pixel_values: torch.Tensor | None,
+        camera: CameraGeometry | None,
+        ego_status: torch.Tensor | None,
+        command: torch.Tensor | None,
+        use_cache: bool = False,
+        stop_after_layer: int | None = None,
+    ) -> tuple[TokenLayout, LanguageModelOutput, bool]:
+        config, task = self.config, self.config.task_config
+        batch = input_ids.shape[0]
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        driving = has_driving_inputs(camera, ego_status, command)
+        if driving:
+            check_driving_inputs(config, batch, camera, ego_status, command)
+        check_image_tokens(config, input_ids, pixel_values, driving)
+
+        embeds = self.get_input_embeddings()(input_ids)  # (B, L, H)
+        if pixel_values is not None and pixel_values.shape[0]:
+            image_features = self.model.get_image_features(pixel_values=pixel_values).pooler_output  # (N_tiles, t, H)
+            image_mask = (input_ids == config.image_token_id)[..., None]  # (B, L, 1)
+            embeds = embeds.masked_scatter(image_mask, image_features.to(embeds.dtype))
+
+        counts = (task.num_det_queries, task.num_lane_queries, task.num_plan_tokens) if driving else (0, 0, 0)
+        layout = TokenLayout.build(input_ids, attention_mask, config.image_token_id, *counts)
+        routing = None
+        if driving:
+            embeds = layout.scatter_inputs(embeds, self.queries(ego_status, command.long()))  # (B, L', H)
+            routing = self._routing(layout, camera, embeds)
+        output = self.model.language_model(
+            inputs_embeds=embeds,
+            attention_mask=layout.attention_mask,
+            position_ids=layout.position_ids,
+            use_cache=use_cache,
+            routing=routing,
+            keep_layers=tuple(config.task_layer_indices) if driving else (),
+            stop_after_layer=stop_after_layer,
+        )
+        return layout, output, driving
+
+    def _routing(self, layout: TokenLayout, camera: CameraGeometry, embeds: torch.Tensor) -> QueryRouting:
+        """3D embeddings for image tokens (frustum) and perception queries (reference points)."""
+        batch = embeds.shape[0]
+        image_q, image_k = self.image_position(camera.intrinsics, camera.cam2ego, camera.image_hw)  # (B, N_img, ·)
+        det_q, det_k = self.det_position(self.queries.det_reference_points()[:, None, :])  # (N_det, ·)
+        lane_q, lane_k = self.lane_position(self.queries.lane_reference_points())  # (N_lane, ·)
+        image_index = torch.nonzero(layout.token_types == int(TokenType.IMAGE))[:, 1].view(batch, -1)  # (B, N_img)
+        rows = torch.arange(batch, device=embeds.device)[:, None]
+        length = layout.token_types.shape[1]
+        placed = []
+        for image_part, det_part, lane_part in ((image_q, det_q, lane_q), (image_k, det_k, lane_k)):
+            values = embeds.new_zeros(batch, length, image_part.shape[-1])  # (B, L', ·)
+            values[rows, image_index] = image_part.to(values.dtype)
+            values[rows, layout.det_index] = det_part.to(values.dtype)
+            values[rows, layout.lane_index] = lane_part.to(values.dtype)
+            placed.append(values)
+        perception_position = torch.cat([det_q, lane_q], dim=0).expand(batch, -1, -1).to(embeds.dtype)
+        return QueryRouting(layout.token_types, placed[0], placed[1], layout.perception_index, perception_position)
+
+    # ----------------------------------------------------------------- training
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        pixel_values: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        camera: CameraGeometry | None = None,
+        ego_status: torch.Tensor | None = None,
+        command: torch.Tensor | None = None,
+        targets: DriveTargets | None = None,
+    ) -> OneDriveOutput:
+        """Inputs as in ``onedrive.schema.DriveBatch``; losses for every family whose targets are given."""
+        layout, output, driving = self._prefill(input_ids, attention_mask, pixel_values, camera, ego_status, command)
+        hidden = output.last_hidden_state  # (B, L', H)
+        losses: dict[str, torch.Tensor] = {}
+        logits = None
+        if labels is not None:
+            losses["text"] = self.config.task_config.text_weight * self._text_loss(hidden, layout, labels)
+        else:
+            logits = self.lm_head(hidden)  # (B, L', V)
+
+        detection = lanes = planning = None
+        if driving:
+            detection, lanes, planning = self._heads(layout, output, ego_status, command.long())
+            if targets is not None:
+                losses.update(self._task_losses(detection, lanes, planning, targets))
+        loss = sum(losses.values()) if losses else None
+        return OneDriveOutput(loss, losses or None, logits, detection, lanes, planning)
+
+    def _heads(self, layout: TokenLayout, output: LanguageModelOutput, ego_status, command):
+        hidden = output.last_hidden_state
+        detection = self.det_head(layout.gather(hidden, layout.det_index), self.queries.det_reference_points())
+        lanes = self.lane_head(layout.gather(hidden, layout.lane_index), self.queries.lane_reference_points())
+        planning = {
+            index: self.plan_head(layout.gather(states, layout.plan_index), ego_status, command)
+            for index, states in output.layer_states.items()
+        }
+        return detection, lanes, planning
+
+    def _task_losses(self, detection, lanes, planning, targets: DriveTargets) -> dict[str, torch.Tensor]:
+        task = self.config.task_config
+        losses = {}
+        if targets.boxes:
+            for name, value in self.det_head.loss(detection, targets.boxes, targets.labels).items():
+                losses[name] = task.perception_weight * value
+        if targets.lanes:
+            for name, value in self.lane_head.loss(lanes, targets.lanes).items():
+                losses[name] = task.perception_weight * value
+        if targets.trajectory is not None:
+            per_layer = [self.plan_head.loss(out, targets.trajectory, targets.trajectory_mask) for out in planning.values()]
+            for name in per_layer[0]:
+                losses[name] = task.planning_weight * torch.stack([layer[name] for layer in per_layer]).mean()
+        return losses
+
+    def _text_loss(self, hidden: torch.Tensor, layout: TokenLayout, labels: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy on answer tokens: mean over each sample's tokens, then over samples with any."""
+        expanded = layout.scatter_inputs(labels, None, fill=IGNORE_INDEX)  # (B, L')
+        shifted = expanded[:, 1:]  # (B, L'-1) the token each position predicts
+        rows, cols = torch.nonzero(shifted != IGNORE_INDEX, as_tuple=True)
+        if rows.numel() == 0:
+            return hidden.sum() * 0.0
+        logits = self.lm_head(hidden[rows, cols]).float()  # (n, V): answer positions only
+        per_token = F.cross_entropy(logits, shifted[rows, cols], reduction="none")  # (n,)
+        batch = hidden.shape[0]
+        sums = per_token.new_zeros(batch).index_add(0, rows, per_token)
+        counts = per_token.new_zeros(batch).index_add(0, rows, torch.ones_like(per_token))
+        has_answer = counts > 0
+        return (sums[has_answer] / counts[has_answer]).mean()
+
+    # ----------------------------------------------------------------- inference
+    def _decode_prediction(self, layout, output, ego_status, command, tasks) -> DrivePrediction:
+        prediction = DrivePrediction()
+        last_task_layer = self.config.task_layer_indices[-1]
+        if "det" in tasks or "lane" in tasks:
+            detection, lanes, _ = self._heads(layout, LanguageModelOutput(output.last_hidden_state, {}, None), ego_status, command)
+            prediction.detections = self.det_head.decode(detection) if "det" in tasks else []
+            prediction.lanes = self.lane_head.decode(lanes) if "lane" in tasks else []
+        if "plan" in tasks:
+            states = layout.gather(output.layer_states[last_task_layer], layout.plan_index)
+            modes = self.plan_head(states, ego_status, command)
+            prediction.trajectory, prediction.trajectory_modes = modes.best(), modes
+        return prediction
+
+    @torch.no_grad()
+    def predict(self, batch: DriveBatch, tasks: tuple[str, ...] = ("det", "lane", "plan")) -> DrivePrediction:
+        """Boxes, lanes and trajectory from one prefill.
+
+        ``tasks=("plan",)`` stops after the last planning-supervised (task) layer: the
+        trajectory equals what the full pass's planning head gives at that layer.
+        """
+        unknown = set(tasks) - {"det", "lane", "plan"}
+        if unknown or not tasks:
+            raise ValueError(f"tasks must be a non-empty subset of ('det', 'lane', 'plan'), got {tasks}")
+        if not has_driving_inputs(batch.camera, batch.ego_status, batch.command):
+            raise ValueError("predict needs the driving inputs camera, ego_status and command in the batch")
+        early_exit = self.config.task_layer_indices[-1] if set(tasks) == {"plan"} else None
+        layout, output, _ = self._prefill(
+            batch.input_ids, batch.attention_mask, batch.pixel_values, batch.camera, batch.ego_status,
+            batch.command, stop_after_layer=early_exit,
+        )
+        return self._decode_prediction(layout, output, batch.ego_status, batch.command.long(), tasks)
+
+    @torch.no_grad()
+    def generate(
+        self,
+        batch: DriveBatch,
+        max_new_tokens: int = 64,
+        eos_token_id: int | None = None,
+        pad_token_id: int | None = None,
+        tasks: tuple[str, ...] = ("det", "lane", "plan"),
+    ) -> DriveGenerateOutput:
+        """Greedy text after the prompt, continuing the one prefill's KV cache.
+
+        The batch is re-padded on the left so every sample continues at the same step.
+        With driving inputs, the structured outputs of that same prefill are returned too.
+        """
+        pad = pad_token_id if pad_token_id is not None else (self.config.text_config.pad_token_id or 0)
+        eos = eos_token_id if eos_token_id is not None else self.config.text_config.eos_token_id
+        mask = batch.attention_mask if batch.attention_mask is not None else torch.ones_like(batch.input_ids)
+        input_ids, attention_mask = left_align(batch.input_ids, mask, pad)
+        layout, output, driving = self._prefill(
+            input_ids, attention_mask, batch.pixel_values, batch.camera, batch.ego_status, batch.command, use_cache=True
+        )
+        prediction = None
+        if driving:
+            prediction = self._decode_prediction(layout, output, batch.ego_status, batch.command.long(), tasks)
+        cache, mask = output.past_key_values, layout.attention_mask
+        positions = layout.position_ids[:, -1:]  # (B, 1)
+        next_token = self.lm_head(output.last_hidden_state[:, -1]).argmax(dim=-1)  # (B,)
+        finished = torch.zeros_like(next_token, dtype=torch.bool)
+        generated = []
+        for _ in range(max_new_tokens):
+            next_token = torch.where(finished, torch.full_like(next_token, pad), next_token)
+            generated.append(next_token)
+            if eos is not None:
+                finished |= next_token == eos
+            if bool(finished.all()) or len(generated) == max_new_tokens:
+                break
+            mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)
+            positions = positions + 1
+            step = self.model.language_model(
+                inputs_embeds=self.get_input_embeddings()(next_token[:, None]),
+                attention_mask=mask,
+                position_ids=positions,
+                past_key_values=cache,
+                use_cache=True,
+            )
+            next_token = self.lm_head(step.last_hidden_state[:, -1]).argmax(dim=-1)
+        sequences = torch.stack(generated, dim=1) if generated else input_ids.new_zeros(input_ids.shape[0], 0)
+        return DriveGenerateOutput(sequences, prediction)

@@ -1,0 +1,60 @@
+"""Typed outputs of ``OneDriveForDriving``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from transformers.cache_utils import Cache
+from transformers.utils import ModelOutput
+
+from onedrive.modeling.heads.detection import DetectionOutput, Detections
+from onedrive.modeling.heads.lane import LaneOutput, Lanes
+from onedrive.modeling.heads.planning import PlanningOutput
+
+
+@dataclass
+class OneDriveOutput(ModelOutput):
+    """What ``forward`` returns.
+
+    loss:     weighted sum of ``losses`` (when any target was given).
+    losses:   {"text", "det_cls", "det_box", "lane_cls", "lane_points", "plan_l1", "plan_cls"} — each already
+              multiplied by its task weight; only the families whose targets were given.
+    logits:   (B, L', V) LM logits over the expanded sequence; only when no labels were given
+              (with labels, logits are computed on answer positions only).
+    detection / lanes: raw head outputs on the final layer (with driving inputs).
+    planning: {task layer: PlanningOutput} (deep supervision).
+    """
+
+    loss: torch.Tensor | None = None
+    losses: dict[str, torch.Tensor] | None = None
+    logits: torch.Tensor | None = None
+    detection: DetectionOutput | None = None
+    lanes: LaneOutput | None = None
+    planning: dict[int, PlanningOutput] | None = None
+    past_key_values: Cache | None = None
+
+
+@dataclass
+class DrivePrediction:
+    """Decoded structured outputs of one prefill.
+
+    detections: B × ``Detections`` (boxes (K, 9), scores, labels), ego frame.
+    lanes:      B × ``Lanes`` (points (K, P, 3), scores).
+    trajectory: (B, T, D) best mode of the given command, from the last task layer.
+    trajectory_modes: ``PlanningOutput`` of that layer (all modes of the given command).
+    """
+
+    detections: list[Detections] = field(default_factory=list)
+    lanes: list[Lanes] = field(default_factory=list)
+    trajectory: torch.Tensor | None = None
+    trajectory_modes: PlanningOutput | None = None
+
+
+@dataclass
+class DriveGenerateOutput:
+    """sequences (B, N_new) generated token ids (padded with ``pad_token_id`` after EOS);
+    prediction: structured outputs decoded from the same prefill (with driving inputs)."""
+
+    sequences: torch.Tensor
+    prediction: DrivePrediction | None

@@ -1,0 +1,126 @@
+"""3D positional embeddings added to queries and keys after RoPE (docs/design.md §1).
+
+* Image tokens: PETR-style camera frustum. Each image token's pixel centre is lifted at
+  ``depth_bins`` depths through the inverse intrinsics and the camera-to-ego transform,
+  normalised to ``position_range`` and encoded by an MLP.
+* Perception queries: their 3D reference points (one point per detection query, P
+  points per lane query) through an MLP.
+* Planning queries and text: no 3D embedding.
+
+Every encoder ends in two zero-initialised projections, one for the attention queries
+(``num_attention_heads × head_dim``) and one for the keys (``num_key_value_heads ×
+head_dim``): at initialisation the embeddings are zero and the model computes exactly
+what the pretrained VLM computes.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from onedrive.configuration_onedrive import OneDriveConfig
+
+
+def image_token_pixel_centres(config: OneDriveConfig, image_hw: tuple[int, int]) -> torch.Tensor:
+    """Pixel centres ``(u, v)`` of one camera's image tokens, in token order → (T_cam, 2).
+
+    A camera image of ``rows·S × cols·S`` pixels is cut into its tile grid (row-major),
+    followed by the thumbnail (the whole image resized to S × S); after pixel shuffle a
+    tile of S pixels holds ``g × g`` tokens in row-major order (g = sqrt(tokens_per_tile)).
+    """
+    task = config.task_config
+    tile = config.vision_config.image_size[0]
+    rows, cols = task.camera_tiles
+    if tuple(image_hw) != (rows * tile, cols * tile):
+        raise ValueError(
+            f"camera images must be {rows * tile}x{cols * tile} (rows x cols tiles of {tile} px), "
+            f"got image_hw {tuple(image_hw)}"
+        )
+    grid = int(round(config.tokens_per_tile**0.5))
+    cell = (torch.arange(grid, dtype=torch.float32) + 0.5) * (tile / grid)  # (g,)
+    v_in_tile, u_in_tile = torch.meshgrid(cell, cell, indexing="ij")  # (g, g)
+    centres = []
+    for row in range(rows):
+        for col in range(cols):
+            centres.append(torch.stack([u_in_tile + col * tile, v_in_tile + row * tile], dim=-1).reshape(-1, 2))
+    if task.use_thumbnail:
+        scale = torch.tensor([cols, rows], dtype=torch.float32)
+        centres.append(torch.stack([u_in_tile, v_in_tile], dim=-1).reshape(-1, 2) * scale)
+    return torch.cat(centres, dim=0)
+
+
+def normalise_points(points: torch.Tensor, position_range: list[float]) -> torch.Tensor:
+    """Metres in the ego frame (..., 3) → [0, 1] over ``position_range`` (clamped)."""
+    low = points.new_tensor(position_range[:3])
+    high = points.new_tensor(position_range[3:])
+    return ((points - low) / (high - low)).clamp(0.0, 1.0)
+
+
+def denormalise_points(points: torch.Tensor, position_range: list[float]) -> torch.Tensor:
+    low = points.new_tensor(position_range[:3])
+    high = points.new_tensor(position_range[3:])
+    return points * (high - low) + low
+
+
+class AttentionPositionHead(nn.Module):
+    """MLP trunk → separate zero-initialised projections for attention queries and keys."""
+
+    def __init__(self, in_features: int, config: OneDriveConfig):
+        super().__init__()
+        text = config.text_config
+        head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
+        self.trunk = nn.Sequential(
+            nn.Linear(in_features, text.hidden_size), nn.ReLU(), nn.Linear(text.hidden_size, text.hidden_size), nn.ReLU()
+        )
+        self.to_query = nn.Linear(text.hidden_size, text.num_attention_heads * head_dim)
+        self.to_key = nn.Linear(text.hidden_size, text.num_key_value_heads * head_dim)
+        for projection in (self.to_query, self.to_key):
+            nn.init.zeros_(projection.weight)
+            nn.init.zeros_(projection.bias)
+
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.trunk(features)
+        return self.to_query(hidden), self.to_key(hidden)
+
+
+class FrustumPositionEncoder(nn.Module):
+    """Image-token 3D embeddings from camera geometry (PETR's frustum points)."""
+
+    def __init__(self, config: OneDriveConfig):
+        super().__init__()
+        self.config = config
+        task = config.task_config
+        near, far = task.depth_range
+        # PETR's linear-increasing depth discretisation: bins grow linearly with depth.
+        index = torch.arange(task.depth_bins, dtype=torch.float32)
+        step = (far - near) / (task.depth_bins * (1 + task.depth_bins))
+        self.register_buffer("depths", near + step * index * (index + 1), persistent=False)  # (D,)
+        self.head = AttentionPositionHead(task.depth_bins * 3, config)
+
+    def frustum_points(self, intrinsics: torch.Tensor, cam2ego: torch.Tensor, image_hw) -> torch.Tensor:
+        """(B, N_cam, 3, 3), (B, N_cam, 4, 4) → ego-frame points (B, N_cam, T_cam, D, 3)."""
+        centres = image_token_pixel_centres(self.config, image_hw).to(intrinsics)  # (T_cam, 2)
+        pixels = torch.cat([centres, torch.ones_like(centres[:, :1])], dim=-1)  # (T_cam, 3)
+        rays = torch.einsum("bnij,tj->bnti", torch.linalg.inv(intrinsics), pixels)  # (B, N_cam, T_cam, 3)
+        depths = self.depths.to(rays)
+        points_cam = rays[..., None, :] * depths[:, None]  # (B, N_cam, T_cam, D, 3)
+        rotation, translation = cam2ego[..., :3, :3], cam2ego[..., :3, 3]
+        return torch.einsum("bnij,bntdj->bntdi", rotation, points_cam) + translation[:, :, None, None, :]
+
+    def forward(self, intrinsics, cam2ego, image_hw) -> tuple[torch.Tensor, torch.Tensor]:
+        """→ query / key embeddings (B, N_cam * T_cam, H_q) and (B, N_cam * T_cam, H_k), token order."""
+        points = normalise_points(self.frustum_points(intrinsics, cam2ego, image_hw), self.config.task_config.position_range)
+        batch, cams, tokens = points.shape[:3]
+        features = points.reshape(batch, cams * tokens, -1)  # (B, N_cam * T_cam, D * 3)
+        return self.head(features)
+
+
+class ReferencePointEncoder(nn.Module):
+    """Query 3D embeddings from normalised reference points (B, Q, K, 3) → (B, Q, H_q), (B, Q, H_k)."""
+
+    def __init__(self, points_per_query: int, config: OneDriveConfig):
+        super().__init__()
+        self.head = AttentionPositionHead(points_per_query * 3, config)
+
+    def forward(self, reference_points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.head(reference_points.flatten(-2))

@@ -1,0 +1,73 @@
+"""Learned query tokens: detection anchors, lane anchors, planning tokens.
+
+* Detection: ``num_det_queries`` content embeddings and 3D reference points in [0, 1]
+  (normalised over ``position_range``), spread uniformly at initialisation.
+* Lanes: ``num_lane_queries`` content embeddings and ``lane_points`` reference points
+  each (a short straight segment at a random place and heading).
+* Planning: one ego-status token (MLP of the ego status) followed by ``num_commands ×
+  num_plan_modes`` trajectory-mode queries; every planning token is conditioned on the
+  driving command by adding a command embedding.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from onedrive.configuration_onedrive import OneDriveConfig
+
+
+def _inverse_sigmoid(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    x = x.clamp(eps, 1 - eps)
+    return torch.log(x / (1 - x))
+
+
+def initial_lane_reference_points(num_lanes: int, num_points: int, generator: torch.Generator) -> torch.Tensor:
+    """Straight segments of length 0.2 (normalised units) at random centres and headings → (N, P, 3)."""
+    centres = torch.rand(num_lanes, 2, generator=generator) * 0.8 + 0.1  # (N, 2)
+    headings = torch.rand(num_lanes, generator=generator) * 2 * math.pi  # (N,)
+    along = torch.linspace(-0.1, 0.1, num_points)  # (P,)
+    direction = torch.stack([headings.cos(), headings.sin()], dim=-1)  # (N, 2)
+    xy = centres[:, None, :] + along[None, :, None] * direction[:, None, :]  # (N, P, 2)
+    z = torch.full((num_lanes, num_points, 1), 0.5)
+    return torch.cat([xy, z], dim=-1).clamp(0.01, 0.99)
+
+
+class DrivingQueries(nn.Module):
+    """Builds the query-token input embeddings and reference points for a batch."""
+
+    def __init__(self, config: OneDriveConfig):
+        super().__init__()
+        task = config.task_config
+        hidden = config.text_config.hidden_size
+        generator = torch.Generator().manual_seed(0)
+        self.det_embed = nn.Parameter(torch.randn(task.num_det_queries, hidden, generator=generator) * 0.02)
+        self.det_reference = nn.Parameter(
+            _inverse_sigmoid(torch.rand(task.num_det_queries, 3, generator=generator))
+        )  # (N_det, 3) logits of normalised points
+        self.lane_embed = nn.Parameter(torch.randn(task.num_lane_queries, hidden, generator=generator) * 0.02)
+        self.lane_reference = nn.Parameter(
+            _inverse_sigmoid(initial_lane_reference_points(task.num_lane_queries, task.lane_points, generator))
+        )  # (N_lane, P, 3)
+        self.plan_embed = nn.Parameter(
+            torch.randn(task.num_commands * task.num_plan_modes, hidden, generator=generator) * 0.02
+        )
+        self.command_embed = nn.Embedding(task.num_commands, hidden)
+        self.ego_encoder = nn.Sequential(nn.Linear(task.ego_status_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
+
+    def det_reference_points(self) -> torch.Tensor:  # (N_det, 3) in [0, 1]
+        return self.det_reference.sigmoid()
+
+    def lane_reference_points(self) -> torch.Tensor:  # (N_lane, P, 3) in [0, 1]
+        return self.lane_reference.sigmoid()
+
+    def forward(self, ego_status: torch.Tensor, command: torch.Tensor) -> torch.Tensor:
+        """ego_status (B, E), command (B,) → query embeddings (B, N_det + N_lane + N_plan, H)."""
+        batch = ego_status.shape[0]
+        command_embedding = self.command_embed(command)[:, None, :]  # (B, 1, H)
+        ego_token = self.ego_encoder(ego_status.to(self.plan_embed.dtype))[:, None, :]  # (B, 1, H)
+        plan = torch.cat([ego_token, self.plan_embed.expand(batch, -1, -1)], dim=1) + command_embedding
+        perception = torch.cat([self.det_embed, self.lane_embed], dim=0).expand(batch, -1, -1)
+        return torch.cat([perception, plan], dim=1)

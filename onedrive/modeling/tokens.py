@@ -1,0 +1,144 @@
+"""Where every token of the decoder sequence sits: ``[prefix | X_img | Q_det | Q_lane | Q_plan | text]``.
+
+The processor writes the prompt with its image-context tokens; ``TokenLayout.build``
+inserts the query slots right after each sample's last image-context token (docs/
+design.md §4, "Prompt and token layout"). With no queries the layout is the input as
+given, so the model sees exactly what InternVL would see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import torch
+
+
+class TokenType(IntEnum):
+    TEXT = 0
+    IMAGE = 1
+    DET = 2
+    LANE = 3
+    PLAN = 4
+
+
+@dataclass
+class TokenLayout:
+    """Per-sample spans of the expanded sequence.
+
+    token_types:    (B, L') ``TokenType`` of every position (padding counts as TEXT).
+    attention_mask: (B, L') 1 for real tokens and query slots, 0 for padding.
+    position_ids:   (B, L') RoPE positions, counted over real tokens only.
+    source_index:   (B, L) where each input token went in the expanded sequence.
+    query_index:    (B, Q) where each query slot sits (det, then lane, then plan).
+    num_det, num_lane, num_plan: query counts (the same for every sample).
+    """
+
+    token_types: torch.Tensor
+    attention_mask: torch.Tensor
+    position_ids: torch.Tensor
+    source_index: torch.Tensor
+    query_index: torch.Tensor
+    num_det: int
+    num_lane: int
+    num_plan: int
+
+    @property
+    def num_queries(self) -> int:
+        return self.num_det + self.num_lane + self.num_plan
+
+    @property
+    def det_index(self) -> torch.Tensor:  # (B, N_det)
+        return self.query_index[:, : self.num_det]
+
+    @property
+    def lane_index(self) -> torch.Tensor:  # (B, N_lane)
+        return self.query_index[:, self.num_det : self.num_det + self.num_lane]
+
+    @property
+    def perception_index(self) -> torch.Tensor:  # (B, N_det + N_lane)
+        return self.query_index[:, : self.num_det + self.num_lane]
+
+    @property
+    def plan_index(self) -> torch.Tensor:  # (B, N_plan)
+        return self.query_index[:, self.num_det + self.num_lane :]
+
+    @classmethod
+    def build(
+        cls,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        image_token_id: int,
+        num_det: int = 0,
+        num_lane: int = 0,
+        num_plan: int = 0,
+    ) -> TokenLayout:
+        """Insert ``num_det + num_lane + num_plan`` query slots after each sample's last image token."""
+        batch, length = input_ids.shape
+        device = input_ids.device
+        num_queries = num_det + num_lane + num_plan
+        is_image = input_ids == image_token_id  # (B, L)
+        positions = torch.arange(length, device=device).expand(batch, length)  # (B, L)
+
+        if num_queries:
+            has_image = is_image.any(dim=1)
+            if not bool(has_image.all()):
+                missing = torch.nonzero(~has_image).flatten().tolist()
+                raise ValueError(
+                    f"query tokens go after the image tokens, but samples {missing} have no image token "
+                    f"(id {image_token_id}) in input_ids"
+                )
+            insert_at = torch.where(is_image, positions, -1).amax(dim=1) + 1  # (B,)
+        else:
+            insert_at = torch.full((batch,), length, device=device)
+        shifted = positions >= insert_at[:, None]  # (B, L)
+        source_index = positions + shifted.long() * num_queries  # (B, L)
+        query_index = insert_at[:, None] + torch.arange(num_queries, device=device)  # (B, Q)
+
+        total = length + num_queries
+        token_types = torch.full((batch, total), int(TokenType.TEXT), dtype=torch.long, device=device)
+        token_types.scatter_(1, source_index, torch.where(is_image, int(TokenType.IMAGE), int(TokenType.TEXT)))
+        query_types = torch.tensor(
+            [int(TokenType.DET)] * num_det + [int(TokenType.LANE)] * num_lane + [int(TokenType.PLAN)] * num_plan,
+            dtype=torch.long,
+            device=device,
+        )
+        token_types.scatter_(1, query_index, query_types.expand(batch, num_queries))
+
+        mask = torch.ones((batch, total), dtype=attention_mask.dtype, device=device)
+        mask.scatter_(1, source_index, attention_mask)
+        position_ids = (mask.long().cumsum(dim=1) - 1).clamp(min=0)  # (B, L')
+        return cls(token_types, mask, position_ids, source_index, query_index, num_det, num_lane, num_plan)
+
+    def scatter_inputs(
+        self, token_values: torch.Tensor, query_values: torch.Tensor | None, fill: float | int = 0
+    ) -> torch.Tensor:
+        """Place per-token values (B, L, ...) and per-query values (B, Q, ...) into (B, L', ...).
+
+        Without ``query_values`` the query slots hold ``fill``.
+        """
+        batch, length = self.source_index.shape
+        out = token_values.new_full((batch, length + self.num_queries, *token_values.shape[2:]), fill)
+        rows = torch.arange(batch, device=token_values.device)[:, None]
+        out[rows, self.source_index] = token_values
+        if self.num_queries and query_values is not None:
+            out[rows, self.query_index] = query_values.to(out.dtype)
+        return out
+
+    def gather(self, values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """(B, L', D) values at (B, K) positions → (B, K, D)."""
+        return values.gather(1, index[..., None].expand(-1, -1, values.shape[-1]))
+
+
+def left_align(input_ids: torch.Tensor, attention_mask: torch.Tensor, pad_token_id: int):
+    """Move every sample's real tokens to the right end (left padding), for batched generation.
+
+    input_ids, attention_mask: (B, L) with padding anywhere outside one contiguous real span.
+    """
+    lengths = attention_mask.long().sum(dim=1)  # (B,)
+    batch, length = input_ids.shape
+    order = torch.argsort(attention_mask.long(), dim=1, stable=True)  # padding first, real tokens keep order
+    aligned_ids = input_ids.gather(1, order)
+    aligned_mask = (torch.arange(length, device=input_ids.device) >= (length - lengths)[:, None]).long()
+    aligned_ids = torch.where(aligned_mask.bool(), aligned_ids, torch.full_like(aligned_ids, pad_token_id))
+    return aligned_ids, aligned_mask.to(attention_mask.dtype)
