@@ -92,7 +92,7 @@ class DetectionHead(nn.Module):
         """Top ``max_boxes`` (query, class) pairs by sigmoid score, per sample."""
         scores = output.logits.sigmoid().flatten(1)  # (B, N·C)
         num_classes = output.logits.shape[-1]
-        top_scores, top_index = scores.topk(self.task.max_boxes, dim=1)
+        top_scores, top_index = scores.topk(min(self.task.max_boxes, scores.shape[1]), dim=1)
         results = []
         for sample, (values, index) in enumerate(zip(top_scores, top_index)):
             query = index // num_classes

@@ -77,5 +77,5 @@ class LaneHead(nn.Module):
 
     def decode(self, output: LaneOutput) -> list[Lanes]:
         scores = output.logits[..., 0].sigmoid()  # (B, N)
-        top_scores, top_index = scores.topk(self.task.max_lanes, dim=1)
+        top_scores, top_index = scores.topk(min(self.task.max_lanes, scores.shape[1]), dim=1)
         return [Lanes(output.points[sample, index], values) for sample, (values, index) in enumerate(zip(top_scores, top_index))]

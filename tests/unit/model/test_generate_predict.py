@@ -1,0 +1,89 @@
+"""generate continues the prefill's KV cache; predict and its early exit."""
+
+import torch
+
+from model_helpers import load_onedrive, make_batch, select
+
+from onedrive.schema import DriveBatch
+
+
+def _perturb_new_modules(model):
+    """Give the zero-initialised 3D embeddings and query self-attention non-zero weights, as after training."""
+    generator = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if "to_query" in name or "to_key" in name or "query_self_attn.o_proj" in name:
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.05)
+
+
+def _uncached_greedy(model, batch: DriveBatch, steps: int) -> torch.Tensor:
+    ids, mask = batch.input_ids, batch.attention_mask
+    tokens = []
+    for _ in range(steps):
+        with torch.no_grad():
+            logits = model(input_ids=ids, attention_mask=mask, pixel_values=batch.pixel_values, camera=batch.camera,
+                           ego_status=batch.ego_status, command=batch.command).logits
+        token = logits[:, -1].argmax(-1)
+        tokens.append(token)
+        ids = torch.cat([ids, token[:, None]], dim=1)
+        mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
+    return torch.stack(tokens, dim=1)
+
+
+def test_cached_generate_equals_uncached_greedy(internvl_dir):
+    model = load_onedrive(internvl_dir, attn_implementation="eager")
+    _perturb_new_modules(model)
+    for row in range(2):
+        sample = select(make_batch(seed=row), row)
+        sample.labels = None
+        generated = model.generate(sample, max_new_tokens=8).sequences
+        assert torch.equal(generated, _uncached_greedy(model, sample, 8))
+
+
+def test_batched_generate_equals_one_by_one(internvl_dir):
+    model = load_onedrive(internvl_dir)
+    _perturb_new_modules(model)
+    batch = make_batch(text_lengths=(4, 9))
+    together = model.generate(batch, max_new_tokens=6)
+    for row in range(2):
+        alone = model.generate(select(batch, row), max_new_tokens=6)
+        assert torch.equal(together.sequences[row], alone.sequences[0])
+        torch.testing.assert_close(together.prediction.trajectory[row], alone.prediction.trajectory[0], rtol=1e-5, atol=1e-5)
+
+
+def test_generate_returns_the_structured_outputs_of_its_prefill(internvl_dir):
+    model = load_onedrive(internvl_dir)
+    _perturb_new_modules(model)
+    batch = make_batch()
+    predicted = model.predict(batch)
+    generated = model.generate(batch, max_new_tokens=2).prediction
+    torch.testing.assert_close(generated.trajectory, predicted.trajectory, rtol=1e-5, atol=1e-5)
+    for a, b in zip(generated.detections, predicted.detections):
+        torch.testing.assert_close(a.boxes, b.boxes, rtol=1e-5, atol=1e-5)
+
+
+def test_predict_shapes_and_scores(internvl_dir):
+    model = load_onedrive(internvl_dir)
+    prediction = model.predict(make_batch())
+    assert prediction.trajectory.shape == (2, 6, 2)
+    assert [d.boxes.shape for d in prediction.detections] == [(8, 9), (8, 9)]
+    assert [lane.points.shape for lane in prediction.lanes] == [(4, 5, 3), (4, 5, 3)]
+    scores = prediction.detections[0].scores
+    assert torch.all(scores[:-1] >= scores[1:]) and torch.all((scores > 0) & (scores < 1))
+
+
+def test_early_exit_equals_the_full_pass_at_that_layer(three_layer_internvl_dir):
+    model = load_onedrive(three_layer_internvl_dir, task_layers=[0, 1])
+    _perturb_new_modules(model)
+    batch = make_batch()
+    calls = []
+    hook = model.model.language_model.layers[2].register_forward_hook(lambda *args: calls.append(1))
+    early = model.predict(batch, tasks=("plan",))
+    assert calls == []  # the third layer never ran
+    full = model.predict(batch)
+    assert calls == [1]
+    hook.remove()
+    torch.testing.assert_close(early.trajectory, full.trajectory, rtol=0, atol=1e-6)
+    with torch.no_grad():
+        deep = model(**batch).planning[1]
+    torch.testing.assert_close(early.trajectory, deep.best(), rtol=0, atol=1e-6)

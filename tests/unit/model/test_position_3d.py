@@ -1,0 +1,29 @@
+"""3D position embeddings: frustum geometry of the image tokens."""
+
+import torch
+
+from model_helpers import load_onedrive, make_camera
+
+from onedrive.modeling.position_3d import image_token_pixel_centres
+
+
+def test_token_pixel_centres_follow_tiles_then_thumbnail(internvl_dir):
+    config = load_onedrive(internvl_dir).config
+    centres = image_token_pixel_centres(config, (56, 112))
+    assert centres.shape == (12, 2)
+    assert centres[:4].tolist() == [[14, 14], [42, 14], [14, 42], [42, 42]]  # left tile, row-major
+    assert centres[4:8].tolist() == [[70, 14], [98, 14], [70, 42], [98, 42]]  # right tile
+    assert centres[8:].tolist() == [[28, 14], [84, 14], [28, 42], [84, 42]]  # thumbnail of the whole image
+
+
+def test_frustum_points_lie_on_the_pixel_rays(internvl_dir):
+    encoder = load_onedrive(internvl_dir).image_position
+    camera = make_camera(1)
+    points = encoder.frustum_points(camera.intrinsics, camera.cam2ego, camera.image_hw)  # (1, 2, 12, D, 3)
+    depths = encoder.depths
+    # Front camera, token at pixel (42, 14): ray (u - cx, v - cy, f) / f = (-14, -14, 40) / 40 in OpenCV axes.
+    expected = torch.tensor([1.0, 0.0, 1.5]) + depths[:, None] * torch.tensor([1.0, 14 / 40, 14 / 40])
+    torch.testing.assert_close(points[0, 0, 1], expected)
+    # Back camera looks the other way: x decreases with depth.
+    assert torch.all(points[0, 1, :, -1, 0] < 0)
+    assert torch.all(depths[1:] > depths[:-1]) and abs(depths[0].item() - 1.0) < 1e-6

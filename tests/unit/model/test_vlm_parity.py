@@ -1,0 +1,62 @@
+"""With no driving inputs, OneDrive is the pretrained InternVL: same logits, same keys."""
+
+import pytest
+import torch
+from transformers import InternVLForConditionalGeneration
+
+from model_helpers import load_onedrive, make_prompt
+
+from onedrive.modeling.internvl_weights import is_task_module_key
+
+
+@pytest.mark.parametrize("attn_implementation", ["eager", "sdpa"])
+def test_logits_equal_internvl(internvl_dir, attn_implementation):
+    reference = InternVLForConditionalGeneration.from_pretrained(internvl_dir, attn_implementation=attn_implementation).eval()
+    model = load_onedrive(internvl_dir, attn_implementation)
+    ids, mask = make_prompt([7, 12], generator=torch.Generator().manual_seed(3))
+    pixels = torch.randn(2 * 6, 3, 56, 56)
+    with torch.no_grad():
+        expected = reference(input_ids=ids, pixel_values=pixels, attention_mask=mask).logits
+        got = model(input_ids=ids, pixel_values=pixels, attention_mask=mask).logits
+    real = mask.bool()
+    assert got.shape == expected.shape
+    torch.testing.assert_close(got[real], expected[real], rtol=0, atol=1e-5)
+
+
+def test_every_checkpoint_tensor_lands(internvl_dir):
+    reference = InternVLForConditionalGeneration.from_pretrained(internvl_dir)
+    model = load_onedrive(internvl_dir)
+    ours = model.state_dict()
+    for key, tensor in reference.state_dict().items():
+        assert torch.equal(ours[key], tensor), key
+
+
+def test_only_new_parameters_are_the_task_modules(internvl_dir):
+    reference_keys = set(InternVLForConditionalGeneration.from_pretrained(internvl_dir).state_dict())
+    new_keys = set(load_onedrive(internvl_dir).state_dict()) - reference_keys
+    per_layer = {
+        f"model.language_model.layers.{layer}.{name}"
+        for layer in (0, 1)
+        for name in (
+            "query_self_attn.norm.weight",
+            *(f"query_self_attn.{p}_proj.{w}" for p in "qkv" for w in ("weight", "bias")),
+            "query_self_attn.o_proj.weight",
+            *(f"query_ffns.{t}.{p}_proj.weight" for t in ("det", "lane", "plan") for p in ("gate", "up", "down")),
+        )
+    }
+    top_level_modules = {"queries", "image_position", "det_position", "lane_position", "det_head", "lane_head", "plan_head"}
+    top_level = {key for key in new_keys if key.split(".")[0] in top_level_modules}
+    assert new_keys - top_level == per_layer
+    assert {key.split(".")[0] for key in top_level} == top_level_modules
+    assert {
+        "queries.det_embed", "queries.det_reference", "queries.lane_embed", "queries.lane_reference", "queries.plan_embed",
+        "queries.command_embed.weight",
+    } <= top_level
+    assert all(is_task_module_key(key) for key in new_keys)
+
+
+def test_query_ffns_start_as_the_pretrained_ffn(internvl_dir):
+    model = load_onedrive(internvl_dir)
+    for layer in model.model.language_model.layers:
+        for ffn in layer.query_ffns.values():
+            assert torch.equal(ffn.gate_proj.weight, layer.mlp.gate_proj.weight)
