@@ -1,0 +1,44 @@
+"""Atomic output, refusal to overwrite, the CLI, the benchmark function."""
+
+from __future__ import annotations
+
+import pytest
+
+from onedrive.data.synthetic import SyntheticConfig, benchmark_synthetic, make_synthetic
+from onedrive.data.synthetic.roads import RoadConfig
+from tools.make_synthetic import main
+
+TINY = SyntheticConfig(scenes=2, samples_per_scene=2, image_size=(32, 16), roads=RoadConfig(grid_nodes=3))
+
+
+def test_refuses_non_empty_out_unless_overwrite(tmp_path):
+    out = tmp_path / "data"
+    out.mkdir()
+    (out / "keep.txt").write_text("user data")
+    with pytest.raises(FileExistsError, match="not empty"):
+        make_synthetic(out, TINY, progress=False)
+    assert (out / "keep.txt").exists()
+    make_synthetic(out, TINY, overwrite=True, progress=False)
+    assert not (out / "keep.txt").exists() and (out / "v1.0-synthetic" / "sample.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_failed_run_leaves_nothing(tmp_path):
+    with pytest.raises(ValueError, match="mini"):
+        make_synthetic(tmp_path / "data", TINY, version="v1.0-mini", progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_navsim_format_is_reported_as_not_implemented(tmp_path):
+    with pytest.raises(NotImplementedError, match="NAVSIM"):
+        make_synthetic(tmp_path / "data", TINY, fmt="navsim", progress=False)
+
+
+def test_cli_writes_a_dataset(tmp_path):
+    main(["--out", str(tmp_path / "cli"), "--scenes", "2", "--samples-per-scene", "2", "--image-size", "32", "16"])
+    assert (tmp_path / "cli" / "maps" / "expansion" / "boston-seaport.json").exists()
+
+
+def test_benchmark_reports_samples_per_second():
+    result = benchmark_synthetic(scenes=2, samples_per_scene=2, image_size=(32, 16))
+    assert result["samples"] == 4 and result["samples_per_s"] > 0
