@@ -1,0 +1,298 @@
+"""One nuScenes scene → its info records (``docs/design.md`` §4, "Info files").
+
+``SceneConverter(settings).convert_scene(scene_token, split)`` returns one record per
+key frame, in time order. Conventions:
+
+* The key frame's ego pose is the ``LIDAR_TOP`` sample_data's ``ego_pose`` (the pose
+  the devkit's detection evaluation uses); ``ego2global`` is that pose.
+* ``cams[*].cam2ego`` maps camera coordinates (OpenCV axes) into *this* ego frame:
+  ``inverse(ego2global) · ego2global_at_camera_time · cam2ego_calibrated``, so the
+  ego motion between the lidar and the camera timestamp (up to ~50 ms) is included
+  (mmdet3d's ``obtain_sensor2top`` does the same).
+* GT boxes: annotations of the 10 detection classes
+  (``nuscenes.eval.detection.utils.category_to_detection_name``), from the devkit's
+  ``get_box`` moved into the ego frame; ``[x, y, z, l, w, h, yaw, vx, vy]`` with
+  ``l, w, h`` from the annotation's ``w, l, h`` and yaw the heading of the box's length
+  axis (the devkit evaluation's ``quaternion_yaw``). Velocity is ``nusc.box_velocity`` rotated into the ego frame; the devkit
+  returns NaN when an instance has a single annotation (or its neighbours are more
+  than 1.5 s away): such velocities are written as 0. Attribute: the first of the
+  annotation's attributes, "" when it has none. Visibility: the integer level token
+  (1 = 0-40 % … 4 = 80-100 %).
+* Agent futures, ego future, ``fut_valid`` and the command:
+  ``onedrive.data.nuscenes.planning_targets``. Ego status:
+  ``onedrive.data.nuscenes.ego_status``. Lanes: ``lanes``. Drivable area:
+  ``drivable``. QA: ``qa``.
+
+Bad data raises an error naming the file or token: a missing camera channel, a
+missing / corrupt image (``check_images``), a missing map expansion file, a missing
+QA file when a QA folder is given.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+from nuscenes import NuScenes
+from nuscenes.eval.detection.utils import category_to_detection_name
+from pyquaternion import Quaternion
+
+from onedrive.configuration_onedrive import NUSCENES_DETECTION_CLASSES
+from onedrive.data.nuscenes.bev import check_bev_range
+from onedrive.data.nuscenes.devkit import load_map, load_nuscenes
+from onedrive.data.nuscenes.drivable import drivable_in_bev, drivable_union
+from onedrive.data.nuscenes.ego_status import CanBusEgoStatus, ego_status_from_poses
+from onedrive.data.nuscenes.geometry import box_in_frame, invert_pose, pose_matrix
+from onedrive.data.nuscenes.images import check_image
+from onedrive.data.nuscenes.lanes import LaneIndex, lanes_in_bev
+from onedrive.data.nuscenes.planning_targets import FUTURE_STEPS, agent_futures, driving_command, ego_future
+from onedrive.data.nuscenes.qa import OmniDriveQA, SplitFileQA, split_qa_file
+
+CAMERA_ORDER = ("CAM_FRONT", "CAM_FRONT_RIGHT", "CAM_FRONT_LEFT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT")
+REFERENCE_CHANNEL = "LIDAR_TOP"
+DEFAULT_BEV_RANGE = (-51.2, -51.2, -5.0, 51.2, 51.2, 3.0)
+
+
+@dataclass(frozen=True)
+class ConverterSettings:
+    """What a conversion reads and how (picklable: sent to every worker).
+
+    ``can_bus_root``: folder holding ``can_bus/`` (``None``: ego status from poses).
+    ``qa_root``: OmniDrive-nuScenes QA folder (``None``: ``<data_root>/qa/<split>.json``
+    when it exists, otherwise no QA).
+    """
+
+    data_root: str
+    version: str
+    bev_range: tuple[float, ...] = DEFAULT_BEV_RANGE
+    lane_points: int = 11
+    lane_resolution: float = 0.5
+    check_images: bool = True
+    can_bus_root: str | None = None
+    qa_root: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "bev_range", check_bev_range(self.bev_range))
+        if self.lane_points < 2:
+            raise ValueError(f"lane_points must be >= 2, got {self.lane_points}")
+        if self.lane_resolution <= 0:
+            raise ValueError(f"lane_resolution must be > 0, got {self.lane_resolution}")
+
+
+class SceneConverter:
+    """Holds one ``NuScenes``, the maps it needs (loaded on first use) and the QA / CAN
+    readers; converts scenes one at a time."""
+
+    def __init__(self, settings: ConverterSettings, nusc: NuScenes | None = None):
+        self.settings = settings
+        self.nusc = nusc if nusc is not None else load_nuscenes(settings.data_root, settings.version)
+        self.data_root = Path(settings.data_root)
+        self.can_bus = CanBusEgoStatus(settings.can_bus_root) if settings.can_bus_root else None
+        self._maps: dict = {}
+        self._drivable: dict = {}
+        self._split_qa: dict[str, SplitFileQA | None] = {}
+
+    @cached_property
+    def omnidrive_qa(self) -> OmniDriveQA | None:
+        return OmniDriveQA(self.settings.qa_root) if self.settings.qa_root else None
+
+    # ----------------------------------------------------------------- helpers
+    def _map(self, location: str, context: str):
+        if location not in self._maps:
+            nusc_map = load_map(self.data_root, location, context)
+            self._maps[location] = LaneIndex(nusc_map, self.settings.lane_resolution)
+            self._drivable[location] = drivable_union(nusc_map)
+        return self._maps[location], self._drivable[location]
+
+    def _qa_turns(self, sample_token: str, split: str) -> list[dict]:
+        if self.omnidrive_qa is not None:
+            return self.omnidrive_qa.turns(sample_token)
+        if split not in self._split_qa:
+            path = split_qa_file(self.data_root, split)
+            self._split_qa[split] = SplitFileQA(path) if path.is_file() else None
+        source = self._split_qa[split]
+        return [] if source is None else source.turns(sample_token)
+
+    def _ego2global(self, sample_data_token: str) -> np.ndarray:
+        sample_data = self.nusc.get("sample_data", sample_data_token)
+        pose = self.nusc.get("ego_pose", sample_data["ego_pose_token"])
+        return pose_matrix(pose["translation"], pose["rotation"])
+
+    def _scene_samples(self, scene: dict) -> list[dict]:
+        samples, token = [], scene["first_sample_token"]
+        while token:
+            sample = self.nusc.get("sample", token)
+            samples.append(sample)
+            token = sample["next"]
+        return samples
+
+    def _reference_pose(self, sample: dict) -> np.ndarray:
+        if REFERENCE_CHANNEL not in sample["data"]:
+            raise ValueError(
+                f"sample {sample['token']} has no {REFERENCE_CHANNEL} sample_data; its ego pose defines the key frame"
+            )
+        return self._ego2global(sample["data"][REFERENCE_CHANNEL])
+
+    def _cameras(self, sample: dict, global2ego: np.ndarray) -> dict:
+        cams = {}
+        for channel in CAMERA_ORDER:
+            if channel not in sample["data"]:
+                raise ValueError(
+                    f"sample {sample['token']} has no {channel} camera (it has {sorted(sample['data'])}); "
+                    f"every key frame needs {list(CAMERA_ORDER)}"
+                )
+            sample_data = self.nusc.get("sample_data", sample["data"][channel])
+            calibration = self.nusc.get("calibrated_sensor", sample_data["calibrated_sensor_token"])
+            check_image(
+                self.data_root / sample_data["filename"],
+                sample_data["width"],
+                sample_data["height"],
+                self.settings.check_images,
+                sample["token"],
+            )
+            cam2ego_at_capture = pose_matrix(calibration["translation"], calibration["rotation"])
+            cam2ego = global2ego @ self._ego2global(sample_data["token"]) @ cam2ego_at_capture
+            cams[channel] = {
+                "path": sample_data["filename"],
+                "intrinsics": np.asarray(calibration["camera_intrinsic"], dtype=np.float64).tolist(),
+                "cam2ego": cam2ego.tolist(),
+                "width": int(sample_data["width"]),
+                "height": int(sample_data["height"]),
+            }
+        return cams
+
+    def _annotations(self, sample: dict) -> dict[str, dict]:
+        """Detection-class annotations of a sample by instance token, in ``sample['anns']`` order."""
+        result = {}
+        for token in sample["anns"]:
+            annotation = self.nusc.get("sample_annotation", token)
+            name = category_to_detection_name(annotation["category_name"])
+            if name is None:
+                continue
+            instance = annotation["instance_token"]
+            if instance in result:
+                raise ValueError(
+                    f"sample {sample['token']}: annotations {result[instance]['token']} and {token} both belong to "
+                    f"instance {instance}"
+                )
+            result[instance] = {**annotation, "detection_name": name}
+        return result
+
+    # ------------------------------------------------------------------ scene
+    def convert_scene(self, scene_token: str, split: str) -> list[dict]:
+        """Info records of every key frame of the scene, in time order."""
+        nusc = self.nusc
+        scene = nusc.get("scene", scene_token)
+        log = nusc.get("log", scene["log_token"])
+        context = f"log {log['token']} ({log.get('logfile', '')}) of scene {scene['name']}"
+        lane_index, drivable = self._map(log["location"], context)
+        samples = self._scene_samples(scene)
+        ego2globals = [self._reference_pose(sample) for sample in samples]
+        timestamps = [int(sample["timestamp"]) for sample in samples]
+        pose_status = ego_status_from_poses(timestamps, ego2globals)  # (S, 6)
+        can_status = self.can_bus.scene_status(scene["name"], timestamps) if self.can_bus else [None] * len(samples)
+        annotations = [self._annotations(sample) for sample in samples]
+        boxes = [
+            {
+                instance: (
+                    np.asarray(ann["translation"], dtype=np.float64),
+                    Quaternion(ann["rotation"]).rotation_matrix,
+                )
+                for instance, ann in per_sample.items()
+            }
+            for per_sample in annotations
+        ]
+        records = []
+        for index, sample in enumerate(samples):
+            ego2global = ego2globals[index]
+            global2ego = invert_pose(ego2global)
+            record = {
+                "token": sample["token"],
+                "scene_token": scene["token"],
+                "scene_name": scene["name"],
+                "timestamp": timestamps[index],
+                "location": log["location"],
+                "ego2global": ego2global.tolist(),
+                "cams": self._cameras(sample, global2ego),
+            }
+            status = can_status[index]
+            record["ego_status"] = (pose_status[index] if status is None else status).tolist()
+            record["ego_status_source"] = "poses" if status is None else "can_bus"
+            record.update(
+                self._ground_truth(annotations[index], boxes[index + 1 : index + 1 + FUTURE_STEPS], global2ego)
+            )
+            trajectory, mask = ego_future(ego2globals, index)
+            record["ego_fut_traj"] = trajectory.tolist()
+            record["ego_fut_mask"] = mask.astype(int).tolist()
+            record["fut_valid"] = bool(mask.all())
+            record["command"] = driving_command(trajectory, mask)
+            record["lanes"] = lanes_in_bev(
+                lane_index, ego2global, self.settings.bev_range, self.settings.lane_points
+            ).tolist()
+            record["drivable_area"] = drivable_in_bev(drivable, ego2global, self.settings.bev_range)
+            record["qa"] = self._qa_turns(sample["token"], split)
+            records.append(record)
+        return records
+
+    def _ground_truth(self, annotations: dict[str, dict], future_boxes: list[dict], global2ego: np.ndarray) -> dict:
+        nusc = self.nusc
+        rows, names, attributes, instances, tokens, visibility, lidar, radar = [], [], [], [], [], [], [], []
+        for instance, ann in annotations.items():
+            box = nusc.get_box(ann["token"])
+            velocity = nusc.box_velocity(ann["token"])
+            velocity = np.where(np.isnan(velocity), 0.0, velocity)
+            center, yaw, velocity_ego = box_in_frame(box.center, box.orientation, velocity, global2ego)
+            width, length, height = box.wlh
+            rows.append([*center, length, width, height, yaw, velocity_ego[0], velocity_ego[1]])
+            names.append(ann["detection_name"])
+            attributes.append(
+                nusc.get("attribute", ann["attribute_tokens"][0])["name"] if ann["attribute_tokens"] else ""
+            )
+            instances.append(instance)
+            tokens.append(ann["token"])
+            visibility.append(_visibility_level(ann))
+            lidar.append(int(ann["num_lidar_pts"]))
+            radar.append(int(ann["num_radar_pts"]))
+        fut_traj, fut_yaw, fut_mask = agent_futures(instances, future_boxes, global2ego)
+        return {
+            "gt_boxes": [[float(v) for v in row] for row in rows],
+            "gt_names": names,
+            "gt_attributes": attributes,
+            "gt_instance_tokens": instances,
+            "gt_annotation_tokens": tokens,
+            "gt_visibility": visibility,
+            "gt_num_lidar_pts": lidar,
+            "gt_num_radar_pts": radar,
+            "gt_fut_traj": fut_traj.tolist(),
+            "gt_fut_yaw": fut_yaw.tolist(),
+            "gt_fut_mask": fut_mask.astype(int).tolist(),
+        }
+
+
+def _visibility_level(annotation: dict) -> int:
+    token = annotation["visibility_token"]
+    try:
+        return int(token)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"annotation {annotation['token']}: visibility_token {token!r} is not a nuScenes level '1'..'4'"
+        ) from None
+
+
+def info_metadata(settings: ConverterSettings, split: str) -> dict:
+    """The info file's ``metadata`` block."""
+    from onedrive import __version__
+
+    return {
+        "dataset": "nuscenes",
+        "version": settings.version,
+        "data_root": os.fspath(settings.data_root),
+        "split": split,
+        "bev_range": list(settings.bev_range),
+        "lane_points": settings.lane_points,
+        "classes": list(NUSCENES_DETECTION_CLASSES),
+        "created_by": f"onedrive {__version__}",
+    }

@@ -1,0 +1,149 @@
+"""Convert nuScenes splits into info files, serially or with worker processes.
+
+``create_infos(settings, splits, out_dir, workers)`` converts every requested split
+first and writes the files only when all of them succeeded, each atomically
+(``io.write_json_atomic``): an error anywhere leaves no new file behind.
+
+Parallelism: the unit of work is one scene (its key frames share poses, annotations
+and map queries). With ``workers > 1`` a process pool is started whose initializer
+builds one ``SceneConverter`` per worker — its own ``NuScenes`` tables and, on first
+use, its own ``NuScenesMap`` and drivable-area union per location — so a task is just
+``(scene_token, split)`` and results come back as plain records. The price is memory
+and start-up: every worker holds a full copy of the tables (plus the maps it touched)
+and pays the devkit's load time once; the parent only reads ``scene.json``. On
+``v1.0-trainval`` the devkit's tables take several GB per process, so size
+``--workers`` to the free memory, not only to the cores; ``benchmark_conversion``
+measures the throughput. ``pool.imap`` keeps the scene order, so the output is
+byte-identical to a serial run. An error in a worker (including while loading)
+is re-raised in the parent and nothing is written.
+
+Order of records: splits as requested; scenes of a split sorted by name; key frames
+in time order.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from onedrive.data.nuscenes.converter import ConverterSettings, SceneConverter, info_metadata
+from onedrive.data.nuscenes.io import write_json_atomic
+from onedrive.data.nuscenes.splits import default_splits, scenes_of_split
+
+INFO_NAME = "nuscenes"
+
+_WORKER_CONVERTER: SceneConverter | None = None
+_WORKER_ERROR: BaseException | None = None
+
+
+def info_path(out_dir: str | os.PathLike, split: str) -> Path:
+    """``<out>/nuscenes_infos_<split>.json``."""
+    return Path(out_dir) / f"{INFO_NAME}_infos_{split}.json"
+
+
+def _init_worker(settings: ConverterSettings) -> None:
+    # An exception escaping a Pool initializer kills the worker and the pool restarts it
+    # forever; keep the error and raise it from the first task instead.
+    global _WORKER_CONVERTER, _WORKER_ERROR
+    try:
+        _WORKER_CONVERTER = SceneConverter(settings)
+    except Exception as error:  # noqa: BLE001 - re-raised by _convert_in_worker
+        _WORKER_ERROR = error
+
+
+def _convert_in_worker(task: tuple[str, str]) -> list[dict]:
+    if _WORKER_ERROR is not None:
+        raise _WORKER_ERROR
+    assert _WORKER_CONVERTER is not None, "worker initializer did not run"
+    return _WORKER_CONVERTER.convert_scene(*task)
+
+
+def _scene_table(settings: ConverterSettings) -> list[dict]:
+    path = Path(settings.data_root) / settings.version / "scene.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"nuScenes table {path} does not exist (check --data-root and --version)")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _scene_tasks(scenes: list[dict], settings: ConverterSettings, splits: Sequence[str]) -> list[tuple[str, str, int]]:
+    by_name = {scene["name"]: scene for scene in scenes}
+    tasks = []
+    for split in splits:
+        for name in scenes_of_split(settings.data_root, settings.version, split, set(by_name)):
+            tasks.append((by_name[name]["token"], split, int(by_name[name]["nbr_samples"])))
+    return tasks
+
+
+def _run(settings: ConverterSettings, tasks: list[tuple[str, str, int]], workers: int) -> Iterator[list[dict]]:
+    if workers <= 1:
+        converter = SceneConverter(settings)
+        for scene_token, split, _ in tasks:
+            yield converter.convert_scene(scene_token, split)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with context.Pool(workers, initializer=_init_worker, initargs=(settings,)) as pool:
+        yield from pool.imap(_convert_in_worker, [(scene_token, split) for scene_token, split, _ in tasks])
+
+
+def convert_splits(
+    settings: ConverterSettings, splits: Sequence[str] | None = None, workers: int = 1, progress: bool = True
+) -> dict[str, dict]:
+    """``{split: {"metadata", "infos"}}`` for every requested split (default: the version's)."""
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    splits = list(splits) if splits else default_splits(settings.data_root, settings.version)
+    tasks = _scene_tasks(_scene_table(settings), settings, splits)
+    documents = {split: {"metadata": info_metadata(settings, split), "infos": []} for split in splits}
+    total = sum(count for _, _, count in tasks)
+    with tqdm(total=total, desc=f"nuScenes {settings.version}", unit="sample", disable=not progress) as bar:
+        for (_, split, _), records in zip(tasks, _run(settings, tasks, workers)):
+            documents[split]["infos"].extend(records)
+            bar.update(len(records))
+    return documents
+
+
+def create_infos(
+    settings: ConverterSettings,
+    out_dir: str | os.PathLike,
+    splits: Sequence[str] | None = None,
+    workers: int = 1,
+    progress: bool = True,
+) -> list[Path]:
+    """Convert, then write ``<out>/nuscenes_infos_<split>.json`` per split; returns the paths."""
+    documents = convert_splits(settings, splits, workers, progress)
+    return [write_json_atomic(info_path(out_dir, split), document) for split, document in documents.items()]
+
+
+def benchmark_conversion(data_root: str | os.PathLike, version: str, workers: int = 1) -> dict:
+    """Conversion throughput on ``version`` at ``data_root`` (every default split).
+
+    Returns ``{"samples", "seconds", "samples_per_s", "workers", "version"}``; the time
+    covers loading the tables, converting and writing the files (to a temporary folder).
+    """
+    settings = ConverterSettings(data_root=os.fspath(data_root), version=version)
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out_dir:
+        paths = create_infos(settings, out_dir, workers=workers, progress=False)
+        samples = sum(_count_records(path) for path in paths)
+    seconds = time.perf_counter() - start
+    return {
+        "samples": samples,
+        "seconds": seconds,
+        "samples_per_s": samples / seconds,
+        "workers": workers,
+        "version": version,
+    }
+
+
+def _count_records(path: Path) -> int:
+    with open(path, encoding="utf-8") as handle:
+        return len(json.load(handle)["infos"])

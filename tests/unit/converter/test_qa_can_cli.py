@@ -1,0 +1,100 @@
+"""QA sources, the CAN bus source of the ego status, and the command-line tool."""
+
+import json
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from onedrive.data.nuscenes.converter import ConverterSettings
+from onedrive.data.nuscenes.pipeline import convert_splits
+from onedrive.data.nuscenes.qa import DESCRIPTION_QUESTION
+
+TOOL = Path(__file__).resolve().parents[3] / "tools" / "create_data.py"
+
+
+def test_omnidrive_qa_layout(tiny_world, tmp_path):
+    qa = tmp_path / "omnidrive"
+    for kind in ("desc", "vqa", "conv"):
+        (qa / kind / "val").mkdir(parents=True)
+    for token in tiny_world.sample_tokens["scene-0002"]:
+        (qa / "desc" / "val" / f"{token}.json").write_text(json.dumps({"description": f"scene at {token}"}))
+        (qa / "conv" / "val" / f"{token}.json").write_text(json.dumps([{"question": "Why?", "answer": "Lane."}]))
+    (qa / "vqa" / "val" / "s2-sample-0.json").write_text(json.dumps([{"question": "Cars?", "answer": "None."}]))
+    settings = ConverterSettings(str(tiny_world.root), tiny_world.version, qa_root=str(qa))
+    infos = convert_splits(settings, ["tiny_val"], progress=False)["tiny_val"]["infos"]
+    assert infos[0]["qa"] == [
+        {"question": DESCRIPTION_QUESTION, "answer": "scene at s2-sample-0", "type": "desc"},
+        {"question": "Cars?", "answer": "None.", "type": "vqa"},
+        {"question": "Why?", "answer": "Lane.", "type": "conv"},
+    ]
+    assert [turn["type"] for turn in infos[1]["qa"]] == ["desc", "conv"]
+
+
+def test_split_qa_file_used_automatically(tiny_world):
+    tokens = tiny_world.sample_tokens["scene-0002"]
+    (tiny_world.root / "qa").mkdir()
+    turns = {token: [{"question": "How many trucks?", "answer": "One.", "type": "count"}] for token in tokens}
+    (tiny_world.root / "qa" / "tiny_val.json").write_text(json.dumps(turns))
+    documents = convert_splits(ConverterSettings(str(tiny_world.root), tiny_world.version), progress=False)
+    assert all(record["qa"] == turns[record["token"]] for record in documents["tiny_val"]["infos"])
+    assert all(record["qa"] == [] for record in documents["tiny_train"]["infos"])  # no qa/tiny_train.json
+    del turns[tokens[2]]
+    (tiny_world.root / "qa" / "tiny_val.json").write_text(json.dumps(turns))
+    with pytest.raises(ValueError, match=f"tiny_val.json has no QA entry for sample {tokens[2]}"):
+        convert_splits(ConverterSettings(str(tiny_world.root), tiny_world.version), ["tiny_val"], progress=False)
+
+
+def test_can_bus_status_where_present(tiny_world, tmp_path):
+    can = tmp_path / "expansion" / "can_bus"
+    can.mkdir(parents=True)
+    start = 1_530_000_100_000_000  # scene-0001's first key frame
+    messages = [
+        {
+            "utime": start - 1_000_000 + 20_000 * i,
+            "pos": [0, 0, 0],
+            "orientation": [1, 0, 0, 0],
+            "vel": [4.0 + 0.001 * i, 0.1, 0.0],
+            "accel": [0.2, -0.1, 9.8],
+            "rotation_rate": [0.0, 0.0, 0.03],
+        }
+        for i in range(300)  # 6 s of 50 Hz messages: covers key frames 0-9 up to 4.5 s
+    ]
+    (can / "scene-0001_pose.json").write_text(json.dumps(messages))
+    settings = ConverterSettings(str(tiny_world.root), tiny_world.version, can_bus_root=str(can.parent))
+    documents = convert_splits(settings, progress=False)
+    first = documents["tiny_train"]["infos"][0]
+    assert first["ego_status_source"] == "can_bus"
+    expected_speed = float(np.hypot(4.0 + 0.001 * 50, 0.1))  # message 50 is at the key frame's time
+    np.testing.assert_allclose(first["ego_status"], [4.05, 0.1, 0.2, -0.1, 0.03, expected_speed], atol=1e-9)
+    assert {r["ego_status_source"] for r in documents["tiny_val"]["infos"]} == {"poses"}  # no file for scene-0002
+    with pytest.raises(FileNotFoundError, match="can_bus"):
+        convert_splits(ConverterSettings(str(tiny_world.root), tiny_world.version, can_bus_root=str(tmp_path)))
+
+
+def test_command_line_tool(tiny_world, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "infos"
+    argv = [
+        "create_data.py",
+        "nuscenes",
+        "--data-root",
+        str(tiny_world.root),
+        "--version",
+        tiny_world.version,
+        "--out",
+        str(out),
+        "--split",
+        "tiny_val",
+        "--no-check-images",
+        "--lane-points",
+        "5",
+    ]
+    monkeypatch.setattr("sys.argv", argv)
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(TOOL), run_name="__main__")
+    assert exit_info.value.code == 0
+    document = json.loads((out / "nuscenes_infos_tiny_val.json").read_text())
+    assert document["metadata"]["lane_points"] == 5 and len(document["infos"]) == 8
+    assert np.array(document["infos"][0]["lanes"]).shape[1:] == (5, 3)
+    assert "wrote" in capsys.readouterr().out

@@ -1,0 +1,81 @@
+"""Convert a dataset on disk into OneDrive info files (docs/design.md §4, "Info files").
+
+nuScenes (v1.0-trainval / v1.0-mini / v1.0-test, the map expansion, optionally the
+CAN bus expansion and the OmniDrive-nuScenes QA files):
+
+    python tools/create_data.py nuscenes --data-root data/nuscenes --version v1.0-trainval --out data/infos
+    python tools/create_data.py nuscenes --data-root data/nuscenes --version v1.0-mini --out data/infos \\
+        --split mini_val --can-bus data --qa data/omnidrive --workers 2
+
+CPU example on the synthetic world (seconds):
+
+    python tools/make_synthetic.py --out /tmp/synthetic
+    python tools/create_data.py nuscenes --data-root /tmp/synthetic --version v1.0-synthetic --out /tmp/infos
+
+Writes ``<out>/nuscenes_infos_<split>.json`` for each split (default: the version's
+standard splits, or every split of ``<data-root>/<version>/splits.json``). Files are
+written only after every split converted, each atomically; bad data stops the run
+with an error naming the file or token and leaves no file behind.
+
+Workers: each process loads its own copy of the nuScenes tables (several GB for
+v1.0-trainval), so choose ``--workers`` by free memory, not only by cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from onedrive.data.nuscenes.converter import DEFAULT_BEV_RANGE, ConverterSettings
+from onedrive.data.nuscenes.pipeline import create_infos
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    datasets = parser.add_subparsers(dest="dataset", required=True)
+    nuscenes = datasets.add_parser("nuscenes", help="nuScenes (devkit layout) → nuscenes_infos_<split>.json")
+    nuscenes.add_argument("--data-root", required=True, help="folder holding <version>/, samples/, maps/")
+    nuscenes.add_argument("--version", required=True, help="e.g. v1.0-trainval, v1.0-mini")
+    nuscenes.add_argument("--out", required=True, help="output folder for the info files")
+    nuscenes.add_argument(
+        "--split", action="append", help="split to write (repeatable); default: every split of the version"
+    )
+    nuscenes.add_argument("--workers", type=int, default=1, help="worker processes (each loads the tables)")
+    nuscenes.add_argument("--can-bus", help="folder holding can_bus/ (CAN bus expansion); default: poses only")
+    nuscenes.add_argument("--qa", help="OmniDrive-nuScenes QA folder (desc/, vqa/, conv/)")
+    nuscenes.add_argument(
+        "--check-images",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="open every camera image with PIL and verify it (default on)",
+    )
+    nuscenes.add_argument("--lane-points", type=int, default=11, help="points per lane centerline")
+    nuscenes.add_argument(
+        "--bev-range",
+        type=float,
+        nargs=6,
+        default=list(DEFAULT_BEV_RANGE),
+        metavar=("X_MIN", "Y_MIN", "Z_MIN", "X_MAX", "Y_MAX", "Z_MAX"),
+        help="ego-frame range for lanes and drivable area, metres",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = ConverterSettings(
+        data_root=args.data_root,
+        version=args.version,
+        bev_range=tuple(args.bev_range),
+        lane_points=args.lane_points,
+        check_images=args.check_images,
+        can_bus_root=args.can_bus,
+        qa_root=args.qa,
+    )
+    for path in create_infos(settings, args.out, splits=args.split, workers=args.workers):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
