@@ -1,0 +1,248 @@
+"""``DriveDataset``: info records (docs/design.md §4) → processed ``DriveSample``s.
+
+Each item is one key frame with one QA turn. ``qa_mode``:
+
+* ``"sample"`` (default): one item per record; its QA turn is ``qa[crc32(f"{qa_seed}/{token}") % len(qa)]``
+  — deterministic, spread over the QA types, the same in every worker and run.
+* ``"all"``: one item per (record, QA turn).
+* ``"planning"``: every item asks ``PLANNING_QUESTION``.
+
+A record without QA (or ``"planning"``) asks ``PLANNING_QUESTION`` ("What should the
+ego vehicle do next?") and is answered from its driving command: ``COMMAND_ANSWERS``
+(0 → "Turn right.", 1 → "Turn left.", 2 → "Go straight.").
+
+Every value read is checked (shape, finiteness, presence); a problem raises a
+``ValueError`` naming the sample token, the file or key, what was expected and what
+was found. ``augment=True`` adds the processor's random resize-crop, drawn from
+torch's RNG, which ``DataLoader`` seeds differently in every worker and epoch.
+
+    python -c "from onedrive.data import DriveDataset; help(DriveDataset)"
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import Dataset
+
+from onedrive.data.processor import DriveSample, OneDriveProcessor, SampleTargets
+from onedrive.schema import EGO_STATUS_FIELDS
+
+PLANNING_QUESTION = "What should the ego vehicle do next?"
+COMMAND_ANSWERS = {0: "Turn right.", 1: "Turn left.", 2: "Go straight."}
+QA_MODES = ("sample", "all", "planning")
+
+
+class DriveDataset(Dataset):
+    """Map-style dataset over one info file.
+
+    Args:
+        infos_path: ``<name>_infos_<split>.json`` written by ``tools/create_data.py``.
+        data_root: folder the records' camera ``path``s are relative to.
+        processor: ``OneDriveProcessor`` (its task settings define the checked target shapes).
+        split: when given, must equal the file's ``metadata.split``.
+        qa_mode / qa_seed: which QA turn an item asks (module docstring).
+        augment: random resize-crop (training).
+        generation: prompts end with the assistant header, no answer, no labels (evaluation).
+        cameras: camera names in processor order; default: the ``cams`` keys of the
+            first record (the converter writes them in the dataset's camera order).
+    """
+
+    def __init__(
+        self,
+        infos_path: str | Path,
+        data_root: str | Path,
+        processor: OneDriveProcessor,
+        split: str | None = None,
+        qa_mode: str = "sample",
+        qa_seed: int = 0,
+        augment: bool = False,
+        generation: bool = False,
+        cameras: Sequence[str] | None = None,
+    ):
+        self.infos_path = Path(infos_path)
+        self.data_root = Path(data_root)
+        self.processor = processor
+        self.augment = augment
+        self.generation = generation
+        if qa_mode not in QA_MODES:
+            raise ValueError(f"qa_mode must be one of {QA_MODES}, got {qa_mode!r}")
+        self.metadata, self.infos = _load_infos(self.infos_path)
+        if split is not None and self.metadata.get("split") != split:
+            raise ValueError(
+                f"{self.infos_path}: expected split {split!r}, the file holds {self.metadata.get('split')!r}"
+            )
+        self.cameras = list(cameras) if cameras is not None else list(self.infos[0]["cams"])
+        if len(self.cameras) != processor.num_cameras:
+            raise ValueError(
+                f"{self.infos_path}: the processor expects {processor.num_cameras} cameras, got {len(self.cameras)} "
+                f"({self.cameras}); pass `cameras=` to choose them"
+            )
+        self._items = _items(self.infos, qa_mode, qa_seed)  # (record index, QA index or None)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def qa_turn(self, index: int) -> tuple[str, str, str]:
+        """(sample token, question, reference answer) of item ``index``."""
+        record_index, qa_index = self._items[index]
+        record = self.infos[record_index]
+        token = record["token"]
+        if qa_index is None:
+            command = _command(record, token)
+            return token, PLANNING_QUESTION, COMMAND_ANSWERS[command]
+        turn = record["qa"][qa_index]
+        if not isinstance(turn.get("question"), str) or not isinstance(turn.get("answer"), str):
+            raise ValueError(f"sample {token!r}: qa[{qa_index}] needs string 'question' and 'answer', got {turn}")
+        return token, turn["question"], turn["answer"]
+
+    def __getitem__(self, index: int) -> DriveSample:
+        record = self.infos[self._items[index][0]]
+        token, question, answer = self.qa_turn(index)
+        images, intrinsics, cam2ego = self._cameras(record, token)
+        rng = np.random.default_rng(int(torch.randint(0, 2**62, ()))) if self.augment else None
+        sample = self.processor(
+            images,
+            intrinsics,
+            cam2ego,
+            question,
+            None if self.generation else answer,
+            augment=self.augment,
+            rng=rng,
+            sample_token=token,
+            camera_names=self.cameras,
+        )
+        sample.ego_status = torch.from_numpy(_array(record, "ego_status", (len(EGO_STATUS_FIELDS),), token)).float()
+        sample.command = _command(record, token)
+        sample.targets = record_targets(record, self.processor, token)
+        return sample
+
+    def _cameras(self, record: dict, token: str) -> tuple[list[Image.Image], np.ndarray, np.ndarray]:
+        cams = _field(record, "cams", token)
+        images, intrinsics, cam2ego = [], [], []
+        for name in self.cameras:
+            if name not in cams:
+                raise ValueError(f"sample {token!r}: camera {name!r} missing, the record has {sorted(cams)}")
+            cam = cams[name]
+            path = self.data_root / _field(cam, "path", f"{token}/{name}")
+            image = _read_image(path, token)
+            expected = (int(_field(cam, "width", f"{token}/{name}")), int(_field(cam, "height", f"{token}/{name}")))
+            if image.size != expected:
+                raise ValueError(f"sample {token!r}: {path} is {image.size} (W, H), the record says {expected}")
+            images.append(image)
+            intrinsics.append(_array(cam, "intrinsics", (3, 3), f"{token}/{name}"))
+            cam2ego.append(_array(cam, "cam2ego", (4, 4), f"{token}/{name}"))
+        return images, np.stack(intrinsics), np.stack(cam2ego)  # (N_cam, 3, 3), (N_cam, 4, 4)
+
+
+def record_targets(record: dict, processor: OneDriveProcessor, token: str) -> SampleTargets:
+    """Ground truth of one info record, checked against the processor's task settings.
+
+    Boxes whose name is not in ``processor.det_classes`` are dropped. Trajectory
+    entries whose mask is 0 may be NaN; they become 0.
+    """
+    boxes = _array(record, "gt_boxes", (None, 9), token)  # (N, 9)
+    names = _field(record, "gt_names", token)
+    if len(names) != len(boxes):
+        raise ValueError(f"sample {token!r}: {len(boxes)} gt_boxes but {len(names)} gt_names")
+    keep = [index for index, name in enumerate(names) if name in processor.det_classes]
+    labels = [processor.det_classes.index(names[index]) for index in keep]
+    lanes = _array(record, "lanes", (None, processor.lane_points, 3), token)  # (M, P, 3)
+    mask = _array(record, "ego_fut_mask", (processor.plan_steps,), token, finite=False)  # (T,)
+    trajectory = _array(record, "ego_fut_traj", (processor.plan_steps, processor.plan_dims), token, finite=False)
+    valid = mask > 0
+    if not np.isfinite(mask).all() or not np.isfinite(trajectory[valid]).all():
+        raise ValueError(f"sample {token!r}: ego_fut_traj / ego_fut_mask hold NaN or inf at valid steps")
+    trajectory[~valid] = 0.0
+    return SampleTargets(
+        boxes=torch.from_numpy(boxes[keep]).float(),  # (N, 9)
+        labels=torch.tensor(labels, dtype=torch.long),  # (N,)
+        lanes=torch.from_numpy(lanes).float(),  # (M, P, 3)
+        trajectory=torch.from_numpy(trajectory).float(),  # (T, D)
+        trajectory_mask=torch.from_numpy(valid),  # (T,)
+    )
+
+
+def _load_infos(path: Path) -> tuple[dict, list[dict]]:
+    if not path.is_file():
+        raise ValueError(f"info file {path} does not exist")
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"info file {path} is not valid JSON: {error}") from error
+    if not isinstance(content, dict) or not isinstance(content.get("infos"), list) or "metadata" not in content:
+        raise ValueError(f"info file {path} must be {{'metadata': ..., 'infos': [...]}}, got {type(content).__name__}")
+    infos = content["infos"]
+    if not infos:
+        raise ValueError(f"info file {path} holds no records")
+    for index, record in enumerate(infos):
+        if not isinstance(record, dict) or not isinstance(record.get("token"), str) or "cams" not in record:
+            raise ValueError(f"info file {path}: record {index} has no 'token' string or no 'cams'")
+    return content["metadata"], infos
+
+
+def _items(infos: list[dict], qa_mode: str, qa_seed: int) -> list[tuple[int, int | None]]:
+    items: list[tuple[int, int | None]] = []
+    for record_index, record in enumerate(infos):
+        count = len(record.get("qa") or [])
+        if qa_mode == "planning" or count == 0:
+            items.append((record_index, None))
+        elif qa_mode == "all":
+            items.extend((record_index, qa_index) for qa_index in range(count))
+        else:
+            items.append((record_index, zlib.crc32(f"{qa_seed}/{record['token']}".encode()) % count))
+    return items
+
+
+def _read_image(path: Path, token: str) -> Image.Image:
+    if not path.is_file():
+        raise ValueError(f"sample {token!r}: image file {path} does not exist")
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")  # decodes the whole file
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise ValueError(f"sample {token!r}: image file {path} cannot be decoded ({error})") from error
+
+
+def _field(mapping: dict, key: str, where: str):
+    if key not in mapping:
+        raise ValueError(f"sample {where!r}: key {key!r} missing (found {sorted(mapping)})")
+    return mapping[key]
+
+
+def _command(record: dict, token: str) -> int:
+    command = _field(record, "command", token)
+    if isinstance(command, bool) or not isinstance(command, (int, float)) or command not in COMMAND_ANSWERS:
+        raise ValueError(f"sample {token!r}: command must be 0 (right), 1 (left) or 2 (straight), got {command!r}")
+    return int(command)
+
+
+def _array(mapping: dict, key: str, shape: tuple[int | None, ...], where: str, finite: bool = True) -> np.ndarray:
+    """``mapping[key]`` as float64 array of ``shape`` (None: any length; empty lists allowed there)."""
+    try:
+        array = np.asarray(_field(mapping, key, where), dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"sample {where!r}: {key} is not a numeric array of shape {_shape_text(shape)} ({error})"
+        ) from error
+    if array.size == 0 and shape[0] is None:
+        array = array.reshape((0, *shape[1:]))
+    if array.ndim != len(shape) or any(
+        want is not None and got != want for got, want in zip(array.shape, shape, strict=True)
+    ):
+        raise ValueError(f"sample {where!r}: {key} must have shape {_shape_text(shape)}, got {array.shape}")
+    if finite and not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[:3].tolist()
+        raise ValueError(f"sample {where!r}: {key} holds NaN or inf (first at indices {bad})")
+    return array
+
+
+def _shape_text(shape: tuple[int | None, ...]) -> str:
+    """(None, 9) → "(N, 9)"; (6,) → "(6,)"."""
+    return str(tuple("N" if size is None else size for size in shape)).replace("'N'", "N")
