@@ -13,7 +13,9 @@ import torch
 from transformers import InternVLConfig, InternVLForConditionalGeneration
 
 
-def tiny_internvl_config(vocab_size: int = 512, image_token_id: int = 5, **text_overrides) -> InternVLConfig:
+def tiny_internvl_config(
+    vocab_size: int = 512, image_token_id: int = 5, vision_overrides: dict | None = None, **text_overrides
+) -> InternVLConfig:
     """An InternVL3 config with the real architecture and toy sizes.
 
     ViT: 56-pixel tiles of 14-pixel patches (a 4 × 4 grid → 2 × 2 = 4 LLM tokens per
@@ -39,6 +41,7 @@ def tiny_internvl_config(vocab_size: int = 512, image_token_id: int = 5, **text_
         image_size=56,
         patch_size=14,
     )
+    vision.update(vision_overrides or {})
     return InternVLConfig(vision_config=vision, text_config=text, image_token_id=image_token_id)
 
 

@@ -102,17 +102,19 @@ class FrustumPositionEncoder(nn.Module):
         centres = image_token_pixel_centres(self.config, image_hw).to(intrinsics)  # (T_cam, 2)
         pixels = torch.cat([centres, torch.ones_like(centres[:, :1])], dim=-1)  # (T_cam, 3)
         rays = torch.einsum("bnij,tj->bnti", torch.linalg.inv(intrinsics), pixels)  # (B, N_cam, T_cam, 3)
-        depths = self.depths.to(rays)
+        depths = self.depths.to(device=rays.device, dtype=torch.float32)
         points_cam = rays[..., None, :] * depths[:, None]  # (B, N_cam, T_cam, D, 3)
         rotation, translation = cam2ego[..., :3, :3], cam2ego[..., :3, 3]
         return torch.einsum("bnij,bntdj->bntdi", rotation, points_cam) + translation[:, :, None, None, :]
 
     def forward(self, intrinsics, cam2ego, image_hw) -> tuple[torch.Tensor, torch.Tensor]:
         """→ query / key embeddings (B, N_cam * T_cam, H_q) and (B, N_cam * T_cam, H_k), token order."""
-        points = normalise_points(self.frustum_points(intrinsics, cam2ego, image_hw), self.config.task_config.position_range)
+        # Geometry in float32 whatever the model dtype (a bf16 matrix inverse is too coarse).
+        points = self.frustum_points(intrinsics.float(), cam2ego.float(), image_hw)
+        points = normalise_points(points, self.config.task_config.position_range)
         batch, cams, tokens = points.shape[:3]
         features = points.reshape(batch, cams * tokens, -1)  # (B, N_cam * T_cam, D * 3)
-        return self.head(features)
+        return self.head(features.to(self.head.to_query.weight.dtype))
 
 
 class ReferencePointEncoder(nn.Module):
@@ -123,4 +125,4 @@ class ReferencePointEncoder(nn.Module):
         self.head = AttentionPositionHead(points_per_query * 3, config)
 
     def forward(self, reference_points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.head(reference_points.flatten(-2))
+        return self.head(reference_points.flatten(-2).to(self.head.to_query.weight.dtype))

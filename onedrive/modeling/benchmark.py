@@ -1,0 +1,159 @@
+"""Model benchmarks: OneDrive's prefill and generation against transformers' InternVL, same run, same weights.
+
+Every number is reported beside a reference measured in the same process run:
+* ``predict`` latency and peak memory vs ``InternVLForConditionalGeneration`` on the
+  same number of tokens (ratio target ≤ 1.10: routing keeps the added modules cheap);
+* greedy text tokens/s of ``OneDriveForDriving.generate`` vs transformers' ``generate``
+  (ratio target ≥ 1.0);
+* achieved FLOP/s of ``predict`` (counted by ``torch.utils.flop_counter``) over the
+  ``torch.matmul`` peak measured on this machine, fp32 and bf16.
+Each configuration runs in a fresh spawned process so that peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+import resource
+import tempfile
+import time
+from dataclasses import dataclass
+
+import torch
+
+SHAPES = {
+    "tiny": dict(text={}, vision={}, task=dict(num_det_queries=32, num_lane_queries=16, depth_bins=8), cameras=6),
+    # InternVL3-1B: Qwen2.5-0.5B-shaped LLM + InternViT-300M; random weights. One camera of one 448 px tile
+    # (256 image tokens) and 100 + 50 queries keep it within a 2-core machine's patience.
+    "internvl3_1b_shapes": dict(
+        text=dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
+                  num_key_value_heads=2, vocab_size=151674),
+        vision=dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16,
+                    image_size=448, patch_size=14),
+        task=dict(num_det_queries=100, num_lane_queries=50, max_boxes=100, max_lanes=50, camera_tiles=[1, 1],
+                  use_thumbnail=False, depth_bins=16),
+        cameras=1,
+    ),
+}
+
+
+@dataclass
+class _Setup:
+    onedrive: torch.nn.Module
+    internvl: torch.nn.Module
+    batch: object
+    vlm_ids: torch.Tensor
+    vlm_pixels: torch.Tensor
+
+
+def _build(shape_name: str, dtype: torch.dtype) -> _Setup:
+    from transformers import InternVLForConditionalGeneration
+
+    from onedrive import CameraGeometry, DriveBatch, OneDriveForDriving
+    from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
+
+    shape = SHAPES[shape_name]
+    text = dict(shape["text"])
+    config = tiny_internvl_config(vocab_size=text.pop("vocab_size", 512), vision_overrides=shape["vision"], **text)
+    task = dict(shape["task"], num_cameras=shape["cameras"])
+    with tempfile.TemporaryDirectory() as folder:
+        save_tiny_internvl(folder, config)
+        internvl = InternVLForConditionalGeneration.from_pretrained(folder, dtype=dtype).eval()
+        onedrive = OneDriveForDriving.from_internvl(folder, task_config=task).to(dtype).eval()
+    od_config = onedrive.config
+    tile = od_config.vision_config.image_size[0]
+    rows, cols = od_config.task_config.camera_tiles
+    cams = od_config.task_config.num_cameras
+    tiles = cams * od_config.task_config.tiles_per_camera
+    text = 32
+    image_tokens = cams * od_config.image_tokens_per_camera
+    ids = torch.randint(10, 400, (1, 3 + image_tokens + text))
+    ids[0, 3 : 3 + image_tokens] = od_config.image_token_id
+    pixels = torch.randn(tiles, 3, tile, tile, dtype=dtype)
+    intrinsics = torch.tensor([[tile * 0.8, 0, cols * tile / 2], [0, tile * 0.8, rows * tile / 2], [0, 0, 1.0]])
+    camera = CameraGeometry(intrinsics.expand(1, cams, 3, 3).clone(), torch.eye(4).expand(1, cams, 4, 4).clone(),
+                            (rows * tile, cols * tile))
+    batch = DriveBatch(input_ids=ids, attention_mask=torch.ones_like(ids), pixel_values=pixels, camera=camera,
+                       ego_status=torch.zeros(1, 6), command=torch.tensor([2]))
+    # The plain VLM sees the same number of tokens: the query slots become extra text tokens.
+    queries = od_config.task_config.num_det_queries + od_config.task_config.num_lane_queries + od_config.task_config.num_plan_tokens
+    vlm_ids = torch.cat([ids, torch.randint(10, 400, (1, queries))], dim=1)
+    return _Setup(onedrive, internvl, batch, vlm_ids, pixels)
+
+
+def _timed(function, repeats: int) -> float:
+    function()  # warm-up
+    start = time.perf_counter()
+    for _ in range(repeats):
+        function()
+    return (time.perf_counter() - start) / repeats
+
+
+def matmul_peak_flops(dtype: torch.dtype, size: int = 1024, repeats: int = 10) -> float:
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    return 2 * size**3 / _timed(lambda: a @ b, repeats)
+
+
+def _measure(shape_name: str, dtype_name: str, what: str, repeats: int) -> dict:
+    torch.manual_seed(0)
+    dtype = getattr(torch, dtype_name)
+    setup = _build(shape_name, dtype)
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with torch.no_grad():
+        if what == "onedrive_predict":
+            seconds = _timed(lambda: setup.onedrive.predict(setup.batch), repeats)
+        elif what == "internvl_forward":
+            seconds = _timed(lambda: setup.internvl(input_ids=setup.vlm_ids, pixel_values=setup.vlm_pixels), repeats)
+        elif what == "flops":
+            from torch.utils.flop_counter import FlopCounterMode
+
+            counter = FlopCounterMode(display=False)
+            with counter:
+                setup.onedrive.predict(setup.batch)
+            seconds = _timed(lambda: setup.onedrive.predict(setup.batch), repeats)
+            return {"flops": counter.get_total_flops(), "seconds": seconds, "peak": matmul_peak_flops(dtype)}
+        elif what in ("onedrive_generate", "internvl_generate"):
+            new_tokens = 16
+            if what == "onedrive_generate":
+                run = lambda: setup.onedrive.generate(setup.batch, max_new_tokens=new_tokens, eos_token_id=-1)  # noqa: E731
+            else:
+                run = lambda: setup.internvl.generate(  # noqa: E731
+                    input_ids=setup.batch.input_ids, pixel_values=setup.vlm_pixels, max_new_tokens=new_tokens,
+                    min_new_tokens=new_tokens, do_sample=False, pad_token_id=0,
+                )
+            seconds = _timed(run, repeats)
+            return {"tokens_per_s": new_tokens / seconds}
+    peak_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline) / 1024
+    return {"seconds": seconds, "peak_extra_mib": peak_mib}
+
+
+def _in_fresh_process(*args) -> dict:
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_measure, *args).result()
+
+
+def benchmark_model(shapes=("tiny", "internvl3_1b_shapes"), repeats: int = 3) -> dict:
+    """→ {shape: {...}} with latencies, ratios, generation speed and FLOP utilisation."""
+    results = {}
+    for shape in shapes:
+        shape_repeats = repeats if shape == "tiny" else 1
+        onedrive = _in_fresh_process(shape, "float32", "onedrive_predict", shape_repeats)
+        internvl = _in_fresh_process(shape, "float32", "internvl_forward", shape_repeats)
+        entry = {
+            "predict_ms": 1000 * onedrive["seconds"],
+            "internvl_forward_ms": 1000 * internvl["seconds"],
+            "latency_ratio": onedrive["seconds"] / internvl["seconds"],
+            "predict_peak_extra_mib": onedrive["peak_extra_mib"],
+            "internvl_peak_extra_mib": internvl["peak_extra_mib"],
+        }
+        if shape == "tiny":
+            ours = _in_fresh_process(shape, "float32", "onedrive_generate", repeats)["tokens_per_s"]
+            theirs = _in_fresh_process(shape, "float32", "internvl_generate", repeats)["tokens_per_s"]
+            entry.update(generate_tokens_per_s=ours, internvl_generate_tokens_per_s=theirs, generate_ratio=ours / theirs)
+        for dtype in ("float32", "bfloat16"):
+            flops = _in_fresh_process(shape, dtype, "flops", shape_repeats)
+            entry[f"{dtype}_achieved_gflops"] = flops["flops"] / flops["seconds"] / 1e9
+            entry[f"{dtype}_matmul_peak_gflops"] = flops["peak"] / 1e9
+            entry[f"{dtype}_utilisation"] = flops["flops"] / flops["seconds"] / flops["peak"]
+        results[shape] = entry
+    return results
