@@ -11,7 +11,14 @@ EXTRAS = {
     "deepspeed": ["deepspeed>=0.15", "accelerate>=1.0"],
     "flash": ["flash-attn>=2.6"],
     "onnx": ["onnx>=1.17", "onnxruntime>=1.20", "onnxscript>=0.3"],
-    "dev": ["pytest>=8", "tensorboard>=2.15", "accelerate>=1.0", "pycocoevalcap>=1.2", "matplotlib>=3.7"],
+    "dev": [
+        "pytest>=8",
+        "tensorboard>=2.15",
+        "accelerate>=1.0",
+        "pycocoevalcap>=1.2",
+        "matplotlib>=3.7",
+        "similaritymeasures>=1.1",
+    ],
 }
 
 setup(

@@ -1,0 +1,123 @@
+"""Score a predictions directory against a split's info file: ``evaluate_predictions``.
+
+Families are scored only where their file is present (``predictions.PREDICTION_FILES``); each
+scores exactly the info file's samples. Outputs, when ``out_dir`` is given: ``metrics.json`` (flat
+keys + ``"conventions"``), ``metrics.md`` (table), ``summary.png`` and ``bev/<token>.png`` for the
+first ``num_plots`` samples. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from onedrive.evaluation import detection, lane, planning, predictions, report, text
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(handle, "w") as f:
+        json.dump(payload, f, indent=2)
+    os.replace(tmp, path)
+
+
+def _write_text(path: Path, content: str) -> None:
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(handle, "w") as f:
+        f.write(content)
+    os.replace(tmp, path)
+
+
+def _gt_lanes(record: dict) -> np.ndarray:
+    """The record's GT centrelines (M, P, 3); (0, 2, 3) when it has none."""
+    if "lanes" not in record:
+        raise ValueError(f"info record {record['token']}: missing key 'lanes' needed by the lane metrics")
+    lanes = np.asarray(record["lanes"], dtype=np.float64)
+    if lanes.size == 0:
+        return np.zeros((0, 2, 3))
+    if lanes.ndim != 3 or lanes.shape[2] != 3:
+        raise ValueError(f"info record {record['token']}: lanes has shape {lanes.shape}, expected (M, P, 3)")
+    return lanes
+
+
+def evaluate_predictions(
+    predictions_dir: str | os.PathLike,
+    infos_path: str | os.PathLike,
+    data_root: str | os.PathLike | None = None,
+    version: str | None = None,
+    eval_split: str | None = None,
+    out_dir: str | os.PathLike | None = None,
+    num_plots: int = 4,
+) -> dict:
+    """Score every prediction file present in ``predictions_dir`` on the split of ``infos_path``.
+
+    Detection needs the nuScenes-format data root, version and devkit split name; they default to the
+    info file's ``metadata`` (``data_root``, ``version``, ``split``). Returns the flat metrics dict
+    (with ``"conventions"``). Raises ValueError when no prediction file is present or any file does
+    not cover the split.
+    """
+    predictions_dir = Path(predictions_dir)
+    present = {family: predictions_dir / name for family, name in predictions.PREDICTION_FILES.items()
+               if (predictions_dir / name).is_file()}
+    if not present:
+        raise ValueError(
+            f"{predictions_dir} holds none of {sorted(predictions.PREDICTION_FILES.values())}; nothing to evaluate"
+        )
+    metadata, records = predictions.load_infos(infos_path)
+    tokens = [record["token"] for record in records]
+    metrics: dict = {"num_split_samples": len(tokens)}
+    conventions: dict[str, str] = {}
+    plot_inputs: dict[str, dict] = {token: {} for token in tokens[:num_plots]}
+
+    if "planning" in present:
+        trajectories = predictions.load_planning(present["planning"], tokens)  # (S, 6, 2)
+        metrics.update(planning.planning_metrics(trajectories, planning.PlanningGroundTruth.from_infos(records)))
+        conventions.update(planning.CONVENTIONS)
+        for token, traj in zip(tokens, trajectories):
+            if token in plot_inputs:
+                plot_inputs[token]["pred_traj"] = traj
+    if "lanes" in present:
+        pred_lanes, scores = predictions.load_lanes(present["lanes"], tokens)
+        gt_lanes = [_gt_lanes(record) for record in records]
+        metrics.update(lane.lane_metrics(gt_lanes, pred_lanes, scores))
+        conventions.update(lane.CONVENTIONS)
+        for token, lanes in zip(tokens, pred_lanes):
+            if token in plot_inputs:
+                plot_inputs[token]["pred_lanes"] = lanes
+    if "text" in present:
+        answers, references, _ = predictions.load_text(present["text"], records)
+        metrics.update(text.text_metrics(answers, references))
+        conventions.update(text.CONVENTIONS)
+    if "detection" in present:
+        root = data_root if data_root is not None else metadata.get("data_root")
+        ver = version if version is not None else metadata.get("version")
+        split = eval_split if eval_split is not None else metadata.get("split")
+        if not (root and ver and split):
+            raise ValueError(
+                f"detection.json needs the nuScenes data root, version and split (got {root!r}, {ver!r}, {split!r}); "
+                "pass them or set them in the info file's metadata"
+            )
+        submission = predictions.load_detection(present["detection"], tokens)
+        metrics.update(detection.evaluate_detection(submission, tokens, root, ver, split, out_dir))
+        conventions.update(detection.CONVENTIONS)
+        by_token = {record["token"]: record for record in records}
+        for token in plot_inputs:
+            plot_inputs[token]["pred_boxes"] = report.submission_to_ego(
+                submission["results"][token], np.asarray(by_token[token]["ego2global"])
+            )
+    metrics["conventions"] = conventions
+
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _write_json(out_dir / "metrics.json", metrics)
+        _write_text(out_dir / "metrics.md", report.markdown_table(metrics))
+        report.plot_summary(out_dir / "summary.png", metrics)
+        by_token = {record["token"]: record for record in records}
+        for token, inputs in plot_inputs.items():
+            report.plot_sample(out_dir / "bev" / f"{token}.png", by_token[token], **inputs)
+    return metrics
