@@ -90,19 +90,25 @@ class FrustumPositionEncoder(nn.Module):
         super().__init__()
         self.config = config
         task = config.task_config
+        self.head = AttentionPositionHead(task.depth_bins * 3, config)
+
+    def depths(self) -> torch.Tensor:
+        """PETR's linear-increasing depth bins (D,): the gap between bins grows linearly with depth.
+
+        Computed on the fly (D numbers) rather than kept as a buffer, so loading never has to restore it.
+        """
+        task = self.config.task_config
         near, far = task.depth_range
-        # PETR's linear-increasing depth discretisation: bins grow linearly with depth.
         index = torch.arange(task.depth_bins, dtype=torch.float32)
         step = (far - near) / (task.depth_bins * (1 + task.depth_bins))
-        self.register_buffer("depths", near + step * index * (index + 1), persistent=False)  # (D,)
-        self.head = AttentionPositionHead(task.depth_bins * 3, config)
+        return near + step * index * (index + 1)
 
     def frustum_points(self, intrinsics: torch.Tensor, cam2ego: torch.Tensor, image_hw) -> torch.Tensor:
         """(B, N_cam, 3, 3), (B, N_cam, 4, 4) → ego-frame points (B, N_cam, T_cam, D, 3)."""
         centres = image_token_pixel_centres(self.config, image_hw).to(intrinsics)  # (T_cam, 2)
         pixels = torch.cat([centres, torch.ones_like(centres[:, :1])], dim=-1)  # (T_cam, 3)
         rays = torch.einsum("bnij,tj->bnti", torch.linalg.inv(intrinsics), pixels)  # (B, N_cam, T_cam, 3)
-        depths = self.depths.to(device=rays.device, dtype=torch.float32)
+        depths = self.depths().to(rays.device)
         points_cam = rays[..., None, :] * depths[:, None]  # (B, N_cam, T_cam, D, 3)
         rotation, translation = cam2ego[..., :3, :3], cam2ego[..., :3, 3]
         return torch.einsum("bnij,bntdj->bntdi", rotation, points_cam) + translation[:, :, None, None, :]

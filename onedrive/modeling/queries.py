@@ -26,12 +26,13 @@ def _inverse_sigmoid(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
 
 def initial_lane_reference_points(num_lanes: int, num_points: int, generator: torch.Generator) -> torch.Tensor:
     """Straight segments of length 0.2 (normalised units) at random centres and headings → (N, P, 3)."""
-    centres = torch.rand(num_lanes, 2, generator=generator) * 0.8 + 0.1  # (N, 2)
-    headings = torch.rand(num_lanes, generator=generator) * 2 * math.pi  # (N,)
-    along = torch.linspace(-0.1, 0.1, num_points)  # (P,)
+    # Explicit CPU tensors: transformers builds models under a meta-device context while loading.
+    centres = torch.rand(num_lanes, 2, generator=generator, device="cpu") * 0.8 + 0.1  # (N, 2)
+    headings = torch.rand(num_lanes, generator=generator, device="cpu") * 2 * math.pi  # (N,)
+    along = torch.linspace(-0.1, 0.1, num_points, device="cpu")  # (P,)
     direction = torch.stack([headings.cos(), headings.sin()], dim=-1)  # (N, 2)
     xy = centres[:, None, :] + along[None, :, None] * direction[:, None, :]  # (N, P, 2)
-    z = torch.full((num_lanes, num_points, 1), 0.5)
+    z = torch.full((num_lanes, num_points, 1), 0.5, device="cpu")
     return torch.cat([xy, z], dim=-1).clamp(0.01, 0.99)
 
 

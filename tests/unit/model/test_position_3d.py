@@ -20,7 +20,7 @@ def test_frustum_points_lie_on_the_pixel_rays(internvl_dir):
     encoder = load_onedrive(internvl_dir).image_position
     camera = make_camera(1)
     points = encoder.frustum_points(camera.intrinsics, camera.cam2ego, camera.image_hw)  # (1, 2, 12, D, 3)
-    depths = encoder.depths
+    depths = encoder.depths()
     # Front camera, token at pixel (42, 14): ray (u - cx, v - cy, f) / f = (-14, -14, 40) / 40 in OpenCV axes.
     expected = torch.tensor([1.0, 0.0, 1.5]) + depths[:, None] * torch.tensor([1.0, 14 / 40, 14 / 40])
     torch.testing.assert_close(points[0, 0, 1], expected)

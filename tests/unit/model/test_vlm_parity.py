@@ -60,3 +60,19 @@ def test_query_ffns_start_as_the_pretrained_ffn(internvl_dir):
     for layer in model.model.language_model.layers:
         for ffn in layer.query_ffns.values():
             assert torch.equal(ffn.gate_proj.weight, layer.mlp.gate_proj.weight)
+
+
+def test_save_and_from_pretrained_round_trip(internvl_dir, tmp_path):
+    from model_helpers import make_batch
+
+    from onedrive import OneDriveForDriving
+
+    model = load_onedrive(internvl_dir)
+    model.save_pretrained(tmp_path)
+    loaded = OneDriveForDriving.from_pretrained(tmp_path).eval()
+    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        assert torch.equal(a, b), name
+    batch = make_batch()
+    first, second = model.predict(batch), loaded.predict(batch)
+    assert torch.equal(first.trajectory, second.trajectory)
+    assert torch.equal(first.detections[0].boxes, second.detections[0].boxes)
