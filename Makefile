@@ -14,7 +14,7 @@ $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)"
-	$(PY) -m pip install --quiet -e ".[nuscenes,dev]" "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[nuscenes,onnx,dev]" "$(TORCH)"
 	touch $@
 
 test: setup

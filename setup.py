@@ -10,7 +10,7 @@ EXTRAS = {
     "nuscenes": ["nuscenes-devkit>=1.1.11", "numpy<2", "opencv-python<5", "shapely>=2"],
     "deepspeed": ["deepspeed>=0.15", "accelerate>=1.0"],
     "flash": ["flash-attn>=2.6"],
-    "onnx": ["onnx>=1.17", "onnxruntime>=1.20", "onnxscript>=0.3"],
+    "onnx": ["onnx>=1.17", "onnxruntime>=1.20", "onnxscript>=0.3", "numpy<2"],
     "dev": [
         "pytest>=8",
         "tensorboard>=2.15",

@@ -1,0 +1,24 @@
+"""Export a trained OneDrive: Hugging Face folder (merged LoRA, safetensors, model card), checked loading, ONNX.
+
+    python tools/export.py runs/stage3/checkpoint-100 --out exported/onedrive --dtype bf16 --onnx
+"""
+
+from onedrive.export.checkpoint import CheckpointInfo, load_training_checkpoint
+from onedrive.export.graph import GRAPH_INPUTS, StructuredGraph, check_graph_inputs
+from onedrive.export.hf_folder import export_checkpoint
+from onedrive.export.loading import load_model, register_auto_processor
+from onedrive.export.weights import CheckpointError
+
+register_auto_processor()
+
+__all__ = [
+    "GRAPH_INPUTS",
+    "CheckpointError",
+    "CheckpointInfo",
+    "StructuredGraph",
+    "check_graph_inputs",
+    "export_checkpoint",
+    "load_model",
+    "load_training_checkpoint",
+    "register_auto_processor",
+]

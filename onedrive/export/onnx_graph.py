@@ -1,0 +1,143 @@
+"""ONNX graphs of the structured path and of the planning-only early exit (``graph.StructuredGraph``).
+
+Route (shared REFERENCE.md, "ONNX export of an InternVL-based structured path"):
+``torch.onnx.export(..., dynamo=True, opset_version=23)`` of the tensor-in/tensor-out
+wrapper, traced on a batch of 2 (a size-1 axis would be specialised) with a dynamic
+batch axis (pixel tiles = batch × cameras × tiles) and a dynamic prompt length. The
+graphs are float32 (onnxruntime's CPU kernels); they do not validate inputs — call
+``graph.check_graph_inputs`` first (``OnnxDriving.run`` does).
+
+Files written to ``<folder>/onnx/``: ``onedrive_structured.onnx``,
+``onedrive_planning.onnx`` and ``graph_io.json`` (input / output names, shapes, dtypes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.export import Dim
+
+from onedrive.configuration_onedrive import OneDriveConfig
+from onedrive.export.graph import GRAPH_INPUTS, StructuredGraph, check_graph_inputs
+from onedrive.modeling.modeling_onedrive import OneDriveForDriving
+
+GRAPH_FILES = {"structured": "onedrive_structured.onnx", "planning": "onedrive_planning.onnx"}
+OPSET = 23
+EXTERNAL_DATA_BYTES = 1_500_000_000  # protobuf's 2 GB limit: larger graphs keep weights in a side file
+
+INPUT_DOCS = {
+    "pixel_values": ("float32", "(B*N_cam*T, 3, S, S) ViT tiles, sample-major, then camera, then tile"),
+    "intrinsics": ("float32", "(B, N_cam, 3, 3) pinhole matrices of the processed images"),
+    "cam2ego": ("float32", "(B, N_cam, 4, 4) camera-to-ego transforms (OpenCV camera axes)"),
+    "ego_status": ("float32", "(B, 6) [vx, vy, ax, ay, yaw_rate, speed]"),
+    "command": ("int64", "(B,) 0 right, 1 left, 2 straight"),
+    "input_ids": ("int64", "(B, L) prompt ids with every camera's image-context tokens"),
+    "attention_mask": ("int64", "(B, L) 1 for real tokens, 0 for padding"),
+}
+
+
+def example_inputs(config: OneDriveConfig, batch: int = 2, text_tokens: int = 8, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Random graph inputs of valid shapes: ``text_tokens`` text ids, then every camera's image tokens, then text."""
+    generator = torch.Generator().manual_seed(seed)
+    task = config.task_config
+    tile = config.vision_config.image_size[0]
+    image_tokens = task.num_cameras * config.image_tokens_per_camera
+    vocab = config.text_config.vocab_size
+    ids = torch.randint(0, vocab, (batch, 2 * text_tokens + image_tokens), generator=generator)
+    ids[ids == config.image_token_id] = (config.image_token_id + 1) % vocab
+    ids[:, text_tokens : text_tokens + image_tokens] = config.image_token_id
+    height, width = task.camera_tiles[0] * tile, task.camera_tiles[1] * tile
+    intrinsics = torch.tensor([[width / 2, 0.0, width / 2], [0.0, width / 2, height / 2], [0.0, 0.0, 1.0]])
+    cam2ego = torch.eye(4)
+    cam2ego[:3, :3] = torch.tensor([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])  # looking ahead
+    cam2ego[:3, 3] = torch.tensor([1.0, 0.0, 1.5])
+    return {
+        "pixel_values": torch.randn(batch * task.num_cameras * task.tiles_per_camera, 3, tile, tile, generator=generator),
+        "intrinsics": intrinsics.expand(batch, task.num_cameras, 3, 3).clone(),
+        "cam2ego": cam2ego.expand(batch, task.num_cameras, 4, 4).clone(),
+        "ego_status": torch.randn(batch, task.ego_status_dim, generator=generator),
+        "command": torch.arange(batch) % task.num_commands,
+        "input_ids": ids,
+        "attention_mask": torch.ones_like(ids),
+    }
+
+
+def _dynamic_shapes(config: OneDriveConfig) -> dict:
+    task = config.task_config
+    batch = Dim("batch", min=1, max=1024)
+    seq = Dim.AUTO  # the prompt length; a named Dim trips a range check on the attention reshapes
+    return {
+        "pixel_values": {0: batch * (task.num_cameras * task.tiles_per_camera)},
+        "intrinsics": {0: batch},
+        "cam2ego": {0: batch},
+        "ego_status": {0: batch},
+        "command": {0: batch},
+        "input_ids": {0: batch, 1: seq},
+        "attention_mask": {0: batch, 1: seq},
+    }
+
+
+def _export_one(graph: StructuredGraph, inputs: dict[str, torch.Tensor], path: Path) -> None:
+    args = tuple(inputs[name] for name in GRAPH_INPUTS)
+    program = torch.onnx.export(
+        graph,
+        args,
+        dynamo=True,
+        opset_version=OPSET,
+        dynamic_shapes=_dynamic_shapes(graph.model.config),
+        input_names=list(GRAPH_INPUTS),
+        output_names=list(graph.output_names),
+        verbose=False,
+    )
+    size = sum(p.numel() * p.element_size() for p in graph.model.parameters())
+    program.save(str(path), external_data=size > EXTERNAL_DATA_BYTES)
+
+
+def export_onnx(model: OneDriveForDriving, folder: str | Path) -> dict[str, Path]:
+    """Write both graphs and ``graph_io.json`` into ``<folder>/onnx`` (atomically) → {"structured", "planning"}: path."""
+    folder = Path(folder)
+    target = folder / "onnx"
+    if target.exists():
+        raise FileExistsError(f"{target} exists; export into a fresh folder")
+    model = model.float().eval()
+    inputs = example_inputs(model.config)
+    staging = Path(tempfile.mkdtemp(prefix=".onnx.", dir=folder))
+    with torch.no_grad():
+        for kind, name in GRAPH_FILES.items():
+            _export_one(StructuredGraph(model, planning_only=kind == "planning").eval(), inputs, staging / name)
+    description = {
+        "opset": OPSET,
+        "inputs": {name: {"dtype": dtype, "shape": shape} for name, (dtype, shape) in INPUT_DOCS.items()},
+        "outputs": {kind: list(StructuredGraph(model, planning_only=kind == "planning").output_names) for kind in GRAPH_FILES},
+        "note": "inputs are not validated inside the graphs: use onedrive.export.check_graph_inputs first",
+    }
+    (staging / "graph_io.json").write_text(json.dumps(description, indent=2))
+    os.replace(staging, target)
+    return {kind: target / name for kind, name in GRAPH_FILES.items()}
+
+
+class OnnxDriving:
+    """An onnxruntime session of one exported graph; ``run`` checks the inputs and returns named arrays."""
+
+    def __init__(self, path: str | Path, config: OneDriveConfig, threads: int | None = None):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = threads
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"ONNX graph {self.path} does not exist (tools/export.py ... --onnx writes it)")
+        self.config = config
+        self.session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self.output_names = [output.name for output in self.session.get_outputs()]
+
+    def run(self, inputs: dict[str, torch.Tensor | np.ndarray]) -> dict[str, np.ndarray]:
+        check_graph_inputs(self.config, inputs)
+        feed = {name: np.ascontiguousarray(torch.as_tensor(inputs[name]).numpy()) for name in GRAPH_INPUTS}
+        return dict(zip(self.output_names, self.session.run(None, feed)))

@@ -1,0 +1,97 @@
+"""The tensor-in/tensor-out graph equals ``predict``; its ONNX export runs in onnxruntime with the same outputs."""
+
+import pytest
+import torch
+from model_helpers import load_onedrive, make_batch
+
+from onedrive.export import GRAPH_INPUTS, StructuredGraph, check_graph_inputs
+
+
+def graph_inputs(batch):
+    return {
+        "pixel_values": batch.pixel_values,
+        "intrinsics": batch.camera.intrinsics,
+        "cam2ego": batch.camera.cam2ego,
+        "ego_status": batch.ego_status,
+        "command": batch.command,
+        "input_ids": batch.input_ids,
+        "attention_mask": batch.attention_mask,
+    }
+
+
+def compare_with_predict(outputs: dict, model, batch, tolerance):
+    full = model.predict(batch)
+    plan_only = model.predict(batch, tasks=("plan",))
+    if "det_boxes" in outputs:
+        torch.testing.assert_close(torch.as_tensor(outputs["det_boxes"]), torch.stack([d.boxes for d in full.detections]), rtol=tolerance, atol=tolerance)
+        torch.testing.assert_close(torch.as_tensor(outputs["det_scores"]), torch.stack([d.scores for d in full.detections]), rtol=tolerance, atol=tolerance)
+        assert torch.equal(torch.as_tensor(outputs["det_labels"]), torch.stack([d.labels for d in full.detections]))
+        torch.testing.assert_close(torch.as_tensor(outputs["lane_points"]), torch.stack([lane.points for lane in full.lanes]), rtol=tolerance, atol=tolerance)
+        torch.testing.assert_close(torch.as_tensor(outputs["lane_scores"]), torch.stack([lane.scores for lane in full.lanes]), rtol=tolerance, atol=tolerance)
+    expected = plan_only if "det_boxes" not in outputs else full
+    torch.testing.assert_close(torch.as_tensor(outputs["trajectory"]), expected.trajectory, rtol=tolerance, atol=tolerance)
+    torch.testing.assert_close(torch.as_tensor(outputs["mode_logits"]), expected.trajectory_modes.mode_logits, rtol=tolerance, atol=tolerance)
+
+
+@pytest.fixture(scope="module")
+def three_layer_model(tmp_path_factory, request):
+    from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
+
+    folder = save_tiny_internvl(tmp_path_factory.mktemp("ivl3") / "tiny", tiny_internvl_config(num_hidden_layers=3), seed=1)
+    model = load_onedrive(folder, task_layers=[0, 1])
+    generator = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if "to_query" in name or "to_key" in name or "query_self_attn.o_proj" in name:
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.05)
+    return model
+
+
+@pytest.mark.parametrize("planning_only", [False, True])
+def test_graph_equals_predict(three_layer_model, planning_only):
+    graph = StructuredGraph(three_layer_model, planning_only=planning_only).eval()
+    batch = make_batch(text_lengths=(6, 10))  # right padding in the second sample
+    with torch.no_grad():
+        values = graph(*(graph_inputs(batch)[name] for name in GRAPH_INPUTS))
+    compare_with_predict(dict(zip(graph.output_names, values)), three_layer_model, batch, tolerance=1e-5)
+    assert three_layer_model.model.language_model.layers[0].routed_ffn.__func__  # the class method is back
+
+
+def test_graph_inputs_are_checked(three_layer_model):
+    inputs = graph_inputs(make_batch())
+    inputs["input_ids"] = inputs["input_ids"].clone()
+    inputs["input_ids"][0, 3] = 7  # one image token fewer in sample 0
+    with pytest.raises(ValueError, match=r"needs 24 image tokens.*\[23, 24\]"):
+        check_graph_inputs(three_layer_model.config, inputs)
+    inputs = graph_inputs(make_batch())
+    inputs["ego_status"] = inputs["ego_status"].clone()
+    inputs["ego_status"][1, 0] = float("nan")
+    with pytest.raises(ValueError, match="ego_status must be finite"):
+        check_graph_inputs(three_layer_model.config, inputs)
+
+
+@pytest.fixture(scope="module")
+def onnx_graphs(three_layer_model, tmp_path_factory):
+    from onedrive.export.onnx_graph import export_onnx
+
+    return export_onnx(three_layer_model, tmp_path_factory.mktemp("onnx"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["structured", "planning"])
+def test_onnxruntime_matches_pytorch(three_layer_model, onnx_graphs, kind):
+    from onedrive.export.onnx_graph import OnnxDriving
+
+    session = OnnxDriving(onnx_graphs[kind], three_layer_model.config)
+    for text_lengths, seed in (((6, 10), 0), ((4, 9, 12), 3)):  # traced on batch 2; other batch and lengths
+        batch = make_batch(text_lengths=text_lengths, seed=seed)
+        compare_with_predict(session.run(graph_inputs(batch)), three_layer_model, batch, tolerance=1e-4)
+
+
+@pytest.mark.slow
+def test_benchmark_onnx_reports_both_runtimes():
+    from onedrive.export.benchmark import benchmark_onnx
+
+    result = benchmark_onnx(repeats=2)
+    assert result["torch_predict_ms"] > 0 and result["onnxruntime_ms"] > 0
+    assert result["max_abs_difference"] < 1e-4
