@@ -1,0 +1,128 @@
+"""Benchmarks: every number beside a reference measured in the same run; a table and a JSON file.
+
+Sections (``--sections``, default all):
+  model      predict latency / peak memory vs InternVLForConditionalGeneration (tiny and
+             InternVL3-1B shapes), generate tokens/s vs transformers' generate, FLOP/s over
+             the matmul peak (fp32, bf16)
+  data       loading + processing samples/s of 6-camera samples (0 and 2 workers), against
+             the tiny model's training step time
+  synthetic  synthetic-world generation samples/s; conversion (create_data) samples/s
+  eval       planning metrics on 6,000 samples; NAVSIM PDMS on 1,000 tokens
+  training   training samples/s and peak memory, plain vs DeepSpeed ZeRO-2 (tiny, 1B shapes)
+  onnx       onnxruntime vs PyTorch predict latency (tiny)
+
+    python tools/benchmark.py --sections model,eval --out work_dirs/benchmark.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+
+def section_model() -> dict:
+    from onedrive.modeling.benchmark import benchmark_model
+
+    return benchmark_model()
+
+
+def section_data() -> dict:
+    from onedrive.data.benchmark import benchmark_data
+    from onedrive.training.benchmark import benchmark_training
+
+    loading = benchmark_data()
+    step = benchmark_training("tiny", deepspeed=False)
+    loading["tiny_training_samples_per_s"] = step["samples_per_s"]
+    return loading
+
+
+def section_synthetic() -> dict:
+    from onedrive.data.nuscenes.pipeline import benchmark_conversion
+    from onedrive.data.synthetic import SyntheticConfig, benchmark_synthetic, make_synthetic
+
+    results = {"generation": benchmark_synthetic(scenes=20, samples_per_scene=10)}
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder) / "world"
+        make_synthetic(root, SyntheticConfig(scenes=20, samples_per_scene=10), progress=False)
+        for workers in (1, 2):
+            results[f"conversion_workers_{workers}"] = benchmark_conversion(root, "v1.0-synthetic", workers=workers)
+    return results
+
+
+def section_eval() -> dict:
+    from onedrive.evaluation.pdms.benchmark import benchmark_pdms
+    from onedrive.evaluation.planning import benchmark_planning
+
+    pdms = benchmark_pdms(num_tokens=1000, workers=2)
+    return {
+        "planning_6000": benchmark_planning(num_samples=6000),
+        "pdms_1000": {key: pdms[key] for key in ("num_tokens", "workers", "seconds", "tokens_per_second")},
+    }
+
+
+def section_training() -> dict:
+    from onedrive.training.benchmark import benchmark_training
+
+    return {
+        f"{shapes}_{'zero2' if deepspeed else 'plain'}": benchmark_training(shapes, deepspeed=deepspeed)
+        for shapes in ("tiny", "internvl3_1b_shapes")
+        for deepspeed in (False, True)
+    }
+
+
+def section_onnx() -> dict:
+    from onedrive.export.benchmark import benchmark_onnx
+
+    return {"structured": benchmark_onnx(), "planning_only": benchmark_onnx(planning_only=True)}
+
+
+SECTIONS = {
+    "model": section_model,
+    "data": section_data,
+    "synthetic": section_synthetic,
+    "eval": section_eval,
+    "training": section_training,
+    "onnx": section_onnx,
+}
+
+
+def _rows(prefix: str, value) -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [row for key, item in value.items() for row in _rows(f"{prefix}.{key}" if prefix else str(key), item)]
+    if isinstance(value, float):
+        return [(prefix, f"{value:.4g}")]
+    return [(prefix, str(value))]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {list(SECTIONS)}")
+    parser.add_argument("--out", default="work_dirs/benchmark.json", help="JSON file to write")
+    args = parser.parse_args(argv)
+    names = [name.strip() for name in args.sections.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown sections {unknown}; choose from {list(SECTIONS)}")
+    results = {"machine": {"cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}}
+    for name in names:
+        start = time.perf_counter()
+        results[name] = SECTIONS[name]()
+        results[name]["section_seconds"] = time.perf_counter() - start
+    print("| benchmark | value |\n|---|---|")
+    for key, value in _rows("", results):
+        print(f"| {key} | {value} |")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text(json.dumps(results, indent=2))
+    os.replace(tmp, out)
+    print(f"wrote {out}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
