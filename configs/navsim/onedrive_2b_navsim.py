@@ -1,0 +1,63 @@
+"""NAVSIM — planning-only training of InternVL3-2B, initialised from a driving checkpoint.
+
+8 cameras, trajectories of 8 poses (x, y, heading) over 4 s at 2 Hz; only the planning
+parts (+ LoRA on the LLM) train, with the planning + text losses. ``model.init_from``
+is a OneDrive model folder of a driving-pretrained model (e.g. stage 1 of this recipe on
+InternVL3-2B); tensors whose shape the NAVSIM task changes (the 8 x 3 waypoint output)
+are re-initialised and listed at start. The NAVSIM data section (info files from
+``tools/create_data.py navsim``) is completed with the NAVSIM data pipeline.
+
+    torchrun --nproc_per_node 8 tools/train.py configs/navsim/onedrive_2b_navsim.py \\
+        --set model.init_from=runs/onedrive_2b_stage1_perception
+"""
+
+from onedrive.training.config import (
+    NAVSIM_CAMERAS,
+    DataConfig,
+    ExperimentConfig,
+    ModelConfig,
+    RecipeConfig,
+    TrainConfig,
+)
+
+
+def build() -> ExperimentConfig:
+    return ExperimentConfig(
+        name="onedrive_2b_navsim",
+        model=ModelConfig(
+            internvl="OpenGVLab/InternVL3-2B-hf",
+            init_from="runs/onedrive_2b_stage1_perception",
+            task={
+                "plan_steps": 8,
+                "plan_dims": 3,
+                "num_det_queries": 600,
+                "num_lane_queries": 600,
+            },
+        ),
+        data=DataConfig(
+            dataset="navsim",
+            root="data/navsim",
+            version="navtrain",
+            train_split="navtrain",
+            eval_split="navtest",
+            infos_dir="data/infos",
+            cameras=NAVSIM_CAMERAS,
+            camera_tiles=(1, 2),
+            workers=4,
+        ),
+        train=TrainConfig(
+            output_dir="runs/onedrive_2b_navsim",
+            epochs=20,
+            learning_rate=1e-4,
+            weight_decay=1e-4,
+            warmup_steps=500,
+            max_grad_norm=35.0,
+            per_device_batch_size=1,
+            global_batch_size=64,
+            precision="bf16",
+            gradient_checkpointing=True,
+        ),
+        recipe=RecipeConfig(
+            stage="planning", lora_rank=16, lora_alpha=16, full_ft_attn=True
+        ),
+    )

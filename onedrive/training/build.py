@@ -1,0 +1,177 @@
+"""Build what a training run needs from an ``ExperimentConfig``: model, tokenizer, processor, dataset.
+
+* Model: ``OneDriveForDriving.from_internvl(model.internvl)`` (stage 1), or
+  ``from_pretrained(<model.init_from>/final)`` (later stages). The task config is the
+  stage's loss weights, then ``model.task``, then the camera settings of ``data``; a
+  later stage whose task config changes a tensor's shape (e.g. NAVSIM's 8 × 3 waypoints
+  from a 6 × 2 nuScenes checkpoint) re-initialises exactly those tensors and says so.
+* Tokenizer: saved with ``init_from`` / ``internvl``, a named one, or ``"builtin"``
+  (``onedrive.data.build_tokenizer`` trained on the training QA, for tiny models; a later
+  stage always reuses the tokenizer saved with its ``init_from``).
+
+    python -c "from onedrive.training.build import task_overrides; help(task_overrides)"
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+from onedrive.configuration_onedrive import OneDriveConfig
+from onedrive.data import DriveDataset, OneDriveProcessor, build_tokenizer
+from onedrive.modeling.modeling_onedrive import OneDriveForDriving
+from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
+from onedrive.training.config import ExperimentConfig, model_folder
+from onedrive.training.recipe import stage_loss_weights
+
+IMAGE_TOKEN_ID_TINY = 5  # <IMG_CONTEXT> of onedrive.data.build_tokenizer
+
+
+def task_overrides(config: ExperimentConfig) -> dict:
+    """Task-config values of this run: stage loss weights < ``model.task`` < the data's camera settings."""
+    overrides = stage_loss_weights(config.recipe)
+    overrides.update(config.model.task)
+    overrides.update(
+        num_cameras=len(config.data.cameras),
+        camera_tiles=list(config.data.camera_tiles),
+        use_thumbnail=config.data.use_thumbnail,
+    )
+    return overrides
+
+
+def ensure_tiny_internvl(config: ExperimentConfig) -> None:
+    """Write the random tiny InternVL3 of ``model.tiny`` to ``model.internvl`` when that folder is missing."""
+    model = config.model
+    if (
+        model.tiny is None
+        or model.init_from is not None
+        or Path(model.internvl).is_dir()
+    ):
+        return
+    sizes = model.tiny
+    target = Path(model.internvl)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    save_tiny_internvl(
+        staging,
+        tiny_internvl_config(
+            vocab_size=sizes.vocab_size,
+            image_token_id=IMAGE_TOKEN_ID_TINY,
+            hidden_size=sizes.hidden_size,
+            intermediate_size=sizes.intermediate_size,
+            num_hidden_layers=sizes.num_hidden_layers,
+            num_attention_heads=sizes.num_attention_heads,
+            num_key_value_heads=sizes.num_key_value_heads,
+        ),
+        seed=sizes.seed,
+    )
+    try:
+        os.rename(staging, target)
+    except (
+        OSError
+    ):  # another process of the same run wrote it first (same seed, same content)
+        shutil.rmtree(staging)
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    return {
+        "float32": torch.float32,
+        "bfloat16": torch.bfloat16,
+        "float16": torch.float16,
+    }[name]
+
+
+def build_model(config: ExperimentConfig) -> tuple[OneDriveForDriving, list[str]]:
+    """The model of this stage, and notes on tensors that were (re-)initialised rather than loaded."""
+    model_cfg = config.model
+    overrides = task_overrides(config)
+    dtype = torch_dtype(model_cfg.dtype)
+    if model_cfg.init_from is None:
+        model = OneDriveForDriving.from_internvl(
+            model_cfg.internvl,
+            task_config=overrides,
+            attn_implementation=model_cfg.attn_implementation,
+            dtype=dtype,
+        )
+        return model, []
+    folder = model_folder(model_cfg.init_from)
+    model_config = OneDriveConfig.from_pretrained(folder)
+    task = model_config.task_config
+    for key, value in overrides.items():
+        setattr(task, key, value)
+    task.__post_init__()  # normalise and validate the changed values
+    model, info = OneDriveForDriving.from_pretrained(
+        folder,
+        config=model_config,
+        attn_implementation=model_cfg.attn_implementation,
+        dtype=dtype,
+        ignore_mismatched_sizes=True,
+        output_loading_info=True,
+    )
+    notes = [
+        f"re-initialised (shape changed by the task config): {key}"
+        for key in _keys(info.get("mismatched_keys"))
+    ]
+    notes += [
+        f"initialised (not in {folder}): {key}"
+        for key in _keys(info.get("missing_keys"))
+    ]
+    return model, notes
+
+
+def _keys(entries) -> list[str]:
+    return sorted(
+        entry[0] if isinstance(entry, tuple) else str(entry)
+        for entry in (entries or [])
+    )
+
+
+def build_tokenizer_for(config: ExperimentConfig) -> PreTrainedTokenizerBase:
+    source = config.model.tokenizer
+    if config.model.init_from is not None and source in (None, "builtin"):
+        return AutoTokenizer.from_pretrained(model_folder(config.model.init_from))
+    if source == "builtin":
+        corpus = _training_qa(config)
+        vocab = config.model.tiny.vocab_size if config.model.tiny is not None else 512
+        return build_tokenizer(corpus=corpus, vocab_size=vocab)
+    return AutoTokenizer.from_pretrained(source or config.model.internvl)
+
+
+def _training_qa(config: ExperimentConfig) -> list[str]:
+    import json
+
+    content = json.loads(
+        config.data.infos_path(config.data.train_split).read_text(encoding="utf-8")
+    )
+    texts = []
+    for record in content.get("infos", []):
+        for turn in record.get("qa") or []:
+            texts += [str(turn.get("question", "")), str(turn.get("answer", ""))]
+    return texts
+
+
+def build_processor(
+    model: OneDriveForDriving, tokenizer: PreTrainedTokenizerBase
+) -> OneDriveProcessor:
+    return OneDriveProcessor.from_config(model.config, tokenizer)
+
+
+def build_train_dataset(
+    config: ExperimentConfig, processor: OneDriveProcessor
+) -> DriveDataset:
+    data = config.data
+    return DriveDataset(
+        data.infos_path(data.train_split),
+        data.root,
+        processor,
+        split=data.train_split,
+        qa_mode=data.qa_mode,
+        augment=data.augment,
+        cameras=data.cameras,
+        qa_seed=config.train.seed,
+    )

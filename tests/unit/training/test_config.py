@@ -1,0 +1,207 @@
+"""Config files, `--set` overrides and the checks that stop a bad run before anything heavy is built."""
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from onedrive.training.config import (
+    ConfigError,
+    TrainConfig,
+    apply_overrides,
+    check_config,
+    load_config,
+    resolve_batch,
+)
+from onedrive.training.tiny_run import tiny_experiment
+
+REPO = Path(__file__).resolve().parents[3]
+TRAIN_TOOL = REPO / "tools" / "train.py"
+
+
+def paper(stage):
+    names = {
+        1: "onedrive_1b_stage1_perception",
+        2: "onedrive_1b_stage2_planning",
+        3: "onedrive_1b_stage3_joint",
+    }
+    return load_config(REPO / "configs" / "nuscenes" / f"{names[stage]}.py")
+
+
+def test_paper_configs_carry_the_paper_settings():
+    configs = {stage: paper(stage) for stage in (1, 2, 3)}
+    for config in configs.values():
+        assert config.model.internvl == "OpenGVLab/InternVL3-1B-hf"
+        assert (
+            config.train.epochs,
+            config.train.learning_rate,
+            config.train.weight_decay,
+        ) == (20, 1e-4, 1e-4)
+        assert (
+            config.train.global_batch_size,
+            config.train.max_grad_norm,
+            config.train.warmup_steps,
+        ) == (64, 35.0, 500)
+        assert config.recipe.lora_rank == 16 and config.recipe.full_ft_attn
+        assert (
+            config.model.task["num_det_queries"]
+            == config.model.task["num_lane_queries"]
+            == 600
+        )
+        assert len(config.data.cameras) == 6 and config.data.camera_tiles == (1, 2)
+    assert [configs[s].recipe.stage for s in (1, 2, 3)] == [
+        "perception",
+        "planning",
+        "joint",
+    ]
+    assert configs[1].model.init_from is None
+    assert configs[2].model.init_from == configs[1].train.output_dir
+    assert configs[3].model.init_from == configs[2].train.output_dir
+
+
+def test_every_shipped_config_loads():
+    files = sorted((REPO / "configs").glob("*/*.py"))
+    assert len(files) >= 7
+    for path in files:
+        config = load_config(path)
+        for field in ("root", "version", "eval_split", "train_split", "infos_dir"):
+            assert getattr(config.data, field)
+    navsim = load_config(REPO / "configs" / "navsim" / "onedrive_2b_navsim.py")
+    assert (
+        len(navsim.data.cameras) == 8
+        and navsim.model.task["plan_dims"] == 3
+        and navsim.recipe.stage == "planning"
+    )
+    demo = [
+        load_config(path)
+        for path in sorted((REPO / "configs" / "demo").glob("demo_stage*.py"))
+    ]
+    assert [config.recipe.stage for config in demo] == [
+        "perception",
+        "planning",
+        "joint",
+    ]
+
+
+def test_overrides_parse_by_field_type():
+    config = paper(1)
+    apply_overrides(
+        config,
+        [
+            "train.learning_rate=2e-4",
+            "train.max_steps=7",
+            "train.gradient_checkpointing=false",
+            "data.camera_tiles=2,2",
+            "data.cameras=[CAM_FRONT, CAM_BACK]",
+            "train.deepspeed=none",
+            "train.gradient_accumulation_steps=4",
+            "recipe.trainable=perception,planning",
+            "model.task.num_det_queries=300",
+            "model.task.perception_weight=2",
+            "model.tiny.hidden_size=32",
+        ],
+    )
+    assert (
+        config.train.learning_rate == 2e-4
+        and config.train.max_steps == 7
+        and config.train.gradient_checkpointing is False
+    )
+    assert config.data.camera_tiles == (2, 2) and config.data.cameras == (
+        "CAM_FRONT",
+        "CAM_BACK",
+    )
+    assert (
+        config.train.deepspeed is None and config.train.gradient_accumulation_steps == 4
+    )
+    assert config.recipe.trainable == ("perception", "planning")
+    assert (
+        config.model.task["num_det_queries"] == 300
+        and config.model.task["perception_weight"] == 2.0
+    )
+    assert config.model.tiny.hidden_size == 32
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.learning_rat=1", "did you mean 'train.learning_rate'"),
+        ("trian.epochs=1", "did you mean 'train'"),
+        ("model.task.num_det_querie=5", "did you mean 'model.task.num_det_queries'"),
+        ("train.max_steps=ten", "expects an int"),
+        ("train.bf16=true", "unknown config key"),
+        ("data.camera_tiles=1,2,3", "expects 2 comma-separated values"),
+        ("recipe.full_ft_attn=maybe", "expects a bool"),
+        ("train.epochs", "expects key=value"),
+    ],
+)
+def test_bad_overrides_say_what_to_fix(override, message):
+    with pytest.raises(
+        ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")
+    ):
+        apply_overrides(paper(1), [override])
+
+
+def test_batch_split():
+    train = TrainConfig(per_device_batch_size=1, global_batch_size=64)
+    assert resolve_batch(train, world_size=8) == 8
+    with pytest.raises(ConfigError, match="not divisible"):
+        resolve_batch(dataclasses.replace(train, per_device_batch_size=3), world_size=1)
+    with pytest.raises(ConfigError, match="x gradient_accumulation_steps"):
+        resolve_batch(
+            dataclasses.replace(train, gradient_accumulation_steps=2), world_size=8
+        )
+
+
+def test_check_config_lists_every_problem(tmp_path):
+    config = tiny_experiment(tmp_path / "nowhere", tmp_path / "out", stage="planning")
+    config.model.init_from = str(tmp_path / "stage1")
+    (
+        config.train.global_batch_size,
+        config.train.per_device_batch_size,
+        config.train.gradient_accumulation_steps,
+    ) = 64, 3, None
+    config.train.deepspeed = str(tmp_path / "zero9.json")
+    config.recipe.stage = "pretraining"
+    with pytest.raises(ConfigError) as error:
+        check_config(config)
+    message = str(error.value)
+    assert "run that stage first" in message  # init_from
+    assert (
+        "data.root=" in message and "tools/create_data.py" in message
+    )  # data root and info file
+    assert "not divisible" in message
+    assert "zero9.json" in message
+    assert "recipe.stage must be one of" in message
+
+
+def test_tool_fails_fast_without_loading_anything(tmp_path, capsys):
+    """tools/train.py on a config with missing data: exit code 2, a fix-it message, no model written or loaded."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_tool", TRAIN_TOOL)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    config_file = tmp_path / "config.py"
+    config_file.write_text(
+        "from onedrive.training.tiny_run import tiny_experiment\n"
+        f"def build():\n    return tiny_experiment({str(tmp_path / 'missing')!r}, {str(tmp_path / 'out')!r})\n"
+    )
+    assert tool.main([str(config_file), "--set", "train.max_steps=1"]) == 2
+    err = capsys.readouterr().err
+    assert "data.root" in err and "does not exist" in err
+    assert (
+        not (tmp_path / "missing" / "tiny_internvl").exists()
+        and not (tmp_path / "out").exists()
+    )
+
+
+def test_existing_checkpoints_need_resume(drive_data, tmp_path):
+    from onedrive.training.run import resolve_resume
+
+    config = tiny_experiment(drive_data, tmp_path / "out")
+    (tmp_path / "out" / "checkpoint-2").mkdir(parents=True)
+    with pytest.raises(ConfigError, match="pass --resume"):
+        resolve_resume(config, None)
+    assert resolve_resume(config, True).endswith("checkpoint-2")
+    with pytest.raises(ConfigError, match="no checkpoint"):
+        resolve_resume(tiny_experiment(drive_data, tmp_path / "fresh"), True)
