@@ -8,6 +8,13 @@ map expansion, custom splits, QA files) that nuscenes-devkit loads:
 then ``NuScenes(version="v1.0-synthetic", dataroot="data/synthetic")``; evaluate on the
 custom split ``synthetic_val`` (or pass ``--version v1.0-trainval`` to use the devkit's
 predefined ``train`` / ``val``). Runs in seconds on a CPU.
+
+NAVSIM v1 / OpenScene layout (``navsim_logs/<split>/*.pkl``, 8 cameras under
+``sensor_blobs/<split>/``, the PDM map ``maps/synthetic-town.json``; splits ``navtrain`` /
+``navtest``; each scene becomes a log with 3 history frames before its first token and
+10 future frames after its last):
+
+    python tools/make_synthetic.py --format navsim --out data/navsim_synthetic
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="output directory (created; must be empty unless --overwrite)")
     parser.add_argument("--scenes", type=int, default=6)
-    parser.add_argument("--samples-per-scene", type=int, default=10)
+    parser.add_argument("--samples-per-scene", type=int, default=10, help="key frames (NAVSIM: tokens) per scene")
     parser.add_argument("--val-scenes", type=int, default=None, help="held-out scenes (default: a third)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--image-size", type=int, nargs=2, default=(224, 112), metavar=("W", "H"))

@@ -1,24 +1,28 @@
-"""Synthetic driving world written in the real nuScenes format (docs/design.md §6).
+"""Synthetic driving world written in the real nuScenes and NAVSIM formats (docs/design.md §6).
 
 Modules, one job each: ``roads`` (road grid, lanes, drivable area), ``traffic`` (ego
 and object motion), ``classes`` (object classes, sizes, colours), ``cameras`` (sensor
 rig), ``render`` (camera images), ``lidar`` (occlusion, point clouds), ``qa``
 (question/answer pairs), ``world`` (ties them into a format-free ``World``),
-``map_expansion`` and ``nuscenes_writer`` (the nuScenes files), ``build`` (atomic
-output, benchmark). CLI: ``tools/make_synthetic.py``.
+``map_expansion`` and ``nuscenes_writer`` (the nuScenes files), ``pdms_map`` and
+``navsim_writer`` (the NAVSIM files), ``build`` (atomic output, benchmark). CLI: ``tools/make_synthetic.py``.
 """
 
 from onedrive.data.synthetic.build import benchmark_synthetic, make_synthetic
+from onedrive.data.synthetic.navsim_writer import NAVSIM_PADDING, NAVSIM_SPLITS, write_navsim
 from onedrive.data.synthetic.nuscenes_writer import DEFAULT_VERSION, split_names, write_nuscenes
 from onedrive.data.synthetic.world import SyntheticConfig, World, generate_world
 
 __all__ = [
     "DEFAULT_VERSION",
+    "NAVSIM_PADDING",
+    "NAVSIM_SPLITS",
     "SyntheticConfig",
     "World",
     "benchmark_synthetic",
     "generate_world",
     "make_synthetic",
     "split_names",
+    "write_navsim",
     "write_nuscenes",
 ]

@@ -1,6 +1,7 @@
 """Generate a synthetic dataset into a directory, atomically; and time it.
 
-``make_synthetic(out, config)`` generates the world, writes it into a temporary
+``make_synthetic(out, config, fmt)`` generates the world, writes it (``fmt``:
+``nuscenes`` → ``nuscenes_writer``, ``navsim`` → ``navsim_writer``) into a temporary
 directory next to ``out`` and renames it to ``out`` only when complete, so an
 interrupted run leaves nothing half-written. A non-empty ``out`` is refused unless
 ``overwrite=True`` (then it is replaced only after the new copy is complete).
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from onedrive.data.synthetic.navsim_writer import NAVSIM_PADDING, write_navsim
 from onedrive.data.synthetic.nuscenes_writer import DEFAULT_VERSION, write_nuscenes
 from onedrive.data.synthetic.world import SyntheticConfig, generate_world
 
@@ -29,13 +31,14 @@ def make_synthetic(
     overwrite: bool = False,
     progress: bool = True,
 ) -> Path:
-    """Write the world of ``config`` to ``out`` in format ``fmt``; returns ``out``."""
+    """Write the world of ``config`` to ``out`` in format ``fmt``; returns ``out``.
+
+    ``version`` names the nuScenes version folder (ignored for NAVSIM).
+    """
     config = config or SyntheticConfig()
     out = Path(out)
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
-    if fmt == "navsim":
-        raise NotImplementedError("the NAVSIM writer of the synthetic world is not implemented yet; use --format nuscenes")
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"--out {out} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
@@ -43,11 +46,15 @@ def make_synthetic(
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
-        total = config.scenes * config.samples_per_scene
+        padding = NAVSIM_PADDING if fmt == "navsim" else (0, 0)
         with tqdm(total=config.scenes, desc="scenes", disable=not progress, leave=False) as bar:
-            world = generate_world(config, progress=bar)
-        with tqdm(total=total, desc="samples", unit="sample", disable=not progress) as bar:
-            write_nuscenes(world, staging, version=version, progress=bar)
+            world = generate_world(config, progress=bar, padding=padding)
+        total = sum(scene.n_frames for scene in world.scenes)
+        with tqdm(total=total, desc="frames", unit="frame", disable=not progress) as bar:
+            if fmt == "navsim":
+                write_navsim(world, staging, progress=bar)
+            else:
+                write_nuscenes(world, staging, version=version, progress=bar)
         if out.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             out.rename(retired / out.name)
@@ -62,13 +69,16 @@ def make_synthetic(
 
 
 def benchmark_synthetic(scenes: int = 4, samples_per_scene: int = 10, image_size: tuple[int, int] = (224, 112),
-                        seed: int = 0) -> dict:
-    """Generation speed: samples per second for writing a nuScenes-format world to a temp dir."""
+                        seed: int = 0, fmt: str = "nuscenes") -> dict:
+    """Generation speed: samples (key frames / tokens) per second for writing a world to a temp dir.
+
+        python -c "from onedrive.data.synthetic import benchmark_synthetic; print(benchmark_synthetic())"
+    """
     config = SyntheticConfig(scenes=scenes, samples_per_scene=samples_per_scene, seed=seed, image_size=image_size)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        make_synthetic(Path(tmp) / "synthetic", config, progress=False)
+        make_synthetic(Path(tmp) / "synthetic", config, fmt=fmt, progress=False)
         seconds = time.perf_counter() - start
     samples = scenes * samples_per_scene
-    return {"samples": samples, "seconds": seconds, "samples_per_s": samples / seconds,
-            "image_size": list(image_size), "cameras": 6}
+    return {"format": fmt, "samples": samples, "seconds": seconds, "samples_per_s": samples / seconds,
+            "image_size": list(image_size), "cameras": 8 if fmt == "navsim" else 6}

@@ -1,11 +1,15 @@
-"""Sensor rig of the synthetic ego: pinhole cameras and a roof lidar, in the ego frame.
+"""Sensor rigs of the synthetic ego: pinhole cameras and a roof lidar, in the ego frame.
 
 Ego frame: origin at the rear-axle centre on the ground, x forward, y left, z up.
 Camera frame: OpenCV (x right, y down, z forward). Mounting positions and yaws follow
 the nuScenes rig (``calibrated_sensor.json`` of v1.0: fronts at ~1.5 m height, side
 cameras turned ±55° / ±110°, the back camera facing backwards); fields of view are
 70° for every camera except ``CAM_BACK`` (110°), as in the nuScenes sensor sheet.
-Intrinsics follow from the field of view and the image size (square pixels,
+The NAVSIM rig (``navsim_rig``) has the eight OpenScene / nuPlan cameras ``CAM_F0``
+(front), ``CAM_L0``/``CAM_R0`` (front sides, ±50°), ``CAM_L1``/``CAM_R1`` (sides, ±100°),
+``CAM_L2``/``CAM_R2`` (rear sides, ±145°) and ``CAM_B0`` (back), all 70°, and a merged
+lidar whose axes are the ego's (``NAVSIM_LIDAR_TRANSLATION``), as nuPlan's
+``MergedPointCloud``. Intrinsics follow from the field of view and the image size (square pixels,
 principal point at the image centre), so any ``(width, height)`` renders the same
 geometry.
 """
@@ -92,3 +96,28 @@ def lidar2ego() -> np.ndarray:
 def nuscenes_rig(width: int = 224, height: int = 112) -> list[Camera]:
     """The six nuScenes cameras (``CAM_FRONT`` … ``CAM_BACK_RIGHT``) at ``width × height``."""
     return [mount.camera(width, height) for mount in NUSCENES_CAMERA_MOUNTS]
+
+
+NAVSIM_CAMERA_MOUNTS: tuple[CameraMount, ...] = (
+    CameraMount("CAM_F0", (1.80, 0.00, 1.60), 0.0, 70.0),
+    CameraMount("CAM_L0", (1.70, 0.45, 1.60), math.radians(50.0), 70.0),
+    CameraMount("CAM_L1", (1.20, 0.50, 1.60), math.radians(100.0), 70.0),
+    CameraMount("CAM_L2", (0.20, 0.45, 1.60), math.radians(145.0), 70.0),
+    CameraMount("CAM_R0", (1.70, -0.45, 1.60), math.radians(-50.0), 70.0),
+    CameraMount("CAM_R1", (1.20, -0.50, 1.60), math.radians(-100.0), 70.0),
+    CameraMount("CAM_R2", (0.20, -0.45, 1.60), math.radians(-145.0), 70.0),
+    CameraMount("CAM_B0", (-0.50, 0.00, 1.60), math.pi, 70.0),
+)
+NAVSIM_LIDAR_TRANSLATION: tuple[float, float, float] = (1.50, 0.0, 1.90)
+
+
+def navsim_lidar2ego() -> np.ndarray:
+    """``(4, 4)`` transform from the NAVSIM merged-lidar frame (ego axes) to the ego frame."""
+    out = np.eye(4)
+    out[:3, 3] = NAVSIM_LIDAR_TRANSLATION
+    return out
+
+
+def navsim_rig(width: int = 224, height: int = 112) -> list[Camera]:
+    """The eight NAVSIM cameras (``CAM_F0``, ``CAM_L0`` … ``CAM_R2``, ``CAM_B0``) at ``width × height``."""
+    return [mount.camera(width, height) for mount in NAVSIM_CAMERA_MOUNTS]

@@ -42,7 +42,7 @@ from onedrive.data.synthetic.classes import OBJECT_CLASSES
 from onedrive.data.synthetic.lidar import observe
 from onedrive.data.synthetic.map_expansion import MAP_LOCATION, build_map_expansion
 from onedrive.data.synthetic.qa import frame_qa
-from onedrive.data.synthetic.render import GroundTexture, Renderer
+from onedrive.data.synthetic.render import GroundTexture, Renderer, box_faces
 from onedrive.data.synthetic.world import Scene, World
 
 DEFAULT_VERSION = "v1.0-synthetic"
@@ -113,7 +113,7 @@ def _link(records: list[dict]) -> None:
 
 def _write_json(path: Path, data) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1))
+    path.write_text(json.dumps(data, separators=(",", ":")))
 
 
 def _static_tables(tables: _Tables, channels: list[str]) -> None:
@@ -245,8 +245,9 @@ class NuScenesWriter:
         boxes = _frame_boxes(scene, t)  # (N, 7)
         categories = [track.category for track in traffic.tracks]
         observation = observe(boxes, categories, ego[:3], np.random.default_rng([self.world.config.seed, scene.index, t]))
+        faces = box_faces(boxes)
         for camera in self.world.cameras:
-            image = self.renderer.render(camera, ego[:3], boxes, categories)
+            image = self.renderer.render(camera, ego[:3], boxes, categories, faces)
             filename = f"samples/{camera.name}/{log_name}__{camera.name}__{timestamp}.jpg"
             buffer = io.BytesIO()
             Image.fromarray(image).save(buffer, format="JPEG", quality=JPEG_QUALITY)

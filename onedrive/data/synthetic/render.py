@@ -1,21 +1,27 @@
-"""Camera images of the synthetic world, rendered with numpy and PIL (no OpenGL).
+"""Camera images of the synthetic world, rendered with numpy (no OpenGL).
 
-Two passes per camera:
-1. **Ground and sky by ray casting.** Every pixel centre's viewing ray (through the
-   camera's intrinsics and extrinsics) is intersected with the ground plane z = 0; the
-   hit point looks up a bird's-eye raster of the ground (``GroundTexture``: off-road,
-   sidewalk, road, lane markings at 0.1 m) and fades into the sky colour with distance.
-   Rays that do not reach the ground within ``FAR`` metres are sky.
-2. **Boxes as shaded cuboids.** Each object's side and top faces that face the camera
-   are clipped against the near plane and the image borders (Sutherland–Hodgman, in
-   camera coordinates), projected and filled with ``ImageDraw.polygon`` in the class
-   colour times the face shade (``classes.FACE_SHADES``); objects are painted from the
-   farthest to the nearest (painter's algorithm; boxes never intersect).
-Pixel (i, j) covers the continuous image coordinates [i, i + 1) × [j, j + 1), the
-convention of the intrinsics (principal point at width / 2, height / 2).
+Pixel convention (the one of nuScenes' intrinsics and ``OneDriveProcessor``): integer
+image coordinates are pixel centres, so a 3D point projected with the recorded
+intrinsics to ``(u, v)`` appears in pixel ``(round(u), round(v))``. Both passes below
+sample the scene exactly at the pixel centres:
+
+1. **Ground and sky by ray casting.** The ego stands on the flat ground z = 0 and the
+   cameras are rigid on it, so the ray through each pixel centre hits the ground at a
+   fixed point of the ego frame. Those points (and their haze) are computed once per
+   camera (``GroundRays``); per frame they are moved by the ego pose and look up a
+   bird's-eye raster of the ground (``GroundTexture``: off-road, sidewalk, road, lane
+   markings at 0.1 m). Rays that do not reach the ground within ``FAR`` metres are sky.
+2. **Boxes as shaded cuboids.** The side and top faces of every object that face the
+   camera are computed for all boxes at once; boxes outside the view frustum are culled;
+   faces crossing the near plane are clipped (Sutherland–Hodgman). Each face is filled
+   in the class colour times the face shade (``classes.FACE_SHADES``) on exactly the
+   pixels whose centres it covers (half-plane tests, ``fill_convex``), from the farthest
+   object to the nearest (painter's algorithm; boxes never intersect).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -27,24 +33,29 @@ from onedrive.data.synthetic.roads import RoadNetwork
 FAR = 250.0  # metres beyond which the ground is not drawn
 NEAR = 0.05  # near clipping plane, metres in front of the camera
 HAZE_DISTANCE = 400.0
+MAX_HAZE = 0.6
+HAZE_LEVELS = 256
 
 GROUND_LABELS = ("offroad", "sidewalk", "road", "marking")
+FACE_NAMES = ("front", "back", "left", "right", "top")
 
 # Unit-cube corners (x, y, z) in {-1, 1}² × {0, 1}: scaled by (l/2, w/2, h) they give a box.
-_FACES: dict[str, list[tuple[float, float, float]]] = {
-    "front": [(1, 1, 0), (1, -1, 0), (1, -1, 1), (1, 1, 1)],
-    "back": [(-1, -1, 0), (-1, 1, 0), (-1, 1, 1), (-1, -1, 1)],
-    "left": [(-1, 1, 0), (1, 1, 0), (1, 1, 1), (-1, 1, 1)],
-    "right": [(1, -1, 0), (-1, -1, 0), (-1, -1, 1), (1, -1, 1)],
-    "top": [(1, 1, 1), (1, -1, 1), (-1, -1, 1), (-1, 1, 1)],
-}
-_NORMALS: dict[str, tuple[float, float, float]] = {
-    "front": (1, 0, 0), "back": (-1, 0, 0), "left": (0, 1, 0), "right": (0, -1, 0), "top": (0, 0, 1)
-}
+_FACE_CORNERS = np.array([
+    [(1, 1, 0), (1, -1, 0), (1, -1, 1), (1, 1, 1)],  # front
+    [(-1, -1, 0), (-1, 1, 0), (-1, 1, 1), (-1, -1, 1)],  # back
+    [(-1, 1, 0), (1, 1, 0), (1, 1, 1), (-1, 1, 1)],  # left
+    [(1, -1, 0), (-1, -1, 0), (-1, -1, 1), (1, -1, 1)],  # right
+    [(1, 1, 1), (1, -1, 1), (-1, -1, 1), (-1, 1, 1)],  # top
+], dtype=np.float64)  # (5, 4, 3)
+_FACE_NORMALS = np.array([(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1)], dtype=np.float64)  # (5, 3)
+_SHADES = np.array([FACE_SHADES[name] for name in FACE_NAMES])  # (5,)
 
 
 class GroundTexture:
-    """Bird's-eye raster of the ground classes (``GROUND_LABELS``), row 0 at y = 0."""
+    """Bird's-eye raster of the ground classes (``GROUND_LABELS``), row 0 at y = 0.
+
+    Cell (r, c) covers map x in [c, c + 1) · resolution and y in [r, r + 1) · resolution.
+    """
 
     def __init__(self, network: RoadNetwork, resolution: float = 0.1) -> None:
         self.resolution = resolution
@@ -63,32 +74,86 @@ class GroundTexture:
         fill(sidewalk_outer.interiors, 0)
         fill([poly.exterior for poly in network.markings], 3)
         self.labels = np.asarray(image)  # (S, S) uint8
-        self.palette = np.array([GROUND_COLOURS[name] for name in GROUND_LABELS], dtype=np.float64)  # (4, 3)
+        # The same raster with a border of off-road cells, so lookups can clip instead of mask.
+        self._padded = np.pad(self.labels, 1)  # (S + 2, S + 2)
+        self.palette = np.array([GROUND_COLOURS[name] for name in GROUND_LABELS], dtype=np.float32)  # (4, 3)
 
     def label_at(self, xy: np.ndarray) -> np.ndarray:
         """Ground label (N,) at map points ``xy`` (N, 2); off the raster counts as off-road."""
-        cols = np.floor(xy[:, 0] / self.resolution).astype(np.int64)
-        rows = np.floor(xy[:, 1] / self.resolution).astype(np.int64)
-        size = self.labels.shape[0]
-        inside = (cols >= 0) & (cols < size) & (rows >= 0) & (rows < size)
-        out = np.zeros(len(xy), dtype=np.uint8)
-        out[inside] = self.labels[rows[inside], cols[inside]]
-        return out
+        cells = np.floor(xy / self.resolution)  # (N, 2) col, row
+        np.clip(cells, -1, self.labels.shape[0], out=cells)
+        cells = cells.astype(np.int32) + 1
+        return self._padded[cells[:, 1], cells[:, 0]]
 
 
-def camera_to_map(camera: Camera, ego_pose: np.ndarray) -> np.ndarray:
-    """``(4, 4)`` camera-to-map transform for the ego at ``ego_pose`` (x, y, yaw), ground z = 0."""
-    ego2map = np.eye(4)
-    ego2map[:3, :3] = rotation_z(float(ego_pose[2]))
-    ego2map[:2, 3] = ego_pose[:2]
-    return ego2map @ camera.cam2ego
+@dataclass(frozen=True)
+class GroundRays:
+    """Where the ray through each pixel centre of one camera meets the ground.
+
+    pixels:  (G, 2) int (u, v) of the pixels that see the ground within ``FAR``.
+    flat:    (G,) their row-major indices in the (H * W) image.
+    points:  (G, 2) ego-frame x, y of the ground points they see.
+    haze:    (G,) uint8 haze level, ``HAZE_LEVELS`` steps from 0 to ``MAX_HAZE``.
+    """
+
+    pixels: np.ndarray
+    flat: np.ndarray
+    points: np.ndarray
+    haze: np.ndarray
+
+    @classmethod
+    def of(cls, camera: Camera) -> GroundRays:
+        u, v = np.meshgrid(np.arange(camera.width), np.arange(camera.height))  # (H, W) each, pixel centres
+        pixels = np.stack([u, v], axis=-1).reshape(-1, 2)  # (H*W, 2), row-major
+        homogeneous = np.concatenate([pixels, np.ones((len(pixels), 1))], axis=1).astype(np.float64)
+        rays = homogeneous @ np.linalg.inv(camera.intrinsics).T @ camera.rotation.T  # (H*W, 3) ego directions
+        origin = camera.translation  # (3,)
+        down = rays[:, 2] < -1e-9
+        t = np.where(down, -origin[2] / np.where(down, rays[:, 2], -1.0), np.inf)  # (H*W,)
+        hits = origin[:2] + np.where(down, t, 0.0)[:, None] * rays[:, :2]  # (H*W, 2)
+        distance = np.linalg.norm(hits - origin[:2], axis=1)
+        ground = down & (distance < FAR)
+        haze = np.clip(distance[ground] / HAZE_DISTANCE, 0.0, MAX_HAZE)
+        level = np.round(haze / MAX_HAZE * (HAZE_LEVELS - 1)).astype(np.uint8)  # (G,)
+        return cls(pixels[ground], np.flatnonzero(ground), hits[ground], level)
 
 
-def _clip(polygon: np.ndarray, normal: np.ndarray, offset: float) -> np.ndarray:
-    """Keep the part of ``polygon`` (K, 3) where ``normal · p >= offset`` (Sutherland–Hodgman)."""
-    if len(polygon) == 0:
-        return polygon
-    side = polygon @ normal - offset  # (K,)
+def ground_colour_table(palette: np.ndarray) -> np.ndarray:
+    """(HAZE_LEVELS * 4, 3) uint8: ground class colours faded towards the sky, row = level * 4 + label."""
+    haze = np.linspace(0.0, MAX_HAZE, HAZE_LEVELS)[:, None, None]  # (L, 1, 1)
+    table = palette[None] * (1.0 - haze) + np.array(SKY_COLOUR, dtype=np.float64) * haze  # (L, 4, 3)
+    return np.round(table).astype(np.uint8).reshape(-1, 3)
+
+
+def fill_convex(image: np.ndarray, polygon: np.ndarray, colour: np.ndarray) -> None:
+    """Set the pixels of ``image`` (H, W, 3) whose centres lie in the convex ``polygon`` (K, 2) (u, v).
+
+    Pixel centres are the integer coordinates; a centre on an edge counts as inside.
+    """
+    height, width = image.shape[:2]
+    u0, v0 = np.ceil(polygon.min(axis=0)).astype(np.int64)
+    u1, v1 = np.floor(polygon.max(axis=0)).astype(np.int64)
+    u0, v0, u1, v1 = max(u0, 0), max(v0, 0), min(u1, width - 1), min(v1, height - 1)
+    if u0 > u1 or v0 > v1:
+        return
+    following = np.concatenate([polygon[1:], polygon[:1]])  # (K, 2) next vertex of each edge
+    area = float(np.sum(polygon[:, 0] * following[:, 1] - following[:, 0] * polygon[:, 1]))
+    if abs(area) < 1e-12:
+        return
+    # Edge function of edge k at p: cross(edge_k, p - start_k) = a_k v + b_k u + c_k, signed so inside >= 0.
+    edge = (following - polygon) * (1.0 if area > 0 else -1.0)  # (K, 2)
+    a, b = edge[:, 0], -edge[:, 1]
+    c = -(a * polygon[:, 1] + b * polygon[:, 0])
+    vs = np.arange(v0, v1 + 1, dtype=np.float64)  # (h,)
+    us = np.arange(u0, u1 + 1, dtype=np.float64)  # (w,)
+    values = (a[:, None] * vs + c[:, None])[:, :, None] + (b[:, None] * us)[:, None, :]  # (K, h, w)
+    inside = values.min(axis=0) >= -1e-9  # (h, w)
+    image[v0 : v1 + 1, u0 : u1 + 1][inside] = colour
+
+
+def _clip_near(polygon: np.ndarray) -> np.ndarray:
+    """The part of ``polygon`` (K, 3) (camera frame) with z >= ``NEAR`` (Sutherland–Hodgman)."""
+    side = polygon[:, 2] - NEAR  # (K,)
     out = []
     for i in range(len(polygon)):
         j = (i + 1) % len(polygon)
@@ -100,77 +165,85 @@ def _clip(polygon: np.ndarray, normal: np.ndarray, offset: float) -> np.ndarray:
     return np.array(out).reshape(-1, 3)
 
 
+def box_faces(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Face vertices (N, 5, 4, 3) and outward normals (N, 5, 3) of boxes (N, 7) = x, y, z, l, w, h, yaw (z = centre)."""
+    scale = np.stack([boxes[:, 3] / 2, boxes[:, 4] / 2, boxes[:, 5]], axis=-1)  # (N, 3)
+    c, s = np.cos(boxes[:, 6]), np.sin(boxes[:, 6])
+    rot = np.zeros((len(boxes), 3, 3))
+    rot[:, 0, 0], rot[:, 0, 1], rot[:, 1, 0], rot[:, 1, 1], rot[:, 2, 2] = c, -s, s, c, 1.0
+    bottom = boxes[:, :3] - np.stack([np.zeros(len(boxes)), np.zeros(len(boxes)), boxes[:, 5] / 2], axis=-1)
+    local = _FACE_CORNERS[None] * scale[:, None, None, :]  # (N, 5, 4, 3)
+    vertices = np.einsum("nij,nfkj->nfki", rot, local) + bottom[:, None, None, :]
+    normals = np.einsum("nij,fj->nfi", rot, _FACE_NORMALS)  # (N, 5, 3)
+    return vertices, normals
+
+
+def camera_to_map(camera: Camera, ego_pose: np.ndarray) -> np.ndarray:
+    """``(4, 4)`` camera-to-map transform for the ego at ``ego_pose`` (x, y, yaw), ground z = 0."""
+    ego2map = np.eye(4)
+    ego2map[:3, :3] = rotation_z(float(ego_pose[2]))
+    ego2map[:2, 3] = ego_pose[:2]
+    return ego2map @ camera.cam2ego
+
+
 class Renderer:
     """Renders the world through a fixed set of cameras."""
 
     def __init__(self, network: RoadNetwork, cameras: list[Camera], texture: GroundTexture | None = None) -> None:
         self.texture = texture or GroundTexture(network)
         self.cameras = cameras
-        self._rays = {}
-        for camera in cameras:
-            u, v = np.meshgrid(np.arange(camera.width) + 0.5, np.arange(camera.height) + 0.5)
-            pixels = np.stack([u, v, np.ones_like(u)], axis=-1).reshape(-1, 3)  # (H*W, 3)
-            self._rays[camera.name] = pixels @ np.linalg.inv(camera.intrinsics).T  # (H*W, 3), z = 1
-            fx, fy = camera.intrinsics[0, 0], camera.intrinsics[1, 1]
-            cx, cy = camera.intrinsics[0, 2], camera.intrinsics[1, 2]
-            margin = 2.0  # pixels of guard band around the image
-            # Frustum side planes n · p >= 0 in camera coordinates, with the guard band.
-            camera_planes = [
-                np.array([fx, 0.0, cx + margin]),
-                np.array([-fx, 0.0, camera.width - cx + margin]),
-                np.array([0.0, fy, cy + margin]),
-                np.array([0.0, -fy, camera.height - cy + margin]),
-            ]
-            self._rays[camera.name + "/planes"] = camera_planes
+        self.rays = {camera.name: GroundRays.of(camera) for camera in cameras}
+        self.colour_table = ground_colour_table(self.texture.palette)  # (HAZE_LEVELS * 4, 3)
 
-    def ground(self, camera: Camera, cam2map: np.ndarray) -> np.ndarray:
-        """Ground and sky colours (H, W, 3) float."""
-        rays = self._rays[camera.name] @ cam2map[:3, :3].T  # (H*W, 3) map-frame directions
-        origin = cam2map[:3, 3]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(rays[:, 2] < -1e-9, -origin[2] / rays[:, 2], np.inf)  # (H*W,)
-        hits = origin[:2] + np.where(np.isfinite(t), t, 0.0)[:, None] * rays[:, :2]  # (H*W, 2)
-        distance = np.linalg.norm(hits - origin[:2], axis=1)
-        ground = np.isfinite(t) & (distance < FAR)
-        colours = np.tile(np.array(SKY_COLOUR, dtype=np.float64), (len(rays), 1))
-        base = self.texture.palette[self.texture.label_at(hits[ground])]
-        haze = np.clip(distance[ground] / HAZE_DISTANCE, 0.0, 0.6)[:, None]
-        colours[ground] = base * (1 - haze) + np.array(SKY_COLOUR) * haze
-        return colours.reshape(camera.height, camera.width, 3)
+    def ground(self, camera: Camera, ego_pose: np.ndarray) -> np.ndarray:
+        """Ground and sky colours (H, W, 3) uint8 for the ego at ``ego_pose`` (x, y, yaw)."""
+        rays = self.rays[camera.name]
+        c, s = np.cos(ego_pose[2]), np.sin(ego_pose[2])
+        points = rays.points @ np.array([[c, s], [-s, c]]) + ego_pose[:2]  # (G, 2) map frame
+        rows = rays.haze.astype(np.int32) * len(GROUND_LABELS) + self.texture.label_at(points)  # (G,)
+        image = np.empty((camera.height * camera.width, 3), dtype=np.uint8)
+        image[:] = SKY_COLOUR
+        image[rays.flat] = self.colour_table[rows]
+        return image.reshape(camera.height, camera.width, 3)
 
-    def render(self, camera: Camera, ego_pose: np.ndarray, boxes: np.ndarray, categories: list[str]) -> np.ndarray:
-        """Image (H, W, 3) uint8 of boxes (N, 7) = x, y, z, l, w, h, yaw (map frame, z = centre)."""
+    def render(self, camera: Camera, ego_pose: np.ndarray, boxes: np.ndarray, categories: list[str],
+               faces: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """Image (H, W, 3) uint8 of boxes (N, 7) = x, y, z, l, w, h, yaw (map frame, z = centre).
+
+        ``faces``: ``box_faces(boxes)``, when the caller renders several cameras of one frame.
+        """
+        image = self.ground(camera, ego_pose)
+        if len(boxes) == 0:
+            return image
+        vertices, normals = faces if faces is not None else box_faces(boxes)
         cam2map = camera_to_map(camera, ego_pose)
-        image = Image.fromarray(np.round(self.ground(camera, cam2map)).astype(np.uint8))
-        draw = ImageDraw.Draw(image)
-        origin = cam2map[:3, 3]
-        map2cam_rot = cam2map[:3, :3].T
-        order = np.argsort(-np.linalg.norm(boxes[:, :3] - origin, axis=1)) if len(boxes) else []
-        planes = self._rays[camera.name + "/planes"]
-        unit_planes = [plane / np.linalg.norm(plane) for plane in planes] + [np.array([0.0, 0.0, 1.0])]
-        centres = (boxes[:, :3] - origin) @ map2cam_rot.T if len(boxes) else np.zeros((0, 3))  # (N, 3) camera frame
-        radii = 0.5 * np.linalg.norm(boxes[:, 3:6], axis=1) if len(boxes) else np.zeros(0)  # (N,)
+        origin, map2cam = cam2map[:3, 3], cam2map[:3, :3].T
+        facing = np.einsum("nfi,nfi->nf", normals, origin - vertices.mean(axis=2)) > 0  # (N, 5)
+        in_camera = (vertices - origin) @ map2cam.T  # (N, 5, 4, 3)
+        corners = in_camera.reshape(len(boxes), -1, 3)  # (N, 20, 3)
+        fx, fy = camera.intrinsics[0, 0], camera.intrinsics[1, 1]
+        cx, cy = camera.intrinsics[0, 2], camera.intrinsics[1, 2]
+        x, y, z = corners[..., 0], corners[..., 1], corners[..., 2]
+        margin = 1.0  # pixels
+        outside = (
+            np.all(z < NEAR, axis=1)
+            | np.all(fx * x + (cx + margin) * z < 0, axis=1)  # left of u = -margin
+            | np.all(-fx * x + (camera.width - 1 - cx + margin) * z < 0, axis=1)  # right of u = W - 1 + margin
+            | np.all(fy * y + (cy + margin) * z < 0, axis=1)
+            | np.all(-fy * y + (camera.height - 1 - cy + margin) * z < 0, axis=1)
+            | (((boxes[:, :3] - origin) @ map2cam.T)[:, 2] > FAR)
+        )  # (N,)
+        colours = np.array([OBJECT_CLASSES[name].colour for name in categories], dtype=np.float64)  # (N, 3)
+        order = np.argsort(-np.linalg.norm(boxes[:, :3] - origin, axis=1), kind="stable")
         for i in order:
-            if any(plane @ centres[i] < -radii[i] for plane in unit_planes) or centres[i, 2] > FAR:
-                continue  # entirely outside the view
-            x, y, z, length, width, height, yaw = boxes[i]
-            rot = rotation_z(yaw)
-            scale = np.array([length / 2, width / 2, height])
-            bottom = np.array([x, y, z - height / 2])
-            colour = np.array(OBJECT_CLASSES[categories[i]].colour, dtype=np.float64)
-            for face, corners in _FACES.items():
-                vertices = (np.array(corners) * scale) @ rot.T + bottom  # (4, 3) map
-                normal = rot @ np.array(_NORMALS[face], dtype=np.float64)
-                if normal @ (origin - vertices.sum(axis=0) / 4) <= 0:
-                    continue  # faces away from the camera
-                polygon = (vertices - origin) @ map2cam_rot.T  # (4, 3) camera frame
-                polygon = _clip(polygon, np.array([0.0, 0.0, 1.0]), NEAR)
-                for plane in planes:
-                    polygon = _clip(polygon, plane, 0.0)
-                if len(polygon) < 3:
-                    continue
-                pixels = polygon @ camera.intrinsics.T
-                pixels = pixels[:, :2] / pixels[:, 2:3] - 0.5  # PIL addresses pixel centres
-                fill = tuple(int(c) for c in np.round(colour * FACE_SHADES[face]))
-                draw.polygon([tuple(p) for p in pixels], fill=fill)
-        return np.asarray(image)
+            if outside[i]:
+                continue
+            for f in np.flatnonzero(facing[i]):
+                polygon = in_camera[i, f]  # (4, 3)
+                if polygon[:, 2].min() < NEAR:
+                    polygon = _clip_near(polygon)
+                    if len(polygon) < 3:
+                        continue
+                pixels = polygon @ camera.intrinsics.T  # (K, 3)
+                fill_convex(image, pixels[:, :2] / pixels[:, 2:3], np.round(colours[i] * _SHADES[f]).astype(np.uint8))
+        return image

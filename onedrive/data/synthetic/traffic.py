@@ -4,8 +4,12 @@ Everything moves in the map frame (x east, y north) on the ``RoadNetwork``:
 * the **ego** follows a lane route — a chain of lanes and junction connectors — with a
   speed that varies (cruise changes, slowing before turns to keep lateral
   acceleration ≤ 2.5 m/s², following a lead vehicle when one is ahead). Each scene
-  starts shortly before a junction where the ego turns left, turns right or goes
-  straight in turn (scene index modulo 3), so every driving command occurs;
+  starts before a junction where the ego turns left, turns right or goes straight in
+  turn (scene index modulo 3), placed so that it reaches the junction
+  ``TURN_DELAY`` seconds (uniform) after the scene's first key frame (``first_key``
+  frames after its start): the frames before and during the turn carry the turn
+  command and the frames after it go straight, so every split holds all three
+  driving commands, in roughly the proportion 1 : 1 : 3 (left : right : straight);
 * **vehicles** (car, truck, bus, motorcycle) drive their own lane routes, or wait
   stopped in a lane; **parked** vehicles (incl. trailers and construction vehicles)
   stand on the shoulder; **cyclists** ride along the shoulder, parked bicycles stand on
@@ -38,6 +42,9 @@ MAX_LATERAL_ACCEL = 2.5
 MAX_ACCEL, MAX_DECEL = 1.5, 2.0
 TIME_HEADWAY, STANDSTILL_GAP = 1.5, 3.0
 MANEUVERS = ("left", "right", "straight")
+TURN_DELAY = (0.5, 2.5)  # seconds from the first key frame to the junction
+EGO_ATTEMPTS = 10  # redraws when a slow lead vehicle keeps the ego from the junction in time
+PARKING_GAP = 8.0  # metres between a junction square and the nearest parked vehicle, cone or barrier
 
 
 @dataclass
@@ -192,16 +199,34 @@ def _footprints(xy: np.ndarray, yaw: np.ndarray, length: float, width: float, ma
 
 
 class _Occupancy:
-    """Footprints over the fine time steps of everything accepted so far."""
+    """Footprints over the fine time steps of everything accepted so far.
+
+    ``free`` compares axis-aligned bounds first (numpy, all entries at once) and runs the
+    exact shapely test only at time steps whose bounds overlap.
+    """
 
     def __init__(self) -> None:
-        self.footprints: list[np.ndarray] = []
+        self.footprints: list[np.ndarray] = []  # each (F,) polygons
+        self.bounds: list[np.ndarray] = []  # each (F, 4) min x, min y, max x, max y
 
     def free(self, footprints: np.ndarray) -> bool:
-        return not any(np.any(shapely.intersects(footprints, other)) for other in self.footprints)
+        if not self.footprints:
+            return True
+        bounds = shapely.bounds(footprints)  # (F, 4)
+        stored = np.stack(self.bounds)  # (M, F, 4)
+        overlap = (
+            (stored[..., 0] <= bounds[:, 2]) & (bounds[:, 0] <= stored[..., 2])
+            & (stored[..., 1] <= bounds[:, 3]) & (bounds[:, 1] <= stored[..., 3])
+        )  # (M, F)
+        for entry in np.flatnonzero(overlap.any(axis=1)):
+            steps = np.flatnonzero(overlap[entry])
+            if np.any(shapely.intersects(footprints[steps], self.footprints[entry][steps])):
+                return False
+        return True
 
     def add(self, footprints: np.ndarray) -> None:
         self.footprints.append(footprints)
+        self.bounds.append(shapely.bounds(footprints))
 
 
 class _SceneBuilder:
@@ -292,11 +317,11 @@ class _SceneBuilder:
         cfg = self.network.config
         size = self.size(category)
         seg, s_anchor = self.near_segment(ego_xy, 45.0)
-        s = self.along(seg, s_anchor, 35.0, size[0] / 2 + 1.0)
+        s = self.along(seg, s_anchor, 35.0, size[0] / 2 + PARKING_GAP)  # no parking next to junctions
         if s is None:
             return False
         side = 1 if self.rng.random() < 0.5 else -1
-        d = side * (cfg.lanes_per_direction * cfg.lane_width + 0.3 + size[1] / 2)
+        d = side * (cfg.lanes_per_direction * cfg.lane_width + 0.5 + size[1] / 2)
         yaw = seg.heading + (0.0 if side > 0 else math.pi) + float(self.rng.normal(0.0, 0.03))
         attribute = "cycle.without_rider" if category in ("bicycle", "motorcycle") else "vehicle.parked"
         return self.static(category, seg.point(s, d), yaw, attribute, "parked", size)
@@ -348,7 +373,7 @@ class _SceneBuilder:
     def row(self, category: str, ego_xy: np.ndarray, count: int, spacing: float, offset: float, across: bool) -> int:
         """``count`` static objects in a row along the shoulder; returns how many were placed."""
         seg, s_anchor = self.near_segment(ego_xy, 40.0)
-        s0 = self.along(seg, s_anchor, 30.0, count * spacing + 1.0)
+        s0 = self.along(seg, s_anchor, 30.0, count * spacing + PARKING_GAP)
         if s0 is None:
             return 0
         side = 1 if self.rng.random() < 0.5 else -1
@@ -377,22 +402,19 @@ def _pick(rng: np.random.Generator, weights: dict[str, float]) -> str:
     return names[rng.choice(len(names), p=p / p.sum())]
 
 
-def generate_traffic(network: RoadNetwork, rng: np.random.Generator, n_frames: int, maneuver: str) -> SceneTraffic:
-    """Ego and objects of one scene of ``n_frames`` key frames (see module docstring)."""
-    if maneuver not in MANEUVERS:
-        raise ValueError(f"maneuver must be one of {MANEUVERS}, got {maneuver!r}")
-    builder = _SceneBuilder(network, rng, n_frames)
-    starts = [
-        lane for lane in network.road_lanes()
-        if maneuver in {network.lanes[name].turn for name in network.successors[lane.name]}
-    ]
+def _drive_ego(
+    builder: _SceneBuilder, network: RoadNetwork, rng: np.random.Generator, starts: list[Lane], maneuver: str,
+    first_key: int,
+) -> EgoTrack:
+    """The ego's route and motion (and its lead vehicle, if any), registered in ``builder``."""
+    n_frames = builder.n_frames
     start = starts[rng.integers(len(starts))]
-    s0 = start.length - float(rng.uniform(4.0, 22.0))
+    v0 = float(rng.uniform(2.0, 10.0))
+    delay = first_key * FRAME_DT + float(rng.uniform(*TURN_DELAY))
+    s0 = start.length - float(np.clip(v0 * delay, 4.0, start.length - 5.0))
     route = build_route(network, start, rng, min_length=s0 + 14.0 * n_frames * FRAME_DT + 60.0, first_turn=maneuver)
-
     cruise_a, cruise_b = float(rng.uniform(6.0, 12.0)), float(rng.uniform(3.0, 12.0))
     switch = float(rng.uniform(0.0, n_frames * FRAME_DT)) if rng.random() < 0.5 else math.inf
-    v0 = float(rng.uniform(2.0, 10.0))
     leader = None
     lead_name = None
     if rng.random() < 0.4:
@@ -407,7 +429,30 @@ def generate_traffic(network: RoadNetwork, rng: np.random.Generator, n_frames: i
     if not builder.occupancy.free(ego_fp):
         raise RuntimeError("the lead vehicle overlaps the ego; drive() must keep the gap")
     builder.occupancy.add(ego_fp)
-    ego = EgoTrack(builder.key(np.concatenate([poses, v[:, None]], axis=1)), route, builder.key(s), lead_name)
+    return EgoTrack(builder.key(np.concatenate([poses, v[:, None]], axis=1)), route, builder.key(s), lead_name)
+
+
+def generate_traffic(
+    network: RoadNetwork, rng: np.random.Generator, n_frames: int, maneuver: str, first_key: int = 0
+) -> SceneTraffic:
+    """Ego and objects of one scene of ``n_frames`` key frames (see module docstring).
+
+    ``first_key``: frames before the first key frame of interest (history frames of a
+    NAVSIM log); the junction is timed from that frame.
+    """
+    if maneuver not in MANEUVERS:
+        raise ValueError(f"maneuver must be one of {MANEUVERS}, got {maneuver!r}")
+    starts = [
+        lane for lane in network.road_lanes()
+        if maneuver in {network.lanes[name].turn for name in network.successors[lane.name]}
+    ]
+    latest = first_key * FRAME_DT + TURN_DELAY[1] + 1.0  # seconds by which the ego must reach the junction
+    for _ in range(EGO_ATTEMPTS):
+        builder = _SceneBuilder(network, rng, n_frames)
+        ego = _drive_ego(builder, network, rng, starts, maneuver, first_key)
+        arrival = np.flatnonzero(ego.route_s >= ego.route.starts[1])  # key frames at / past the junction
+        if arrival.size and arrival[0] * FRAME_DT <= latest:
+            break
     ego_xy = ego.states[:, :2]
 
     def spawn(make: Callable[[], bool], attempts: int = 15) -> None:

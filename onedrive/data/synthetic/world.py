@@ -4,8 +4,12 @@
 all scenes), the camera rig and ``scenes`` scenes of ``samples_per_scene`` key frames at
 2 Hz, each with an ego and its traffic (``traffic.py``). The last ``val_scenes`` scenes
 are held out for evaluation (split ``val``), the rest are ``train``. Within each split
-the ego's maneuver at the first junction cycles left, right, straight, so both splits
-contain turns. Scene names are taken from nuscenes-devkit's official scene lists
+the ego's maneuver at the first junction cycles left, right, straight, and the junction
+comes 0.5–2.5 s after the first key frame, so both splits hold all three driving
+commands (``traffic.py``). ``padding=(before, after)`` adds frames around the
+``samples_per_scene`` key frames of interest (a NAVSIM log needs 3 history frames
+before its first token and 10 future frames after its last); ``Scene.first_key`` is
+the index of the first frame of interest. Scene names are taken from nuscenes-devkit's official scene lists
 (``nuscenes/utils/splits.py``: train scenes from ``splits.train``, val scenes from
 ``splits.val``), so a copy written under version ``v1.0-trainval`` also evaluates with
 the devkit's predefined ``train`` / ``val`` splits. Everything is drawn from
@@ -68,6 +72,7 @@ class Scene:
     split: str
     timestamps: np.ndarray
     traffic: SceneTraffic
+    first_key: int = 0
 
     @property
     def n_frames(self) -> int:
@@ -97,22 +102,26 @@ def scene_plan(config: SyntheticConfig) -> list[tuple[str, str, str]]:
     return plan
 
 
-def generate_scene(config: SyntheticConfig, network: RoadNetwork, index: int) -> Scene:
-    """Scene ``index`` of the world described by ``config``."""
+def generate_scene(config: SyntheticConfig, network: RoadNetwork, index: int, padding: tuple[int, int] = (0, 0)) -> Scene:
+    """Scene ``index`` of the world described by ``config`` (``padding``: see module docstring)."""
+    before, after = padding
+    if before < 0 or after < 0:
+        raise ValueError(f"padding must be two frame counts >= 0, got {padding}")
     split, name, maneuver = scene_plan(config)[index]
     rng = np.random.default_rng([config.seed, index])
-    traffic = generate_traffic(network, rng, config.samples_per_scene, maneuver)
-    start = FIRST_TIMESTAMP_US + index * (int(config.samples_per_scene * FRAME_DT * 1e6) + SCENE_GAP_US)
-    timestamps = start + np.arange(config.samples_per_scene, dtype=np.int64) * int(FRAME_DT * 1e6)
-    return Scene(index, name, split, timestamps, traffic)
+    n_frames = before + config.samples_per_scene + after
+    traffic = generate_traffic(network, rng, n_frames, maneuver, first_key=before)
+    start = FIRST_TIMESTAMP_US + index * (int(n_frames * FRAME_DT * 1e6) + SCENE_GAP_US)
+    timestamps = start + np.arange(n_frames, dtype=np.int64) * int(FRAME_DT * 1e6)
+    return Scene(index, name, split, timestamps, traffic, first_key=before)
 
 
-def generate_world(config: SyntheticConfig, progress=None) -> World:
+def generate_world(config: SyntheticConfig, progress=None, padding: tuple[int, int] = (0, 0)) -> World:
     """All scenes of ``config``; ``progress`` (e.g. a tqdm bar) is updated once per scene."""
     network = build_road_network(config.roads)
     scenes = []
     for index in range(config.scenes):
-        scenes.append(generate_scene(config, network, index))
+        scenes.append(generate_scene(config, network, index, padding))
         if progress is not None:
             progress.update(1)
     return World(config, network, nuscenes_rig(*config.image_size), scenes)

@@ -29,9 +29,17 @@ def test_failed_run_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_navsim_format_is_reported_as_not_implemented(tmp_path):
-    with pytest.raises(NotImplementedError, match="NAVSIM"):
-        make_synthetic(tmp_path / "data", TINY, fmt="navsim", progress=False)
+def test_navsim_format_writes_logs_blobs_and_map(tmp_path):
+    root = make_synthetic(tmp_path / "data", TINY, fmt="navsim", progress=False)
+    logs = sorted(p.relative_to(root).as_posix() for p in (root / "navsim_logs").rglob("*.pkl"))
+    assert [p.split("/")[1] for p in logs] == ["navtest", "navtrain"]
+    assert (root / "maps" / "synthetic-town.json").is_file()
+    assert len(list((root / "sensor_blobs").rglob("*.jpg"))) == 2 * (2 + 13) * 8  # 2 logs of 15 frames, 8 cameras
+
+
+def test_unknown_format_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="format"):
+        make_synthetic(tmp_path / "data", TINY, fmt="kitti", progress=False)
 
 
 def test_cli_writes_a_dataset(tmp_path):
