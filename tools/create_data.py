@@ -19,6 +19,14 @@ with an error naming the file or token and leaves no file behind.
 
 Workers: each process loads its own copy of the nuScenes tables (several GB for
 v1.0-trainval), so choose ``--workers`` by free memory, not only by cores.
+
+NAVSIM / OpenScene logs (``<data-root>/navsim_logs/<split>/*.pkl``, images under
+``<data-root>/sensor_blobs/<split>/``) → ``<out>/navsim_infos_<split>.json`` plus the PDM
+scene file ``<out>/navsim_pdms_<split>.json`` (needs ``<data-root>/maps/<location>.json``
+in the PDM map format; ``--no-pdms`` skips it). CPU example (seconds):
+
+    python tools/make_synthetic.py --format navsim --out /tmp/navsim
+    python tools/create_data.py navsim --data-root /tmp/navsim --split navtest --out /tmp/infos
 """
 
 from __future__ import annotations
@@ -58,11 +66,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("X_MIN", "Y_MIN", "Z_MIN", "X_MAX", "Y_MAX", "Z_MAX"),
         help="ego-frame range for lanes and drivable area, metres",
     )
+    navsim = datasets.add_parser("navsim", help="NAVSIM / OpenScene logs → navsim_infos_<split>.json (+ PDM scenes)")
+    navsim.add_argument("--data-root", required=True, help="folder holding navsim_logs/, sensor_blobs/, maps/")
+    navsim.add_argument("--split", required=True, action="append", help="log folder name, e.g. navtrain (repeatable)")
+    navsim.add_argument("--out", required=True, help="output folder for the info files")
+    navsim.add_argument("--pdms", action=argparse.BooleanOptionalAction, default=True,
+                        help="also write the per-token PDM scene file (needs maps/<location>.json; default on)")
+    navsim.add_argument("--check-images", action=argparse.BooleanOptionalAction, default=True,
+                        help="decode every current-frame camera image (default on; off: read the headers only)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.dataset == "navsim":
+        from onedrive.data.navsim.infos import create_navsim_infos
+
+        for split in args.split:
+            for path in create_navsim_infos(args.data_root, split, args.out, pdms=args.pdms,
+                                            verify_images=args.check_images):
+                print(f"wrote {path}")
+        return 0
     settings = ConverterSettings(
         data_root=args.data_root,
         version=args.version,

@@ -1,0 +1,132 @@
+"""Per-token scenes for the PDM scorer (``onedrive.evaluation.pdms``), written next to the info files.
+
+``<out>/navsim_pdms_<split>.json`` (written atomically)::
+
+    {"format": "onedrive-pdms-scenes", "version": 1, "split": ..., "data_root": ...,
+     "maps": {map_location: "maps/<map_location>.json"},     # relative to data_root
+     "scenes": {token: {
+         "map_location": ..., "route": [lane id, ...],          # the frame's roadblock_ids
+         "ego": {"x", "y", "heading", "velocity": [vx, vy], "acceleration": [ax, ay]},
+         "objects": [{"token", "object_class", "times": [s], "poses": [[x, y, heading]],
+                      "velocities": [[vx, vy]], "length", "width"}]}}}
+
+Global frame, metres, seconds since the token's frame. The ego is the current frame's
+rear-axle pose with its ``ego_dynamic_state`` (yaw rate and steering 0, as in nuPlan
+logs). Objects are the annotated tracks of the current frame and the 10 future frames
+(5 s, NAVSIM's metric cache horizon), one track per ``track_token``, class from the
+nuPlan name (``vehicle``, ``pedestrian``, ``bicycle``; everything else ``static``).
+
+The map is the PDM scorer's JSON map (``onedrive/evaluation/pdms/map.py``) at
+``<data_root>/maps/<map_location>.json`` and the route is a chain of its lane ids. The
+synthetic NAVSIM logs provide both; for OpenScene logs of nuPlan a map in that format
+must be made from the nuPlan maps first (not provided here), and conversion stops with
+an error naming the token and the expected map path.
+
+    python -c "from onedrive.data.navsim.pdms_scenes import load_pdms_scenes; help(load_pdms_scenes)"
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from onedrive.data.navsim.logs import ego2global, global_pose, lidar2ego
+from onedrive.data.navsim.scenes import NUM_HISTORY, NavsimScene
+from onedrive.data.nuscenes.io import write_json_atomic
+from onedrive.evaluation.pdms.map import PDMSMap, load_map
+from onedrive.evaluation.pdms.scene import EgoState, ObjectTrack, PDMSScene
+
+SCENES_FORMAT = "onedrive-pdms-scenes"
+SCENES_VERSION = 1
+AGENT_CLASSES = {"vehicle": "vehicle", "pedestrian": "pedestrian", "bicycle": "bicycle"}
+
+
+def map_path(data_root: str | Path, location: str) -> Path:
+    return Path(data_root) / "maps" / f"{location}.json"
+
+
+def pdms_entry(scene: NavsimScene) -> dict:
+    """The scorer's view of one token (JSON-ready, see module docstring)."""
+    current = scene.current
+    x, y, heading = global_pose(current)
+    vx, vy, ax, ay = (float(v) for v in current["ego_dynamic_state"])
+    t0 = current["timestamp"]
+    tracks: dict[str, dict] = {}
+    for frame in scene.frames[NUM_HISTORY - 1 :]:
+        anns = frame.get("anns")
+        if anns is None:
+            raise ValueError(f"token {scene.token!r}: frame {frame['token']!r} has no 'anns' (annotations)")
+        to_global = ego2global(frame)
+        velocity_rotation = to_global[:3, :3] @ lidar2ego(frame)[:3, :3]  # lidar-frame velocities → global
+        boxes = np.asarray(anns["gt_boxes"], dtype=np.float64).reshape(-1, 7)
+        velocities = np.asarray(anns["gt_velocity_3d"], dtype=np.float64).reshape(-1, 3)
+        yaw = global_pose(frame)[2]
+        for row, track_token in enumerate(anns["track_tokens"]):
+            centre = to_global[:3, :3] @ boxes[row, :3] + to_global[:3, 3]
+            box_heading = float(np.arctan2(np.sin(boxes[row, 6] + yaw), np.cos(boxes[row, 6] + yaw)))
+            track = tracks.setdefault(track_token, {
+                "token": track_token, "object_class": AGENT_CLASSES.get(str(anns["gt_names"][row]), "static"),
+                "times": [], "poses": [], "velocities": [],
+                "length": float(boxes[row, 3]), "width": float(boxes[row, 4]),
+            })
+            track["times"].append((frame["timestamp"] - t0) / 1e6)
+            track["poses"].append([float(centre[0]), float(centre[1]), box_heading])
+            track["velocities"].append([float(v) for v in (velocity_rotation @ velocities[row])[:2]])
+    return {
+        "map_location": current["map_location"],
+        "route": [str(lane) for lane in current["roadblock_ids"]],
+        "ego": {"x": float(x), "y": float(y), "heading": float(heading), "velocity": [vx, vy], "acceleration": [ax, ay]},
+        "objects": list(tracks.values()),
+    }
+
+
+def check_entry(token: str, entry: dict, maps: dict[str, PDMSMap], data_root: Path) -> None:
+    """Raise ``ValueError`` naming the token when its map is missing or its route is not a lane chain of it."""
+    location = entry["map_location"]
+    if location not in maps:
+        path = map_path(data_root, location)
+        if not path.is_file():
+            raise ValueError(f"token {token!r}: map {location!r} not found, expected the PDM map file {path}")
+        maps[location] = load_map(path)
+    try:
+        maps[location].with_route(entry["route"])
+    except ValueError as error:
+        raise ValueError(f"token {token!r}: route (roadblock_ids) does not fit map {location!r}: {error}") from None
+
+
+def write_pdms_scenes(path: str | Path, split: str, data_root: str | Path, entries: dict[str, dict]) -> Path:
+    """Write the scene file of ``entries`` (token → ``pdms_entry``) atomically."""
+    locations = sorted({entry["map_location"] for entry in entries.values()})
+    document = {
+        "format": SCENES_FORMAT, "version": SCENES_VERSION, "split": split, "data_root": str(Path(data_root).resolve()),
+        "maps": {location: f"maps/{location}.json" for location in locations}, "scenes": entries,
+    }
+    return write_json_atomic(path, document)
+
+
+def load_pdms_scenes(path: str | Path, data_root: str | Path | None = None) -> list[PDMSScene]:
+    """The scorer's scenes of a scene file; maps are read from ``data_root`` (default: the file's)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"PDM scene file {path} does not exist")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    if document.get("format") != SCENES_FORMAT or document.get("version") != SCENES_VERSION:
+        raise ValueError(f"{path}: expected format {SCENES_FORMAT!r} version {SCENES_VERSION}, "
+                         f"got {document.get('format')!r} {document.get('version')!r}")
+    root = Path(data_root) if data_root is not None else Path(document["data_root"])
+    maps = {location: load_map(root / relative) for location, relative in document["maps"].items()}
+    scenes = []
+    for token, entry in document["scenes"].items():
+        ego = entry["ego"]
+        objects = tuple(
+            ObjectTrack(obj["token"], obj["object_class"], np.asarray(obj["times"]), np.asarray(obj["poses"]),
+                        np.asarray(obj["velocities"]), float(obj["length"]), float(obj["width"]))
+            for obj in entry["objects"]
+        )
+        state = EgoState(ego["x"], ego["y"], ego["heading"], tuple(ego["velocity"]), tuple(ego["acceleration"]))
+        scene = PDMSScene(token, state, objects, maps[entry["map_location"]].with_route(entry["route"]))
+        scene.validate()
+        scenes.append(scene)
+    return scenes

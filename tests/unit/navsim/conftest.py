@@ -1,0 +1,30 @@
+"""Shared fixtures: one small synthetic NAVSIM set, its world, and its converted info files."""
+
+from __future__ import annotations
+
+import pytest
+
+from onedrive.data.navsim.infos import create_navsim_infos
+from onedrive.data.synthetic import SyntheticConfig, generate_world, make_synthetic
+from onedrive.data.synthetic.navsim_writer import NAVSIM_PADDING
+from onedrive.data.synthetic.roads import RoadConfig
+
+CONFIG = SyntheticConfig(scenes=4, val_scenes=1, samples_per_scene=4, image_size=(64, 32), roads=RoadConfig(grid_nodes=3))
+
+
+@pytest.fixture(scope="session")
+def navsim_root(tmp_path_factory):
+    return make_synthetic(tmp_path_factory.mktemp("navsim") / "data", CONFIG, fmt="navsim", progress=False)
+
+
+@pytest.fixture(scope="session")
+def navsim_world():
+    return generate_world(CONFIG, padding=NAVSIM_PADDING)
+
+
+@pytest.fixture(scope="session")
+def navsim_infos(navsim_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("navsim_infos")
+    for split in ("navtrain", "navtest"):
+        create_navsim_infos(navsim_root, split, out, progress=False)
+    return out
