@@ -1,19 +1,24 @@
-"""Score existing prediction files against a split: metrics.json, a markdown table and plots.
+"""Evaluate a model or existing prediction files: metrics.json, a markdown table and plots.
 
-Reads any of detection.json, planning.json, lanes.json, text.jsonl from --predictions and scores
-exactly the samples of the info file (see onedrive/evaluation/predictions.py for the rules).
+With an experiment config, the split is the config's ``data.eval_split`` (info file
+``data.infos_dir/<dataset>_infos_<split>.json``, data under ``data.root``):
 
-Example (CPU, seconds):
-    python tools/eval.py --predictions runs/demo/predictions \
-        --infos data/synthetic/synthetic_infos_val.json --out runs/demo/eval
-Detection also needs the nuScenes-format data (defaults: the info file's metadata):
-    python tools/eval.py --predictions P --infos I --data-root data/synthetic --version v1.0-mini \
-        --eval-split mini_val --out OUT
+    python tools/eval.py configs/demo/demo_stage3_joint.py --checkpoint runs/demo/stage3_joint/final
+    python tools/eval.py configs/demo/demo_stage3_joint.py --predictions runs/demo/eval/predictions
+    python tools/eval.py CONFIG --checkpoint CKPT --set data.root=/mnt/nuscenes --out OUT
+
+``--checkpoint`` runs inference first (one prefill per question: boxes, lanes, trajectory and
+the answer) and writes the prediction files to ``OUT/predictions``; ``--predictions`` scores
+files from any model or baseline (formats: docs/design.md §4). Without a config, name the
+info file (and, for detection, the nuScenes-format data):
+
+    python tools/eval.py --predictions P --infos data/synthetic/infos/nuscenes_infos_synthetic_val.json --out OUT
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from onedrive.evaluation import evaluate_predictions
 from onedrive.evaluation.report import markdown_table
@@ -21,29 +26,113 @@ from onedrive.evaluation.report import markdown_table
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--predictions", required=True, help="directory with the prediction files")
-    parser.add_argument("--infos", required=True, help="<name>_infos_<split>.json of the split to score")
-    parser.add_argument("--data-root", default=None, help="nuScenes-format data root (detection only)")
-    parser.add_argument("--version", default=None, help="nuScenes version, e.g. v1.0-mini (detection only)")
-    parser.add_argument("--eval-split", default=None, help="devkit split name (detection only)")
+    parser.add_argument("config", nargs="?", default=None, help="experiment config file (python)")
+    parser.add_argument("--checkpoint", default=None, help="model folder (stage output final/ or an export)")
+    parser.add_argument("--predictions", default=None, help="directory with existing prediction files")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config field, e.g. data.root=/data/nuscenes (repeatable)")
+    parser.add_argument("--infos", default=None, help="info file of the split (without a config)")
+    parser.add_argument("--data-root", default=None, help="nuScenes-format data root (detection; without a config)")
+    parser.add_argument("--version", default=None, help="nuScenes version (detection; without a config)")
+    parser.add_argument("--eval-split", default=None, help="devkit split name (detection; without a config)")
     parser.add_argument("--out", default=None, help="output directory for metrics.json, metrics.md and plots")
     parser.add_argument("--num-plots", type=int, default=4, help="BEV figures for the first N samples")
-    return parser.parse_args(argv)
+    parser.add_argument("--batch-size", type=int, default=4, help="inference batch size (--checkpoint)")
+    parser.add_argument("--max-new-tokens", type=int, default=48, help="answer length limit (--checkpoint)")
+    parser.add_argument("--no-text", action="store_true", help="skip answering questions (--checkpoint)")
+    parser.add_argument("--baselines", action="store_true",
+                        help="also score the constant-velocity and mean-trajectory planning baselines (needs a CONFIG)")
+    args = parser.parse_args(argv)
+    if (args.checkpoint is None) == (args.predictions is None):
+        parser.error("give exactly one of --checkpoint (run the model) or --predictions (score existing files)")
+    if args.checkpoint and not args.config:
+        parser.error("--checkpoint needs a CONFIG to know the evaluation split")
+    if not args.config and not args.infos:
+        parser.error("give a CONFIG or --infos")
+    if args.baselines and not args.config:
+        parser.error("--baselines needs a CONFIG (the mean trajectory comes from its training split)")
+    return args
+
+
+def _split(args: argparse.Namespace) -> dict:
+    """Info file, data root, version, devkit split and a default output folder."""
+    if not args.config:
+        return dict(infos=args.infos, data_root=args.data_root, version=args.version, eval_split=args.eval_split,
+                    out=args.out)
+    from onedrive.training.config import apply_overrides, load_config
+
+    config = apply_overrides(load_config(args.config), args.overrides)
+    data = config.data
+    infos = data.infos_path(data.eval_split)
+    if not infos.is_file():
+        raise SystemExit(
+            f"error: info file {infos} of split {data.eval_split!r} not found; run tools/create_data.py for "
+            f"{data.root} or point the config at it with --set data.infos_dir=... / data.eval_split=..."
+        )
+    out = args.out or str(Path(config.train.output_dir) / "eval")
+    return dict(infos=str(infos), data_root=data.root, version=data.version, eval_split=data.eval_split, out=out,
+                train_infos=str(data.infos_path(data.train_split)))
+
+
+def score_baselines(split: dict) -> dict:
+    """``baseline/<name>/plan/...`` metrics of the planning baselines on the same split."""
+    import json
+
+    from onedrive.evaluation import baselines
+    from onedrive.evaluation.predictions import load_infos
+
+    _, records = load_infos(split["infos"])
+    _, train_records = load_infos(split["train_infos"])
+    results = {}
+    for name, trajectories in (
+        ("constant_velocity", baselines.constant_velocity(records)),
+        ("mean_trajectory", baselines.mean_trajectory(train_records, records)),
+    ):
+        folder = Path(split["out"]) / "baselines" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "planning.json").write_text(json.dumps(baselines.planning_file(trajectories)))
+        metrics = evaluate_predictions(folder, split["infos"], num_plots=0)
+        results.update({f"baseline/{name}/{key}": value for key, value in metrics.items() if key.startswith("plan/")})
+    return results
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
+    split = _split(args)
+    predictions = args.predictions
+    if args.checkpoint:
+        from onedrive.data import OneDriveProcessor
+        from onedrive.export.loading import load_model
+        from onedrive.inference import predict_split
+
+        model = load_model(args.checkpoint)
+        processor = OneDriveProcessor.from_pretrained(args.checkpoint)
+        predictions = Path(split["out"]) / "predictions"
+        predict_split(model, processor, split["infos"], split["data_root"], predictions, batch_size=args.batch_size,
+                      max_new_tokens=args.max_new_tokens, text=not args.no_text)
     metrics = evaluate_predictions(
-        args.predictions,
-        args.infos,
-        data_root=args.data_root,
-        version=args.version,
-        eval_split=args.eval_split,
-        out_dir=args.out,
+        predictions,
+        split["infos"],
+        data_root=split["data_root"],
+        version=split["version"],
+        eval_split=split["eval_split"],
+        out_dir=split["out"],
         num_plots=args.num_plots,
     )
+    if args.baselines:
+        metrics.update(score_baselines(split))
+        _write_metrics(Path(split["out"]) / "metrics.json", metrics)
     print(markdown_table(metrics))
     return metrics
+
+
+def _write_metrics(path: Path, metrics: dict) -> None:
+    import json
+    import os
+
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True))
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":
