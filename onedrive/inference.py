@@ -59,7 +59,11 @@ def predict_split(
     workers: int = 0,
     text: bool = True,
 ) -> dict[str, Path]:
-    """Write detection.json, planning.json, lanes.json (and text.jsonl) for the split of ``infos_path``."""
+    """Write the prediction files for the split of ``infos_path``.
+
+    nuScenes models (``plan_dims`` 2): detection.json, planning.json, lanes.json; NAVSIM
+    models (``plan_dims`` 3): navsim.json; both: text.jsonl when ``text``.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     dataset = DriveDataset(infos_path, data_root, processor, qa_mode="all" if text else "planning", generation=True)
@@ -96,17 +100,23 @@ def predict_split(
     if missing:
         raise RuntimeError(f"inference produced no prediction for {len(missing)} samples, e.g. {sorted(missing)[:5]}")
 
-    detection = {
-        token: boxes_to_submission(token, out["boxes"], out["scores"], out["names"], np.asarray(records[token]["ego2global"]))
-        for token, out in structured.items()
-    }
-    paths = {"detection": write_submission(detection, out_dir / "detection.json")}
-    planning = {token: {"trajectory": out["trajectory"][:, :2].tolist()} for token, out in structured.items()}
-    lanes = {
-        token: [{"points": points.tolist(), "score": float(score)} for points, score in zip(out["lanes"], out["lane_scores"])]
-        for token, out in structured.items()
-    }
-    for name, payload in (("planning", planning), ("lanes", lanes)):
+    paths = {}
+    if model.config.task_config.plan_dims == 3:  # NAVSIM: 8 poses (x, y, heading), scored by the PDM score
+        files = {"navsim": {token: {"poses": out["trajectory"].tolist()} for token, out in structured.items()}}
+    else:
+        detection = {
+            token: boxes_to_submission(token, out["boxes"], out["scores"], out["names"], np.asarray(records[token]["ego2global"]))
+            for token, out in structured.items()
+        }
+        paths["detection"] = write_submission(detection, out_dir / "detection.json")
+        files = {
+            "planning": {token: {"trajectory": out["trajectory"].tolist()} for token, out in structured.items()},
+            "lanes": {
+                token: [{"points": p.tolist(), "score": float(score)} for p, score in zip(out["lanes"], out["lane_scores"])]
+                for token, out in structured.items()
+            },
+        }
+    for name, payload in files.items():
         paths[name] = out_dir / f"{name}.json"
         _write_atomic(paths[name], json.dumps(payload))
     if text:

@@ -75,24 +75,28 @@ def _split(args: argparse.Namespace) -> dict:
 
 
 def score_baselines(split: dict) -> dict:
-    """``baseline/<name>/plan/...`` metrics of the planning baselines on the same split."""
+    """``baseline/<name>/plan/...`` (or ``navsim/...``) metrics of the planning baselines on the same split."""
     import json
 
     from onedrive.evaluation import baselines
     from onedrive.evaluation.predictions import load_infos
 
-    _, records = load_infos(split["infos"])
+    metadata, records = load_infos(split["infos"])
     _, train_records = load_infos(split["train_infos"])
+    navsim = metadata.get("dataset") == "navsim"
+    steps = 8 if navsim else 6
     results = {}
     for name, trajectories in (
-        ("constant_velocity", baselines.constant_velocity(records)),
-        ("mean_trajectory", baselines.mean_trajectory(train_records, records)),
+        ("constant_velocity", baselines.constant_velocity(records, steps, with_heading=navsim)),
+        ("mean_trajectory", baselines.mean_trajectory(train_records, records, steps)),
     ):
         folder = Path(split["out"]) / "baselines" / name
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "planning.json").write_text(json.dumps(baselines.planning_file(trajectories)))
-        metrics = evaluate_predictions(folder, split["infos"], num_plots=0)
-        results.update({f"baseline/{name}/{key}": value for key, value in metrics.items() if key.startswith("plan/")})
+        file_name, payload = baselines.prediction_file(trajectories, navsim)
+        (folder / file_name).write_text(json.dumps(payload))
+        metrics = evaluate_predictions(folder, split["infos"], data_root=split["data_root"], num_plots=0)
+        results.update({f"baseline/{name}/{key}": value for key, value in metrics.items()
+                        if key.startswith(("plan/", "navsim/"))})
     return results
 
 

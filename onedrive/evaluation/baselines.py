@@ -6,8 +6,9 @@
   sample's driving command (the command is an input of the model too, so the baseline
   may use it; with one command's trajectories missing, the mean over all is used).
 
-Both write the planning prediction file (docs/design.md §4) for the evaluation split, so
-the evaluator's rules (every sample, no NaN) apply to them as to any model.
+Both write the planning prediction file (docs/design.md §4; ``navsim.json`` poses for
+NAVSIM, 8 steps with heading) for the evaluation split, so the evaluator's rules (every
+sample, no NaN) apply to them as to any model.
 """
 
 from __future__ import annotations
@@ -17,14 +18,22 @@ import numpy as np
 STEP_SECONDS = 0.5  # nuScenes key frames at 2 Hz
 
 
-def constant_velocity(records: list[dict], steps: int = 6) -> dict[str, np.ndarray]:
-    """{token: (steps, 2)} waypoints at the current velocity."""
+def constant_velocity(records: list[dict], steps: int = 6, with_heading: bool = False) -> dict[str, np.ndarray]:
+    """{token: (steps, 2)} waypoints at the current velocity; (steps, 3) with the heading of that velocity."""
     times = STEP_SECONDS * np.arange(1, steps + 1)  # (T,)
-    return {record["token"]: times[:, None] * np.asarray(record["ego_status"][:2], dtype=np.float64) for record in records}
+    result = {}
+    for record in records:
+        velocity = np.asarray(record["ego_status"][:2], dtype=np.float64)  # (2,) ego frame
+        waypoints = times[:, None] * velocity  # (T, 2)
+        if with_heading:
+            heading = np.arctan2(velocity[1], velocity[0]) if np.hypot(*velocity) > 0.1 else 0.0
+            waypoints = np.column_stack([waypoints, np.full(steps, heading)])
+        result[record["token"]] = waypoints
+    return result
 
 
 def mean_trajectory(train_records: list[dict], records: list[dict], steps: int = 6) -> dict[str, np.ndarray]:
-    """{token: (steps, 2)} mean training future of the sample's command."""
+    """{token: (steps, D)} mean training future of the sample's command (D as in the info files)."""
     futures = [(int(r["command"]), np.asarray(r["ego_fut_traj"], dtype=np.float64)) for r in train_records if r["fut_valid"]]
     if not futures:
         raise ValueError("the training split has no sample with a valid 6-step future; no mean trajectory to take")
@@ -35,6 +44,8 @@ def mean_trajectory(train_records: list[dict], records: list[dict], steps: int =
     return {record["token"]: by_command.get(int(record["command"]), overall) for record in records}
 
 
-def planning_file(trajectories: dict[str, np.ndarray]) -> dict:
-    """The planning prediction JSON payload."""
-    return {token: {"trajectory": trajectory.tolist()} for token, trajectory in trajectories.items()}
+def prediction_file(trajectories: dict[str, np.ndarray], navsim: bool) -> tuple[str, dict]:
+    """(file name, JSON payload): planning.json for nuScenes, navsim.json (poses) for NAVSIM."""
+    if navsim:
+        return "navsim.json", {token: {"poses": trajectory.tolist()} for token, trajectory in trajectories.items()}
+    return "planning.json", {token: {"trajectory": trajectory.tolist()} for token, trajectory in trajectories.items()}

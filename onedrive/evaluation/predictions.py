@@ -28,6 +28,7 @@ PREDICTION_FILES = {
     "planning": "planning.json",
     "lanes": "lanes.json",
     "text": "text.jsonl",
+    "navsim": "navsim.json",
 }
 SHOWN = 5  # tokens quoted in an error message
 
@@ -65,7 +66,7 @@ def _read_json(path: Path) -> object:
         raise ValueError(f"{path}: not valid JSON ({error})") from error
 
 
-def _missing(path: Path, predictions: Mapping, tokens: list[str]) -> None:
+def check_complete(path: Path, predictions: Mapping, tokens: list[str]) -> None:
     _fail(path, "no prediction", [t for t in tokens if t not in predictions])
 
 
@@ -75,7 +76,7 @@ def load_planning(path: str | os.PathLike, tokens: list[str], num_steps: int = 6
     data = _read_json(path)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected an object {{sample_token: {{'trajectory': [[x, y], ...]}}}}")
-    _missing(path, data, tokens)
+    check_complete(path, data, tokens)
     malformed, wrong_shape, not_finite, trajs = [], [], [], []
     for token in tokens:
         entry = data[token]
@@ -105,7 +106,7 @@ def load_lanes(path: str | os.PathLike, tokens: list[str]) -> tuple[list[list[np
     data = _read_json(path)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected an object {{sample_token: [{{'points': ..., 'score': s}}, ...]}}")
-    _missing(path, data, tokens)
+    check_complete(path, data, tokens)
     malformed, wrong_shape, not_finite = [], [], []
     lanes, scores = [], []
     for token in tokens:
@@ -144,7 +145,7 @@ def load_detection(path: str | os.PathLike, tokens: list[str], classes: Iterable
     if not isinstance(data, dict) or not isinstance(data.get("results"), dict) or not isinstance(data.get("meta"), dict):
         raise ValueError(f"{path}: expected a nuScenes submission {{'meta': {{...}}, 'results': {{token: [...]}}}}")
     results = data["results"]
-    _missing(path, results, tokens)
+    check_complete(path, results, tokens)
     classes = set(classes)
     sizes = {"translation": 3, "size": 3, "rotation": 4, "velocity": 2}
     malformed, not_finite, bad_class, too_many, wrong_token = [], [], [], [], []

@@ -44,6 +44,30 @@ def _gt_lanes(record: dict) -> np.ndarray:
     return lanes
 
 
+NAVSIM_CONVENTION = (
+    "NAVSIM v1 PDM score (navsim/evaluate/pdm_score.py, pdm_scorer.py): PDMS = NC·DAC·(5·TTC + 5·EP + 2·C)/12 per "
+    "token, mean over the split's tokens; this repository's scorer on its own map format (onedrive/evaluation/pdms)"
+)
+
+
+def _navsim_metrics(path: Path, infos_path, tokens: list[str], data_root) -> dict:
+    """PDMS of ``navsim.json`` on the PDM scenes written beside the info file (``navsim_pdms_<split>.json``)."""
+    from onedrive.evaluation.pdms.runner import read_predictions, score_tokens
+    from onedrive.evaluation.pdms.scene_file import load_pdms_scenes
+
+    infos_path = Path(infos_path)
+    scene_file = infos_path.with_name(infos_path.name.replace("_infos_", "_pdms_"))
+    scenes = load_pdms_scenes(scene_file, data_root)
+    scene_tokens = {scene.token for scene in scenes}
+    if scene_tokens != set(tokens):
+        differ = sorted(scene_tokens.symmetric_difference(tokens))
+        raise ValueError(f"{scene_file} and {infos_path} cover different tokens ({len(differ)}, e.g. {differ[:5]})")
+    trajectories = read_predictions(path)
+    predictions.check_complete(path, trajectories, tokens)
+    _, summary = score_tokens(scenes, {token: trajectories[token] for token in tokens}, workers=min(2, os.cpu_count() or 1))
+    return summary
+
+
 def evaluate_predictions(
     predictions_dir: str | os.PathLike,
     infos_path: str | os.PathLike,
@@ -109,6 +133,9 @@ def evaluate_predictions(
             plot_inputs[token]["pred_boxes"] = report.submission_to_ego(
                 submission["results"][token], np.asarray(by_token[token]["ego2global"])
             )
+    if "navsim" in present:
+        metrics.update(_navsim_metrics(present["navsim"], infos_path, tokens, data_root))
+        conventions["navsim"] = NAVSIM_CONVENTION
     metrics["conventions"] = conventions
 
     if out_dir is not None:

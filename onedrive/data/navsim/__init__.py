@@ -9,7 +9,7 @@ devkit agent, import-guarded), ``benchmark``. Steps: ``README.md`` in this folde
 
 from onedrive.data.navsim.infos import create_navsim_infos, scene_record
 from onedrive.data.navsim.logs import CAMERA_NAMES, load_log, log_paths
-from onedrive.data.navsim.pdms_scenes import load_pdms_scenes
+from onedrive.evaluation.pdms.scene_file import load_pdms_scenes
 from onedrive.data.navsim.scenes import NavsimScene, command, ego_status, future_poses, load_scenes
 
 __all__ = [

@@ -22,12 +22,11 @@ synthetic NAVSIM logs provide both; for OpenScene logs of nuPlan a map in that f
 must be made from the nuPlan maps first (not provided here), and conversion stops with
 an error naming the token and the expected map path.
 
-    python -c "from onedrive.data.navsim.pdms_scenes import load_pdms_scenes; help(load_pdms_scenes)"
+    python -c "from onedrive.evaluation.pdms.scene_file import load_pdms_scenes; help(load_pdms_scenes)"
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +35,8 @@ from onedrive.data.navsim.logs import ego2global, global_pose, lidar2ego
 from onedrive.data.navsim.scenes import NUM_HISTORY, NavsimScene
 from onedrive.data.nuscenes.io import write_json_atomic
 from onedrive.evaluation.pdms.map import PDMSMap, load_map
-from onedrive.evaluation.pdms.scene import EgoState, ObjectTrack, PDMSScene
+from onedrive.evaluation.pdms.scene_file import SCENES_FORMAT, SCENES_VERSION
 
-SCENES_FORMAT = "onedrive-pdms-scenes"
-SCENES_VERSION = 1
 AGENT_CLASSES = {"vehicle": "vehicle", "pedestrian": "pedestrian", "bicycle": "bicycle"}
 
 
@@ -104,29 +101,3 @@ def write_pdms_scenes(path: str | Path, split: str, data_root: str | Path, entri
         "maps": {location: f"maps/{location}.json" for location in locations}, "scenes": entries,
     }
     return write_json_atomic(path, document)
-
-
-def load_pdms_scenes(path: str | Path, data_root: str | Path | None = None) -> list[PDMSScene]:
-    """The scorer's scenes of a scene file; maps are read from ``data_root`` (default: the file's)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"PDM scene file {path} does not exist")
-    document = json.loads(path.read_text(encoding="utf-8"))
-    if document.get("format") != SCENES_FORMAT or document.get("version") != SCENES_VERSION:
-        raise ValueError(f"{path}: expected format {SCENES_FORMAT!r} version {SCENES_VERSION}, "
-                         f"got {document.get('format')!r} {document.get('version')!r}")
-    root = Path(data_root) if data_root is not None else Path(document["data_root"])
-    maps = {location: load_map(root / relative) for location, relative in document["maps"].items()}
-    scenes = []
-    for token, entry in document["scenes"].items():
-        ego = entry["ego"]
-        objects = tuple(
-            ObjectTrack(obj["token"], obj["object_class"], np.asarray(obj["times"]), np.asarray(obj["poses"]),
-                        np.asarray(obj["velocities"]), float(obj["length"]), float(obj["width"]))
-            for obj in entry["objects"]
-        )
-        state = EgoState(ego["x"], ego["y"], ego["heading"], tuple(ego["velocity"]), tuple(ego["acceleration"]))
-        scene = PDMSScene(token, state, objects, maps[entry["map_location"]].with_route(entry["route"]))
-        scene.validate()
-        scenes.append(scene)
-    return scenes

@@ -12,7 +12,7 @@ from PIL import Image
 from onedrive import OneDriveConfig
 from onedrive.data import build_tokenizer
 from onedrive.data.navsim.agent import build_drive_batch, trajectory_to_poses
-from onedrive.data.navsim.pdms_scenes import load_pdms_scenes
+from onedrive.evaluation.pdms.scene_file import load_pdms_scenes
 from onedrive.data.processor import OneDriveProcessor
 from onedrive.evaluation.pdms import score_tokens
 from onedrive.tiny import tiny_internvl_config

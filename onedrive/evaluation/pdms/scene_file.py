@@ -1,0 +1,45 @@
+"""Read the per-token PDM scene file (``navsim_pdms_<split>.json``) into the scorer's scenes.
+
+The file is written beside the NAVSIM info files by ``tools/create_data.py navsim``
+(``onedrive/data/navsim/pdms_scenes.py`` documents its layout); maps are the scorer's
+JSON maps (``map.py``) under the data root.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from onedrive.evaluation.pdms.map import load_map
+from onedrive.evaluation.pdms.scene import EgoState, ObjectTrack, PDMSScene
+
+SCENES_FORMAT = "onedrive-pdms-scenes"
+SCENES_VERSION = 1
+
+
+def load_pdms_scenes(path: str | Path, data_root: str | Path | None = None) -> list[PDMSScene]:
+    """The scorer's scenes of a scene file; maps are read from ``data_root`` (default: the file's)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"PDM scene file {path} does not exist")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    if document.get("format") != SCENES_FORMAT or document.get("version") != SCENES_VERSION:
+        raise ValueError(f"{path}: expected format {SCENES_FORMAT!r} version {SCENES_VERSION}, "
+                         f"got {document.get('format')!r} {document.get('version')!r}")
+    root = Path(data_root) if data_root is not None else Path(document["data_root"])
+    maps = {location: load_map(root / relative) for location, relative in document["maps"].items()}
+    scenes = []
+    for token, entry in document["scenes"].items():
+        ego = entry["ego"]
+        objects = tuple(
+            ObjectTrack(obj["token"], obj["object_class"], np.asarray(obj["times"]), np.asarray(obj["poses"]),
+                        np.asarray(obj["velocities"]), float(obj["length"]), float(obj["width"]))
+            for obj in entry["objects"]
+        )
+        state = EgoState(ego["x"], ego["y"], ego["heading"], tuple(ego["velocity"]), tuple(ego["acceleration"]))
+        scene = PDMSScene(token, state, objects, maps[entry["map_location"]].with_route(entry["route"]))
+        scene.validate()
+        scenes.append(scene)
+    return scenes
