@@ -1,0 +1,43 @@
+"""Demo NAVSIM — planning-only training on synthetic NAVSIM logs, from the nuScenes demo's driving model.
+
+Data: ``python tools/make_synthetic.py --format navsim --out data/synthetic_navsim`` then
+``python tools/create_data.py navsim --data-root data/synthetic_navsim --split navtrain --split navtest
+--out data/synthetic_navsim/infos``. The model starts from the demo's stage-3 output (a driving
+VLM checkpoint, as the paper's NAVSIM model does); the planning head's output changes shape
+(8 poses x (x, y, heading)) and is re-initialised.
+
+    python tools/train.py configs/demo/demo_navsim.py
+    python tools/eval.py configs/demo/demo_navsim.py --checkpoint runs/demo/navsim/final --baselines
+"""
+
+from dataclasses import replace
+from pathlib import Path
+
+from onedrive.training.config import NAVSIM_CAMERAS, DataConfig, ExperimentConfig, load_config
+
+
+def build() -> ExperimentConfig:
+    stage3 = load_config(Path(__file__).with_name("demo_stage3_joint.py"))
+    return replace(
+        stage3,
+        name="demo_navsim",
+        model=replace(
+            stage3.model,
+            init_from=stage3.train.output_dir,
+            task={**stage3.model.task, "plan_steps": 8, "plan_dims": 3, "num_cameras": len(NAVSIM_CAMERAS)},
+        ),
+        data=DataConfig(
+            dataset="navsim",
+            root="data/synthetic_navsim",
+            version="navsim-v1",
+            train_split="navtrain",
+            eval_split="navtest",
+            infos_dir="data/synthetic_navsim/infos",
+            cameras=NAVSIM_CAMERAS,
+            camera_tiles=(1, 2),
+            augment=True,
+            workers=1,
+        ),
+        train=replace(stage3.train, output_dir="runs/demo/navsim", max_steps=300, learning_rate=1e-3),
+        recipe=replace(stage3.recipe, stage="planning"),
+    )
