@@ -31,27 +31,36 @@ from transformers.models.qwen2.modeling_qwen2 import (
     eager_attention_forward,
 )
 
-from onedrive.modeling.tokens import TokenType
-
-QUERY_FFN_TYPES = {"det": TokenType.DET, "lane": TokenType.LANE, "plan": TokenType.PLAN}
+QUERY_FFNS = ("det", "lane", "plan")  # one FFN per query type, in task layers
 
 
 @dataclass
 class QueryRouting:
     """What the mixed layers need to know about the query tokens of a prefill.
 
-    token_types:         (B, L') ``TokenType`` per position.
+    The four position groups partition the expanded sequence (every position in exactly one).
+
     position_3d_query:   (B, L', heads × head_dim) 3D embedding added to attention queries (zero for text).
     position_3d_key:     (B, L', kv_heads × head_dim) the same for keys.
-    perception_index:    (B, N_p) positions of det ∪ lane queries (N_p may be 0).
-    perception_position: (B, N_p, heads × head_dim) their 3D embeddings, for the query self-attention.
+    token_index:         (B, L) positions of the prompt tokens (text, image, padding): the pretrained FFN.
+    det_index:           (B, N_det) positions of the detection queries.
+    lane_index:          (B, N_lane) positions of the lane queries.
+    plan_index:          (B, N_plan) positions of the planning tokens.
+    perception_position: (B, N_det + N_lane, heads × head_dim) 3D embeddings of det ∪ lane queries, for the
+                         query self-attention.
     """
 
-    token_types: torch.Tensor
     position_3d_query: torch.Tensor
     position_3d_key: torch.Tensor
-    perception_index: torch.Tensor
+    token_index: torch.Tensor
+    det_index: torch.Tensor
+    lane_index: torch.Tensor
+    plan_index: torch.Tensor
     perception_position: torch.Tensor
+
+    @property
+    def perception_index(self) -> torch.Tensor:  # (B, N_det + N_lane)
+        return torch.cat([self.det_index, self.lane_index], dim=1)
 
 
 def attention_function(config) -> Callable:
@@ -148,7 +157,7 @@ class OneDriveDecoderLayer(Qwen2DecoderLayer):
         self.has_task_modules = has_task_modules
         if has_task_modules:
             self.query_self_attn = QuerySelfAttention(config)
-            self.query_ffns = nn.ModuleDict({name: Qwen2MLP(config) for name in QUERY_FFN_TYPES})
+            self.query_ffns = nn.ModuleDict({name: Qwen2MLP(config) for name in QUERY_FFNS})
 
     def forward(
         self,
@@ -174,26 +183,35 @@ class OneDriveDecoderLayer(Qwen2DecoderLayer):
         )
         hidden_states = residual + hidden_states
         routed = routing is not None and self.has_task_modules
-        if routed and routing.perception_index.shape[1]:
+        if routed and routing.perception_position.shape[1]:
             index = routing.perception_index[..., None].expand(-1, -1, hidden_states.shape[-1])  # (B, N_p, H)
             updated = self.query_self_attn(hidden_states.gather(1, index), routing.perception_position)
             hidden_states = hidden_states.scatter(1, index, updated)
         normed = self.post_attention_layernorm(hidden_states)
-        ffn_out = self.routed_ffn(normed, routing.token_types) if routed else self.mlp(normed)
+        ffn_out = self.routed_ffn(normed, routing) if routed else self.mlp(normed)
         return hidden_states + ffn_out
 
-    def routed_ffn(self, hidden_states: torch.Tensor, token_types: torch.Tensor) -> torch.Tensor:
-        """Each token through exactly one FFN: queries through their type's, the rest through the pretrained one."""
-        flat = hidden_states.reshape(-1, hidden_states.shape[-1])  # (B·L', H)
-        types = token_types.reshape(-1)  # (B·L',)
-        out = torch.empty_like(flat)
-        is_query = types >= int(TokenType.DET)
-        groups = [(self.mlp, ~is_query)] + [(self.query_ffns[name], types == int(t)) for name, t in QUERY_FFN_TYPES.items()]
-        for ffn, selected in groups:
-            index = torch.nonzero(selected).squeeze(1)  # (n,)
-            if index.numel():
-                out = out.index_copy(0, index, ffn(flat.index_select(0, index)))
-        return out.view_as(hidden_states)
+    def routed_ffn(self, hidden_states: torch.Tensor, routing: QueryRouting) -> torch.Tensor:
+        """Each token through exactly one FFN: queries through their type's, the rest through the pretrained one.
+
+        Gather → FFN → scatter over the routing's fixed positions (static shapes; an empty
+        group is skipped by its shape alone), so the same code runs eagerly and exported.
+        """
+        groups = (
+            (self.mlp, routing.token_index),
+            (self.query_ffns["det"], routing.det_index),
+            (self.query_ffns["lane"], routing.lane_index),
+            (self.query_ffns["plan"], routing.plan_index),
+        )
+        width = hidden_states.shape[-1]
+        indices, outputs = [], []
+        for ffn, positions in groups:
+            if positions.shape[1]:
+                index = positions[..., None].expand(-1, -1, width)  # (B, n, H)
+                indices.append(index)
+                outputs.append(ffn(hidden_states.gather(1, index)))  # (B, n, H)
+        # The groups partition L': one scatter writes every position exactly once.
+        return torch.zeros_like(hidden_states).scatter(1, torch.cat(indices, dim=1), torch.cat(outputs, dim=1))
 
 
 @dataclass
@@ -227,7 +245,8 @@ class OneDriveLanguageModel(Qwen2Model):
         keep_layers: tuple[int, ...] = (),
         stop_after_layer: int | None = None,
     ) -> LanguageModelOutput:
-        """inputs_embeds (B, L, H); attention_mask (B, past + L) 2D; position_ids (B, L).
+        """inputs_embeds (B, L, H); attention_mask (B, past + L) 2D, or a prepared 4D mask (B, 1, L, past + L)
+        that ``create_causal_mask`` passes through unchanged; position_ids (B, L).
 
         ``keep_layers``: layers whose (normed) output is returned in ``layer_states``.
         ``stop_after_layer``: early exit; the final norm is applied to that layer's output.

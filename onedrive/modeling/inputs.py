@@ -5,7 +5,34 @@ from __future__ import annotations
 import torch
 
 from onedrive.configuration_onedrive import OneDriveConfig
+from onedrive.modeling.position_3d import check_image_hw
 from onedrive.schema import CameraGeometry
+
+
+def validate_inputs(
+    config: OneDriveConfig,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    pixel_values: torch.Tensor | None,
+    camera: CameraGeometry | None,
+    ego_status: torch.Tensor | None,
+    command: torch.Tensor | None,
+) -> bool:
+    """Every check on a batch, made before the model's traceable core runs → whether driving inputs are given.
+
+    The core (``OneDriveForDriving.token_layout`` / ``prefill``) makes no decision on tensor
+    values and assumes what is checked here, e.g. exactly ``num_cameras × image_tokens_per_camera``
+    image tokens per sample (the query slots go after the last one).
+    """
+    if tuple(attention_mask.shape) != tuple(input_ids.shape):
+        raise ValueError(
+            f"attention_mask must have the shape of input_ids {tuple(input_ids.shape)}, got {tuple(attention_mask.shape)}"
+        )
+    driving = has_driving_inputs(camera, ego_status, command)
+    if driving:
+        check_driving_inputs(config, input_ids.shape[0], camera, ego_status, command)
+    check_image_tokens(config, input_ids, pixel_values, driving)
+    return driving
 
 
 def has_driving_inputs(camera: CameraGeometry | None, ego_status, command) -> bool:
@@ -25,6 +52,7 @@ def check_driving_inputs(
 ) -> None:
     task = config.task_config
     cams = task.num_cameras
+    check_image_hw(config, camera.image_hw)
     if camera.intrinsics is None or camera.cam2ego is None:
         raise ValueError("camera geometry needs both intrinsics (B, N_cam, 3, 3) and cam2ego (B, N_cam, 4, 4)")
     expected = {"intrinsics": (batch_size, cams, 3, 3), "cam2ego": (batch_size, cams, 4, 4)}

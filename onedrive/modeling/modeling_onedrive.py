@@ -9,6 +9,11 @@
   outputs of the same prefill.
 With no driving inputs (no camera, ego status, command) no query is inserted and the
 model computes what ``InternVLForConditionalGeneration`` computes.
+
+Each entry point first runs ``inputs.validate_inputs`` (every Python check on tensor
+values), then the traceable core ``token_layout`` → ``prefill`` → ``prediction_heads``:
+static shapes, no Python decision on tensor values, so ``onedrive.export.graph`` exports
+that same code.
 """
 
 from __future__ import annotations
@@ -21,14 +26,14 @@ from transformers.models.internvl.modeling_internvl import InternVLModel, Intern
 
 from onedrive.configuration_onedrive import OneDriveConfig
 from onedrive.modeling.decoder import LanguageModelOutput, OneDriveLanguageModel, QuerySelfAttention, QueryRouting
-from onedrive.modeling.heads.detection import DetectionHead
-from onedrive.modeling.heads.lane import LaneHead
-from onedrive.modeling.heads.planning import PlanningHead
-from onedrive.modeling.inputs import check_driving_inputs, check_image_tokens, has_driving_inputs
+from onedrive.modeling.heads.detection import DetectionHead, DetectionOutput
+from onedrive.modeling.heads.lane import LaneHead, LaneOutput
+from onedrive.modeling.heads.planning import PlanningHead, PlanningOutput
+from onedrive.modeling.inputs import validate_inputs
 from onedrive.modeling.outputs import DriveGenerateOutput, DrivePrediction, OneDriveOutput
 from onedrive.modeling.position_3d import AttentionPositionHead, FrustumPositionEncoder, ReferencePointEncoder
 from onedrive.modeling.queries import DrivingQueries
-from onedrive.modeling.tokens import TokenLayout, TokenType, left_align
+from onedrive.modeling.tokens import TokenLayout, left_align
 from onedrive.schema import CameraGeometry, DriveBatch, DriveTargets
 
 IGNORE_INDEX = -100
@@ -107,64 +112,96 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
     def _prefill(
         self,
         input_ids: torch.Tensor,
-        attention_mask: torch.Tensor | None,
+        attention_mask: torch.Tensor,
         pixel_values: torch.Tensor | None,
         camera: CameraGeometry | None,
         ego_status: torch.Tensor | None,
         command: torch.Tensor | None,
+        driving: bool,
         use_cache: bool = False,
         stop_after_layer: int | None = None,
-    ) -> tuple[TokenLayout, LanguageModelOutput, bool]:
-        config, task = self.config, self.config.task_config
-        batch = input_ids.shape[0]
-        if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
-        driving = has_driving_inputs(camera, ego_status, command)
-        if driving:
-            check_driving_inputs(config, batch, camera, ego_status, command)
-        check_image_tokens(config, input_ids, pixel_values, driving)
+    ) -> tuple[TokenLayout, LanguageModelOutput]:
+        """The traceable core on inputs that passed ``validate_inputs``: ``token_layout`` → ``prefill``."""
+        layout = self.token_layout(input_ids, attention_mask, driving)
+        output = self.prefill(
+            layout, input_ids, pixel_values, camera, ego_status, command,
+            use_cache=use_cache, stop_after_layer=stop_after_layer,
+        )
+        return layout, output
 
+    def token_layout(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, driving: bool) -> TokenLayout:
+        """Layout of the expanded sequence: with driving inputs, the query slots and the image-token positions.
+
+        Part of the traceable core: inputs already checked by ``inputs.validate_inputs``.
+        """
+        config, task = self.config, self.config.task_config
+        if not driving:
+            return TokenLayout.build(input_ids, attention_mask, config.image_token_id)
+        return TokenLayout.build(
+            input_ids, attention_mask, config.image_token_id,
+            task.num_det_queries, task.num_lane_queries, task.num_plan_tokens,
+            num_image_tokens=task.num_cameras * config.image_tokens_per_camera,
+        )
+
+    def prefill(
+        self,
+        layout: TokenLayout,
+        input_ids: torch.Tensor,
+        pixel_values: torch.Tensor | None,
+        camera: CameraGeometry | None,
+        ego_status: torch.Tensor | None,
+        command: torch.Tensor | None,
+        causal_mask: torch.Tensor | None = None,
+        use_cache: bool = False,
+        stop_after_layer: int | None = None,
+    ) -> LanguageModelOutput:
+        """The traceable core of every pass: embeddings, query slots, 3D routing, the mixed decoder.
+
+        Static shapes and no Python decision on tensor values, so ``torch.export`` captures it
+        as is (``onedrive.export.graph``); the inputs must have passed ``inputs.validate_inputs``.
+        ``layout`` comes from ``token_layout`` (queries present ⇔ driving inputs given).
+        ``causal_mask``: a prepared additive (B, 1, L', L') mask used instead of the layout's
+        (B, L') padding mask (transformers passes a 4D mask through unchanged).
+        """
+        config = self.config
+        driving = layout.num_queries > 0
         embeds = self.get_input_embeddings()(input_ids)  # (B, L, H)
         if pixel_values is not None and pixel_values.shape[0]:
             image_features = self.model.get_image_features(pixel_values=pixel_values).pooler_output  # (N_tiles, t, H)
             image_mask = (input_ids == config.image_token_id)[..., None]  # (B, L, 1)
             embeds = embeds.masked_scatter(image_mask, image_features.to(embeds.dtype))
-
-        counts = (task.num_det_queries, task.num_lane_queries, task.num_plan_tokens) if driving else (0, 0, 0)
-        layout = TokenLayout.build(input_ids, attention_mask, config.image_token_id, *counts)
         routing = None
         if driving:
             embeds = layout.scatter_inputs(embeds, self.queries(ego_status, command.long()))  # (B, L', H)
             routing = self._routing(layout, camera, embeds)
-        output = self.model.language_model(
+        return self.model.language_model(
             inputs_embeds=embeds,
-            attention_mask=layout.attention_mask,
+            attention_mask=layout.attention_mask if causal_mask is None else causal_mask,
             position_ids=layout.position_ids,
             use_cache=use_cache,
             routing=routing,
             keep_layers=tuple(config.task_layer_indices) if driving else (),
             stop_after_layer=stop_after_layer,
         )
-        return layout, output, driving
 
     def _routing(self, layout: TokenLayout, camera: CameraGeometry, embeds: torch.Tensor) -> QueryRouting:
-        """3D embeddings for image tokens (frustum) and perception queries (reference points)."""
-        batch = embeds.shape[0]
+        """3D embeddings placed at the image tokens (frustum) and perception queries (reference points)."""
+        batch, length = layout.attention_mask.shape
         image_q, image_k = self.image_position(camera.intrinsics, camera.cam2ego, camera.image_hw)  # (B, N_img, ·)
         det_q, det_k = self.det_position(self.queries.det_reference_points()[:, None, :])  # (N_det, ·)
         lane_q, lane_k = self.lane_position(self.queries.lane_reference_points())  # (N_lane, ·)
-        image_index = torch.nonzero(layout.token_types == int(TokenType.IMAGE))[:, 1].view(batch, -1)  # (B, N_img)
-        rows = torch.arange(batch, device=embeds.device)[:, None]
-        length = layout.token_types.shape[1]
+        positions = torch.cat([layout.image_index, layout.perception_index], dim=1)  # (B, N_img + N_p)
         placed = []
         for image_part, det_part, lane_part in ((image_q, det_q, lane_q), (image_k, det_k, lane_k)):
-            values = embeds.new_zeros(batch, length, image_part.shape[-1])  # (B, L', ·)
-            values[rows, image_index] = image_part.to(values.dtype)
-            values[rows, layout.det_index] = det_part.to(values.dtype)
-            values[rows, layout.lane_index] = lane_part.to(values.dtype)
-            placed.append(values)
+            query_part = torch.cat([det_part, lane_part], dim=0).expand(batch, -1, -1)  # (B, N_p, ·)
+            parts = torch.cat([image_part.to(embeds.dtype), query_part.to(embeds.dtype)], dim=1)  # (B, N_img + N_p, ·)
+            index = positions[..., None].expand(-1, -1, parts.shape[-1])
+            placed.append(embeds.new_zeros(batch, length, parts.shape[-1]).scatter(1, index, parts))  # (B, L', ·)
         perception_position = torch.cat([det_q, lane_q], dim=0).expand(batch, -1, -1).to(embeds.dtype)
-        return QueryRouting(layout.token_types, placed[0], placed[1], layout.perception_index, perception_position)
+        return QueryRouting(
+            placed[0], placed[1], layout.source_index, layout.det_index, layout.lane_index, layout.plan_index,
+            perception_position,
+        )
 
     # ----------------------------------------------------------------- training
     def forward(
@@ -179,7 +216,10 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         targets: DriveTargets | None = None,
     ) -> OneDriveOutput:
         """Inputs as in ``onedrive.schema.DriveBatch``; losses for every family whose targets are given."""
-        layout, output, driving = self._prefill(input_ids, attention_mask, pixel_values, camera, ego_status, command)
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        driving = validate_inputs(self.config, input_ids, attention_mask, pixel_values, camera, ego_status, command)
+        layout, output = self._prefill(input_ids, attention_mask, pixel_values, camera, ego_status, command, driving)
         hidden = output.last_hidden_state  # (B, L', H)
         losses: dict[str, torch.Tensor] = {}
         logits = None
@@ -197,9 +237,8 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         return OneDriveOutput(loss, losses or None, logits, detection, lanes, planning)
 
     def _heads(self, layout: TokenLayout, output: LanguageModelOutput, ego_status, command):
-        hidden = output.last_hidden_state
-        detection = self.det_head(layout.gather(hidden, layout.det_index), self.queries.det_reference_points())
-        lanes = self.lane_head(layout.gather(hidden, layout.lane_index), self.queries.lane_reference_points())
+        """det / lane on the final layer, planning on every task layer (deep supervision)."""
+        detection, lanes, _ = self.prediction_heads(layout, output, ego_status, command, tasks=("det", "lane"))
         planning = {
             index: self.plan_head(layout.gather(states, layout.plan_index), ego_status, command)
             for index, states in output.layer_states.items()
@@ -237,16 +276,35 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         return (sums[has_answer] / counts[has_answer]).mean()
 
     # ----------------------------------------------------------------- inference
-    def _decode_prediction(self, layout, output, ego_status, command, tasks) -> DrivePrediction:
-        prediction = DrivePrediction()
-        last_task_layer = self.config.task_layer_indices[-1]
-        if "det" in tasks or "lane" in tasks:
-            detection, lanes, _ = self._heads(layout, LanguageModelOutput(output.last_hidden_state, {}, None), ego_status, command)
-            prediction.detections = self.det_head.decode(detection) if "det" in tasks else []
-            prediction.lanes = self.lane_head.decode(lanes) if "lane" in tasks else []
+    def prediction_heads(
+        self,
+        layout: TokenLayout,
+        output: LanguageModelOutput,
+        ego_status: torch.Tensor,
+        command: torch.Tensor,
+        tasks: tuple[str, ...] = ("det", "lane", "plan"),
+    ) -> tuple[DetectionOutput | None, LaneOutput | None, PlanningOutput | None]:
+        """Raw head outputs of one prefill for inference: det / lane on the final layer, planning on the last
+        task layer (what the early exit stops after); ``None`` for a task not asked for. Traceable."""
+        hidden = output.last_hidden_state  # (B, L', H)
+        detection = lanes = planning = None
+        if "det" in tasks:
+            detection = self.det_head(layout.gather(hidden, layout.det_index), self.queries.det_reference_points())
+        if "lane" in tasks:
+            lanes = self.lane_head(layout.gather(hidden, layout.lane_index), self.queries.lane_reference_points())
         if "plan" in tasks:
-            states = layout.gather(output.layer_states[last_task_layer], layout.plan_index)
-            modes = self.plan_head(states, ego_status, command)
+            states = output.layer_states[self.config.task_layer_indices[-1]]  # (B, L', H)
+            planning = self.plan_head(layout.gather(states, layout.plan_index), ego_status, command)
+        return detection, lanes, planning
+
+    def _decode_prediction(self, layout, output, ego_status, command, tasks) -> DrivePrediction:
+        detection, lanes, modes = self.prediction_heads(layout, output, ego_status, command, tasks)
+        prediction = DrivePrediction()
+        if detection is not None:
+            prediction.detections = self.det_head.decode(detection)
+        if lanes is not None:
+            prediction.lanes = self.lane_head.decode(lanes)
+        if modes is not None:
             prediction.trajectory, prediction.trajectory_modes = modes.best(), modes
         return prediction
 
@@ -260,13 +318,12 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         unknown = set(tasks) - {"det", "lane", "plan"}
         if unknown or not tasks:
             raise ValueError(f"tasks must be a non-empty subset of ('det', 'lane', 'plan'), got {tasks}")
-        if not has_driving_inputs(batch.camera, batch.ego_status, batch.command):
+        mask = batch.attention_mask if batch.attention_mask is not None else torch.ones_like(batch.input_ids)
+        inputs = (batch.input_ids, mask, batch.pixel_values, batch.camera, batch.ego_status, batch.command)
+        if not validate_inputs(self.config, *inputs):
             raise ValueError("predict needs the driving inputs camera, ego_status and command in the batch")
         early_exit = self.config.task_layer_indices[-1] if set(tasks) == {"plan"} else None
-        layout, output, _ = self._prefill(
-            batch.input_ids, batch.attention_mask, batch.pixel_values, batch.camera, batch.ego_status,
-            batch.command, stop_after_layer=early_exit,
-        )
+        layout, output = self._prefill(*inputs, driving=True, stop_after_layer=early_exit)
         return self._decode_prediction(layout, output, batch.ego_status, batch.command.long(), tasks)
 
     @torch.no_grad()
@@ -286,9 +343,13 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         pad = pad_token_id if pad_token_id is not None else (self.config.text_config.pad_token_id or 0)
         eos = eos_token_id if eos_token_id is not None else self.config.text_config.eos_token_id
         mask = batch.attention_mask if batch.attention_mask is not None else torch.ones_like(batch.input_ids)
+        driving = validate_inputs(
+            self.config, batch.input_ids, mask, batch.pixel_values, batch.camera, batch.ego_status, batch.command
+        )
         input_ids, attention_mask = left_align(batch.input_ids, mask, pad)
-        layout, output, driving = self._prefill(
-            input_ids, attention_mask, batch.pixel_values, batch.camera, batch.ego_status, batch.command, use_cache=True
+        layout, output = self._prefill(
+            input_ids, attention_mask, batch.pixel_values, batch.camera, batch.ego_status, batch.command, driving,
+            use_cache=True,
         )
         prediction = None
         if driving:

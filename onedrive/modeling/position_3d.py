@@ -21,6 +21,17 @@ from torch import nn
 from onedrive.configuration_onedrive import OneDriveConfig
 
 
+def check_image_hw(config: OneDriveConfig, image_hw: tuple[int, int]) -> None:
+    """The processed camera images must fill the configured tile grid exactly."""
+    tile = config.vision_config.image_size[0]
+    rows, cols = config.task_config.camera_tiles
+    if tuple(image_hw) != (rows * tile, cols * tile):
+        raise ValueError(
+            f"camera images must be {rows * tile}x{cols * tile} (rows x cols tiles of {tile} px), "
+            f"got image_hw {tuple(image_hw)}"
+        )
+
+
 def image_token_pixel_centres(config: OneDriveConfig, image_hw: tuple[int, int]) -> torch.Tensor:
     """Pixel centres ``(u, v)`` of one camera's image tokens, in token order → (T_cam, 2).
 
@@ -28,14 +39,10 @@ def image_token_pixel_centres(config: OneDriveConfig, image_hw: tuple[int, int])
     followed by the thumbnail (the whole image resized to S × S); after pixel shuffle a
     tile of S pixels holds ``g × g`` tokens in row-major order (g = sqrt(tokens_per_tile)).
     """
+    check_image_hw(config, image_hw)
     task = config.task_config
     tile = config.vision_config.image_size[0]
     rows, cols = task.camera_tiles
-    if tuple(image_hw) != (rows * tile, cols * tile):
-        raise ValueError(
-            f"camera images must be {rows * tile}x{cols * tile} (rows x cols tiles of {tile} px), "
-            f"got image_hw {tuple(image_hw)}"
-        )
     grid = int(round(config.tokens_per_tile**0.5))
     cell = (torch.arange(grid, dtype=torch.float32) + 0.5) * (tile / grid)  # (g,)
     v_in_tile, u_in_tile = torch.meshgrid(cell, cell, indexing="ij")  # (g, g)
@@ -47,6 +54,27 @@ def image_token_pixel_centres(config: OneDriveConfig, image_hw: tuple[int, int])
         scale = torch.tensor([cols, rows], dtype=torch.float32)
         centres.append(torch.stack([u_in_tile, v_in_tile], dim=-1).reshape(-1, 2) * scale)
     return torch.cat(centres, dim=0)
+
+
+def invert_3x3(matrix: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) → inverse, closed form (adjugate / determinant).
+
+    Written out rather than ``torch.linalg.inv`` so that exported graphs keep it: ONNX has
+    no matrix-inverse op. Call it in float32; a singular matrix gives inf/NaN.
+    """
+    a, b, c = matrix[..., 0, 0], matrix[..., 0, 1], matrix[..., 0, 2]
+    d, e, f = matrix[..., 1, 0], matrix[..., 1, 1], matrix[..., 1, 2]
+    g, h, i = matrix[..., 2, 0], matrix[..., 2, 1], matrix[..., 2, 2]
+    adjugate = torch.stack(
+        [
+            torch.stack([e * i - f * h, c * h - b * i, b * f - c * e], dim=-1),
+            torch.stack([f * g - d * i, a * i - c * g, c * d - a * f], dim=-1),
+            torch.stack([d * h - e * g, b * g - a * h, a * e - b * d], dim=-1),
+        ],
+        dim=-2,
+    )  # (..., 3, 3)
+    determinant = a * adjugate[..., 0, 0] + b * adjugate[..., 1, 0] + c * adjugate[..., 2, 0]  # (...)
+    return adjugate / determinant[..., None, None]
 
 
 def normalise_points(points: torch.Tensor, position_range: list[float]) -> torch.Tensor:
@@ -107,7 +135,7 @@ class FrustumPositionEncoder(nn.Module):
         """(B, N_cam, 3, 3), (B, N_cam, 4, 4) → ego-frame points (B, N_cam, T_cam, D, 3)."""
         centres = image_token_pixel_centres(self.config, image_hw).to(intrinsics)  # (T_cam, 2)
         pixels = torch.cat([centres, torch.ones_like(centres[:, :1])], dim=-1)  # (T_cam, 3)
-        rays = torch.einsum("bnij,tj->bnti", torch.linalg.inv(intrinsics), pixels)  # (B, N_cam, T_cam, 3)
+        rays = torch.einsum("bnij,tj->bnti", invert_3x3(intrinsics), pixels)  # (B, N_cam, T_cam, 3)
         depths = self.depths().to(rays.device)
         points_cam = rays[..., None, :] * depths[:, None]  # (B, N_cam, T_cam, D, 3)
         rotation, translation = cam2ego[..., :3, :3], cam2ego[..., :3, 3]

@@ -9,36 +9,27 @@ given, so the model sees exactly what InternVL would see.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 
 import torch
-
-
-class TokenType(IntEnum):
-    TEXT = 0
-    IMAGE = 1
-    DET = 2
-    LANE = 3
-    PLAN = 4
 
 
 @dataclass
 class TokenLayout:
     """Per-sample spans of the expanded sequence.
 
-    token_types:    (B, L') ``TokenType`` of every position (padding counts as TEXT).
     attention_mask: (B, L') 1 for real tokens and query slots, 0 for padding.
     position_ids:   (B, L') RoPE positions, counted over real tokens only.
     source_index:   (B, L) where each input token went in the expanded sequence.
     query_index:    (B, Q) where each query slot sits (det, then lane, then plan).
+    image_index:    (B, N_img) where each image token sits, in order (N_img = 0 unless asked for).
     num_det, num_lane, num_plan: query counts (the same for every sample).
     """
 
-    token_types: torch.Tensor
     attention_mask: torch.Tensor
     position_ids: torch.Tensor
     source_index: torch.Tensor
     query_index: torch.Tensor
+    image_index: torch.Tensor
     num_det: int
     num_lane: int
     num_plan: int
@@ -72,8 +63,14 @@ class TokenLayout:
         num_det: int = 0,
         num_lane: int = 0,
         num_plan: int = 0,
+        num_image_tokens: int = 0,
     ) -> TokenLayout:
-        """Insert ``num_det + num_lane + num_plan`` query slots after each sample's last image token."""
+        """Insert ``num_det + num_lane + num_plan`` query slots after each sample's last image token.
+
+        Static shapes only, no Python decision on tensor values (the layout is part of the
+        exported graph). The inputs must have been checked first (``inputs.validate_inputs``):
+        with queries, every sample holds exactly ``num_image_tokens`` image tokens.
+        """
         batch, length = input_ids.shape
         device = input_ids.device
         num_queries = num_det + num_lane + num_plan
@@ -81,13 +78,6 @@ class TokenLayout:
         positions = torch.arange(length, device=device).expand(batch, length)  # (B, L)
 
         if num_queries:
-            has_image = is_image.any(dim=1)
-            if not bool(has_image.all()):
-                missing = torch.nonzero(~has_image).flatten().tolist()
-                raise ValueError(
-                    f"query tokens go after the image tokens, but samples {missing} have no image token "
-                    f"(id {image_token_id}) in input_ids"
-                )
             insert_at = torch.where(is_image, positions, -1).amax(dim=1) + 1  # (B,)
         else:
             insert_at = torch.full((batch,), length, device=device)
@@ -96,19 +86,14 @@ class TokenLayout:
         query_index = insert_at[:, None] + torch.arange(num_queries, device=device)  # (B, Q)
 
         total = length + num_queries
-        token_types = torch.full((batch, total), int(TokenType.TEXT), dtype=torch.long, device=device)
-        token_types.scatter_(1, source_index, torch.where(is_image, int(TokenType.IMAGE), int(TokenType.TEXT)))
-        query_types = torch.tensor(
-            [int(TokenType.DET)] * num_det + [int(TokenType.LANE)] * num_lane + [int(TokenType.PLAN)] * num_plan,
-            dtype=torch.long,
-            device=device,
-        )
-        token_types.scatter_(1, query_index, query_types.expand(batch, num_queries))
-
         mask = torch.ones((batch, total), dtype=attention_mask.dtype, device=device)
-        mask.scatter_(1, source_index, attention_mask)
+        mask = mask.scatter(1, source_index, attention_mask)  # (B, L')
         position_ids = (mask.long().cumsum(dim=1) - 1).clamp(min=0)  # (B, L')
-        return cls(token_types, mask, position_ids, source_index, query_index, num_det, num_lane, num_plan)
+        # Image tokens in order: distinct keys, larger for earlier image tokens, zero for the rest.
+        order_key = is_image.long() * (length - positions)  # (B, L)
+        image_input_index = order_key.topk(num_image_tokens, dim=1).indices  # (B, N_img)
+        image_index = source_index.gather(1, image_input_index)  # (B, N_img)
+        return cls(mask, position_ids, source_index, query_index, image_index, num_det, num_lane, num_plan)
 
     def scatter_inputs(
         self, token_values: torch.Tensor, query_values: torch.Tensor | None, fill: float | int = 0

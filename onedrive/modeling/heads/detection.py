@@ -88,13 +88,16 @@ class DetectionHead(nn.Module):
             "det_box": task.det_box_weight * torch.stack(box_losses).mean(),
         }
 
-    def decode(self, output: DetectionOutput) -> list[Detections]:
-        """Top ``max_boxes`` (query, class) pairs by sigmoid score, per sample."""
+    def top_boxes(self, output: DetectionOutput) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Top ``max_boxes`` (query, class) pairs by sigmoid score, batched → boxes (B, K, 9), scores (B, K)
+        descending, labels (B, K)."""
         scores = output.logits.sigmoid().flatten(1)  # (B, N·C)
         num_classes = output.logits.shape[-1]
-        top_scores, top_index = scores.topk(min(self.task.max_boxes, scores.shape[1]), dim=1)
-        results = []
-        for sample, (values, index) in enumerate(zip(top_scores, top_index)):
-            query = index // num_classes
-            results.append(Detections(decode_boxes(output.codes[sample, query]), values, index % num_classes))
-        return results
+        top_scores, top_index = scores.topk(min(self.task.max_boxes, scores.shape[1]), dim=1)  # (B, K)
+        query = top_index // num_classes
+        codes = output.codes.gather(1, query[..., None].expand(-1, -1, output.codes.shape[-1]))  # (B, K, 10)
+        return decode_boxes(codes), top_scores, top_index % num_classes
+
+    def decode(self, output: DetectionOutput) -> list[Detections]:
+        """``top_boxes`` per sample."""
+        return [Detections(*sample) for sample in zip(*self.top_boxes(output))]

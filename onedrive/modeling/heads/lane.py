@@ -75,7 +75,13 @@ class LaneHead(nn.Module):
             "lane_points": task.lane_points_weight * torch.stack(point_losses).mean(),
         }
 
-    def decode(self, output: LaneOutput) -> list[Lanes]:
+    def top_lanes(self, output: LaneOutput) -> tuple[torch.Tensor, torch.Tensor]:
+        """Top ``max_lanes`` lanes by sigmoid score, batched → points (B, K, P, 3), scores (B, K) descending."""
         scores = output.logits[..., 0].sigmoid()  # (B, N)
-        top_scores, top_index = scores.topk(min(self.task.max_lanes, scores.shape[1]), dim=1)
-        return [Lanes(output.points[sample, index], values) for sample, (values, index) in enumerate(zip(top_scores, top_index))]
+        top_scores, top_index = scores.topk(min(self.task.max_lanes, scores.shape[1]), dim=1)  # (B, K)
+        points = output.points.gather(1, top_index[..., None, None].expand(-1, -1, *output.points.shape[2:]))
+        return points, top_scores
+
+    def decode(self, output: LaneOutput) -> list[Lanes]:
+        """``top_lanes`` per sample."""
+        return [Lanes(*sample) for sample in zip(*self.top_lanes(output))]

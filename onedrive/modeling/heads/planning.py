@@ -31,8 +31,8 @@ class PlanningOutput:
 
     def best(self) -> torch.Tensor:
         """The highest-scoring mode's trajectory → (B, T, D)."""
-        index = self.mode_logits.argmax(dim=1)
-        return self.trajectories[torch.arange(len(index)), index]
+        index = self.mode_logits.argmax(dim=1)[:, None, None, None]  # (B, 1, 1, 1)
+        return self.trajectories.gather(1, index.expand(-1, -1, *self.trajectories.shape[2:])).squeeze(1)
 
 
 class PlanningHead(nn.Module):

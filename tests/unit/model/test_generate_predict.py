@@ -4,6 +4,7 @@ import torch
 
 from model_helpers import load_onedrive, make_batch, select
 
+from onedrive.modeling.heads.planning import PlanningOutput
 from onedrive.schema import DriveBatch
 
 
@@ -87,3 +88,9 @@ def test_early_exit_equals_the_full_pass_at_that_layer(three_layer_internvl_dir)
     with torch.no_grad():
         deep = model(**batch).planning[1]
     torch.testing.assert_close(early.trajectory, deep.best(), rtol=0, atol=1e-6)
+
+
+def test_best_mode_is_the_highest_scoring_one_per_sample():
+    trajectories = torch.arange(2 * 3 * 4 * 2, dtype=torch.float32).view(2, 3, 4, 2)  # (B, M, T, D)
+    modes = PlanningOutput(trajectories, torch.tensor([[0.1, 2.0, -1.0], [3.0, 0.0, 1.0]]))
+    assert torch.equal(modes.best(), torch.stack([trajectories[0, 1], trajectories[1, 0]]))

@@ -55,6 +55,21 @@ def test_nan_in_ego_status(model):
         _forward(model, batch)
 
 
+@pytest.mark.parametrize("entry", ["predict", "generate"])
+def test_inference_entries_validate_before_running(model, entry):
+    batch = make_batch()
+    batch.ego_status[0, 0] = float("inf")
+    with pytest.raises(ValueError, match=r"ego_status holds NaN or inf in samples \[0\]"):
+        getattr(model, entry)(batch)
+
+
+def test_attention_mask_must_match_input_ids(model):
+    batch = make_batch()
+    batch.attention_mask = batch.attention_mask[:, :-1]
+    with pytest.raises(ValueError, match=r"attention_mask must have the shape of input_ids \(2, 37\), got \(2, 36\)"):
+        _forward(model, batch)
+
+
 def test_image_size_must_match_the_tile_grid(model):
     batch = make_batch()
     batch.camera = CameraGeometry(batch.camera.intrinsics, batch.camera.cam2ego, (56, 56))

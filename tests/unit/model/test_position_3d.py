@@ -4,7 +4,7 @@ import torch
 
 from model_helpers import load_onedrive, make_camera
 
-from onedrive.modeling.position_3d import image_token_pixel_centres
+from onedrive.modeling.position_3d import image_token_pixel_centres, invert_3x3
 
 
 def test_token_pixel_centres_follow_tiles_then_thumbnail(internvl_dir):
@@ -27,3 +27,14 @@ def test_frustum_points_lie_on_the_pixel_rays(internvl_dir):
     # Back camera looks the other way: x decreases with depth.
     assert torch.all(points[0, 1, :, -1, 0] < 0)
     assert torch.all(depths[1:] > depths[:-1]) and abs(depths[0].item() - 1.0) < 1e-6
+
+
+def test_closed_form_inverse_equals_linalg_inverse():
+    generator = torch.Generator().manual_seed(0)
+    intrinsics = torch.eye(3).repeat(2, 3, 1, 1)  # (B, N_cam, 3, 3)
+    intrinsics[..., :2, :] += torch.rand(2, 3, 2, 3, generator=generator) * torch.tensor([[800.0, 5.0, 900.0], [0.0, 800.0, 500.0]])
+    inverse = invert_3x3(intrinsics)
+    torch.testing.assert_close(inverse, torch.linalg.inv(intrinsics.double()).float(), rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(inverse @ intrinsics, torch.eye(3).expand(2, 3, 3, 3), rtol=0, atol=1e-5)
+    rotation = torch.linalg.qr(torch.randn(4, 3, 3, generator=generator)).Q  # a general (non-triangular) case
+    torch.testing.assert_close(invert_3x3(rotation), rotation.transpose(-1, -2), rtol=0, atol=1e-5)
