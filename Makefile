@@ -3,9 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
-DEMO_DIR ?= work_dirs/demo
 
-.PHONY: setup test test-slow demo benchmark clean-demo
+.PHONY: setup test test-slow demo demo-navsim benchmark
 
 setup: $(VENV)/.installed
 
@@ -23,5 +22,12 @@ test: setup
 test-slow: setup
 	$(PY) -m pytest -m slow
 
+# synthetic world → info files → 3 training stages → eval (+ baselines) → export → reload; prints the table.
+demo: setup
+	$(PY) tools/demo.py
+
+demo-navsim: setup
+	$(PY) tools/demo.py --navsim
+
 benchmark: setup
-	$(PY) tools/benchmark.py --out $(DEMO_DIR)/benchmark.json
+	$(PY) tools/benchmark.py --out runs/benchmark.json

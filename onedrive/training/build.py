@@ -67,6 +67,7 @@ def ensure_tiny_internvl(config: ExperimentConfig) -> None:
             num_hidden_layers=sizes.num_hidden_layers,
             num_attention_heads=sizes.num_attention_heads,
             num_key_value_heads=sizes.num_key_value_heads,
+            vision_overrides=dict(image_size=sizes.vision_tile, hidden_size=sizes.vision_hidden_size),
         ),
         seed=sizes.seed,
     )

@@ -74,6 +74,8 @@ class TinyInternVLConfig:
     num_attention_heads: int = 4
     num_key_value_heads: int = 2
     vocab_size: int = 512
+    vision_tile: int = 56  # ViT input tile in pixels (14-pixel patches; 56 → 4 LLM tokens, 112 → 16)
+    vision_hidden_size: int = 32
     seed: int = 0
 
 
