@@ -19,7 +19,9 @@ $(VENV)/.installed: setup.py
 test: setup
 	$(PY) -m pytest
 
+# The slow tests include 2-process torchrun / DeepSpeed runs and ONNX exports.
 test-slow: setup
+	$(PY) -m pip install --quiet -e ".[deepspeed]" "$(TORCH)"
 	$(PY) -m pytest -m slow
 
 # synthetic world → info files → 3 training stages → eval (+ baselines) → export → reload; prints the table.
