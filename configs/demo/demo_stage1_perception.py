@@ -58,7 +58,7 @@ def build() -> ExperimentConfig:
         train=TrainConfig(
             output_dir="runs/demo/stage1_perception",
             epochs=1,
-            max_steps=300,
+            max_steps=600,
             learning_rate=1e-3,
             weight_decay=1e-4,
             warmup_steps=20,

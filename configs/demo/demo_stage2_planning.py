@@ -16,7 +16,7 @@ def build() -> ExperimentConfig:
         name="demo_stage2_planning",
         model=replace(stage1.model, init_from=stage1.train.output_dir),
         train=replace(
-            stage1.train, output_dir="runs/demo/stage2_planning", max_steps=200
+            stage1.train, output_dir="runs/demo/stage2_planning", max_steps=600
         ),
         recipe=replace(stage1.recipe, stage="planning"),
     )

@@ -27,7 +27,7 @@ def build() -> ExperimentConfig:
         train=replace(
             stage2.train,
             output_dir="runs/demo/stage3_joint",
-            max_steps=200,
+            max_steps=400,
             learning_rate=5e-4,
         ),
         recipe=replace(stage2.recipe, stage="joint"),
