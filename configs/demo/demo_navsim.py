@@ -24,7 +24,7 @@ def build() -> ExperimentConfig:
         model=replace(
             stage3.model,
             init_from=stage3.train.output_dir,
-            task={**stage3.model.task, "plan_steps": 8, "plan_dims": 3, "num_cameras": len(NAVSIM_CAMERAS)},
+            task={**stage3.model.task, "plan_steps": 8, "plan_dims": 3},
         ),
         data=DataConfig(
             dataset="navsim",
