@@ -11,7 +11,7 @@ Sections (``--sections``, default all):
   training   training samples/s and peak memory, plain vs DeepSpeed ZeRO-2 (tiny, 1B shapes)
   onnx       onnxruntime vs PyTorch predict latency (tiny)
 
-    python tools/benchmark.py --sections model,eval --out work_dirs/benchmark.json
+    python tools/benchmark.py --sections model,eval --out runs/benchmark.json
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def _rows(prefix: str, value) -> list[tuple[str, str]]:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {list(SECTIONS)}")
-    parser.add_argument("--out", default="work_dirs/benchmark.json", help="JSON file to write")
+    parser.add_argument("--out", default="runs/benchmark.json", help="JSON file to write")
     args = parser.parse_args(argv)
     names = [name.strip() for name in args.sections.split(",") if name.strip()]
     unknown = sorted(set(names) - set(SECTIONS))
