@@ -7,7 +7,9 @@ Every number is reported beside a reference measured in the same process run:
   (ratio target ≥ 1.0);
 * achieved FLOP/s of ``predict`` (counted by ``torch.utils.flop_counter``) over the
   ``torch.matmul`` peak measured on this machine, fp32 and bf16.
-Each configuration runs in a fresh spawned process so that peak RSS is its own.
+Checkpoints are written once per shape; each measurement then runs in a fresh spawned
+process that loads only the model it measures, so its peak RSS (weights + activations +
+runtime) is its own and comparable between the two models.
 """
 
 from __future__ import annotations
@@ -39,28 +41,36 @@ SHAPES = {
 
 @dataclass
 class _Setup:
-    onedrive: torch.nn.Module
-    internvl: torch.nn.Module
+    model: torch.nn.Module
     batch: object
     vlm_ids: torch.Tensor
     vlm_pixels: torch.Tensor
 
 
-def _build(shape_name: str, dtype: torch.dtype) -> _Setup:
-    from transformers import InternVLForConditionalGeneration
-
-    from onedrive import CameraGeometry, DriveBatch, OneDriveForDriving
+def write_checkpoints(shape_name: str, folder: str) -> None:
+    """Random InternVL weights of ``shape_name`` in ``folder/internvl`` and OneDrive built on them in ``folder/onedrive``."""
+    from onedrive import OneDriveForDriving
     from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 
     shape = SHAPES[shape_name]
     text = dict(shape["text"])
     config = tiny_internvl_config(vocab_size=text.pop("vocab_size", 512), vision_overrides=shape["vision"], **text)
+    save_tiny_internvl(f"{folder}/internvl", config)
     task = dict(shape["task"], num_cameras=shape["cameras"])
-    with tempfile.TemporaryDirectory() as folder:
-        save_tiny_internvl(folder, config)
-        internvl = InternVLForConditionalGeneration.from_pretrained(folder, dtype=dtype).eval()
-        onedrive = OneDriveForDriving.from_internvl(folder, task_config=task).to(dtype).eval()
-    od_config = onedrive.config
+    OneDriveForDriving.from_internvl(f"{folder}/internvl", task_config=task).save_pretrained(f"{folder}/onedrive")
+
+
+def _build(folder: str, which: str, dtype: torch.dtype) -> _Setup:
+    """Load only the model measured (``onedrive`` or ``internvl``) and the inputs both see."""
+    from transformers import InternVLForConditionalGeneration
+
+    from onedrive import CameraGeometry, DriveBatch, OneDriveConfig, OneDriveForDriving
+
+    od_config = OneDriveConfig.from_pretrained(f"{folder}/onedrive")
+    if which == "onedrive":
+        model = OneDriveForDriving.from_pretrained(f"{folder}/onedrive", dtype=dtype).eval()
+    else:
+        model = InternVLForConditionalGeneration.from_pretrained(f"{folder}/internvl", dtype=dtype).eval()
     tile = od_config.vision_config.image_size[0]
     rows, cols = od_config.task_config.camera_tiles
     cams = od_config.task_config.num_cameras
@@ -78,7 +88,7 @@ def _build(shape_name: str, dtype: torch.dtype) -> _Setup:
     # The plain VLM sees the same number of tokens: the query slots become extra text tokens.
     queries = od_config.task_config.num_det_queries + od_config.task_config.num_lane_queries + od_config.task_config.num_plan_tokens
     vlm_ids = torch.cat([ids, torch.randint(10, 400, (1, queries))], dim=1)
-    return _Setup(onedrive, internvl, batch, vlm_ids, pixels)
+    return _Setup(model, batch, vlm_ids, pixels)
 
 
 def _timed(function, repeats: int) -> float:
@@ -94,37 +104,36 @@ def matmul_peak_flops(dtype: torch.dtype, size: int = 1024, repeats: int = 10) -
     return 2 * size**3 / _timed(lambda: a @ b, repeats)
 
 
-def _measure(shape_name: str, dtype_name: str, what: str, repeats: int) -> dict:
+def _measure(folder: str, dtype_name: str, what: str, repeats: int) -> dict:
     torch.manual_seed(0)
     dtype = getattr(torch, dtype_name)
-    setup = _build(shape_name, dtype)
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    setup = _build(folder, "internvl" if what.startswith("internvl") else "onedrive", dtype)
     with torch.no_grad():
         if what == "onedrive_predict":
-            seconds = _timed(lambda: setup.onedrive.predict(setup.batch), repeats)
+            seconds = _timed(lambda: setup.model.predict(setup.batch), repeats)
         elif what == "internvl_forward":
-            seconds = _timed(lambda: setup.internvl(input_ids=setup.vlm_ids, pixel_values=setup.vlm_pixels), repeats)
+            seconds = _timed(lambda: setup.model(input_ids=setup.vlm_ids, pixel_values=setup.vlm_pixels), repeats)
         elif what == "flops":
             from torch.utils.flop_counter import FlopCounterMode
 
             counter = FlopCounterMode(display=False)
             with counter:
-                setup.onedrive.predict(setup.batch)
-            seconds = _timed(lambda: setup.onedrive.predict(setup.batch), repeats)
+                setup.model.predict(setup.batch)
+            seconds = _timed(lambda: setup.model.predict(setup.batch), repeats)
             return {"flops": counter.get_total_flops(), "seconds": seconds, "peak": matmul_peak_flops(dtype)}
         elif what in ("onedrive_generate", "internvl_generate"):
             new_tokens = 16
             if what == "onedrive_generate":
-                run = lambda: setup.onedrive.generate(setup.batch, max_new_tokens=new_tokens, eos_token_id=-1)  # noqa: E731
+                run = lambda: setup.model.generate(setup.batch, max_new_tokens=new_tokens, eos_token_id=-1)  # noqa: E731
             else:
-                run = lambda: setup.internvl.generate(  # noqa: E731
+                run = lambda: setup.model.generate(  # noqa: E731
                     input_ids=setup.batch.input_ids, pixel_values=setup.vlm_pixels, max_new_tokens=new_tokens,
                     min_new_tokens=new_tokens, do_sample=False, pad_token_id=0,
                 )
             seconds = _timed(run, repeats)
             return {"tokens_per_s": new_tokens / seconds}
-    peak_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline) / 1024
-    return {"seconds": seconds, "peak_extra_mib": peak_mib}
+    # Peak RSS of a process that loaded this one model and ran it (Linux reports KiB).
+    return {"seconds": seconds, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def _in_fresh_process(*args) -> dict:
@@ -136,24 +145,33 @@ def benchmark_model(shapes=("tiny", "internvl3_1b_shapes"), repeats: int = 3) ->
     """→ {shape: {...}} with latencies, ratios, generation speed and FLOP utilisation."""
     results = {}
     for shape in shapes:
-        shape_repeats = repeats if shape == "tiny" else 1
-        onedrive = _in_fresh_process(shape, "float32", "onedrive_predict", shape_repeats)
-        internvl = _in_fresh_process(shape, "float32", "internvl_forward", shape_repeats)
-        entry = {
-            "predict_ms": 1000 * onedrive["seconds"],
-            "internvl_forward_ms": 1000 * internvl["seconds"],
-            "latency_ratio": onedrive["seconds"] / internvl["seconds"],
-            "predict_peak_extra_mib": onedrive["peak_extra_mib"],
-            "internvl_peak_extra_mib": internvl["peak_extra_mib"],
-        }
-        if shape == "tiny":
-            ours = _in_fresh_process(shape, "float32", "onedrive_generate", repeats)["tokens_per_s"]
-            theirs = _in_fresh_process(shape, "float32", "internvl_generate", repeats)["tokens_per_s"]
-            entry.update(generate_tokens_per_s=ours, internvl_generate_tokens_per_s=theirs, generate_ratio=ours / theirs)
-        for dtype in ("float32", "bfloat16"):
-            flops = _in_fresh_process(shape, dtype, "flops", shape_repeats)
-            entry[f"{dtype}_achieved_gflops"] = flops["flops"] / flops["seconds"] / 1e9
-            entry[f"{dtype}_matmul_peak_gflops"] = flops["peak"] / 1e9
-            entry[f"{dtype}_utilisation"] = flops["flops"] / flops["seconds"] / flops["peak"]
-        results[shape] = entry
+        with tempfile.TemporaryDirectory() as folder:
+            results[shape] = _benchmark_shape(shape, folder, repeats)
     return results
+
+
+def _benchmark_shape(shape: str, folder: str, repeats: int) -> dict:
+    """One shape: checkpoints written once, then every measurement in its own spawned process."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(write_checkpoints, shape, folder).result()
+    shape_repeats = repeats if shape == "tiny" else 1
+    onedrive = _in_fresh_process(folder, "float32", "onedrive_predict", shape_repeats)
+    internvl = _in_fresh_process(folder, "float32", "internvl_forward", shape_repeats)
+    entry = {
+        "predict_ms": 1000 * onedrive["seconds"],
+        "internvl_forward_ms": 1000 * internvl["seconds"],
+        "latency_ratio": onedrive["seconds"] / internvl["seconds"],
+        "predict_peak_rss_mib": onedrive["peak_rss_mib"],
+        "internvl_peak_rss_mib": internvl["peak_rss_mib"],
+        "peak_rss_ratio": onedrive["peak_rss_mib"] / internvl["peak_rss_mib"],
+    }
+    if shape == "tiny":
+        ours = _in_fresh_process(folder, "float32", "onedrive_generate", repeats)["tokens_per_s"]
+        theirs = _in_fresh_process(folder, "float32", "internvl_generate", repeats)["tokens_per_s"]
+        entry.update(generate_tokens_per_s=ours, internvl_generate_tokens_per_s=theirs, generate_ratio=ours / theirs)
+    for dtype in ("float32", "bfloat16"):
+        flops = _in_fresh_process(folder, dtype, "flops", shape_repeats)
+        entry[f"{dtype}_achieved_gflops"] = flops["flops"] / flops["seconds"] / 1e9
+        entry[f"{dtype}_matmul_peak_gflops"] = flops["peak"] / 1e9
+        entry[f"{dtype}_utilisation"] = flops["flops"] / flops["seconds"] / flops["peak"]
+    return entry
