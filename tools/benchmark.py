@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 
@@ -65,13 +67,16 @@ def section_eval() -> dict:
 
 
 def section_training() -> dict:
+    """Each configuration in its own spawned process: peak RSS is a per-process lifetime maximum."""
     from onedrive.training.benchmark import benchmark_training
 
-    return {
-        f"{shapes}_{'zero2' if deepspeed else 'plain'}": benchmark_training(shapes, deepspeed=deepspeed)
-        for shapes in ("tiny", "internvl3_1b_shapes")
-        for deepspeed in (False, True)
-    }
+    results = {}
+    for shapes in ("tiny", "internvl3_1b_shapes"):
+        for deepspeed in (False, True):
+            with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                result = pool.submit(benchmark_training, shapes, deepspeed).result()
+            results[f"{shapes}_{'zero2' if deepspeed else 'plain'}"] = result
+    return results
 
 
 def section_onnx() -> dict:
