@@ -13,8 +13,6 @@ the whole split.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -24,15 +22,9 @@ from tqdm import tqdm
 
 from onedrive.data import DriveDataset, OneDriveProcessor, collate_drive_batch
 from onedrive.evaluation.detection import boxes_to_submission, write_submission
+from onedrive.io import write_text_atomic
 from onedrive.modeling.modeling_onedrive import OneDriveForDriving
 from onedrive.modeling.outputs import DrivePrediction
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(handle, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def _structured(prediction: DrivePrediction, row: int, classes: list[str]) -> dict:
@@ -118,8 +110,8 @@ def predict_split(
         }
     for name, payload in files.items():
         paths[name] = out_dir / f"{name}.json"
-        _write_atomic(paths[name], json.dumps(payload))
+        write_text_atomic(paths[name], json.dumps(payload))
     if text:
         paths["text"] = out_dir / "text.jsonl"
-        _write_atomic(paths["text"], "".join(json.dumps(row) + "\n" for row in answers))
+        write_text_atomic(paths["text"], "".join(json.dumps(row) + "\n" for row in answers))
     return paths

@@ -25,6 +25,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from onedrive.io import write_text_atomic
+
 
 def section_model() -> dict:
     from onedrive.modeling.benchmark import benchmark_model
@@ -120,12 +122,7 @@ def main(argv: list[str] | None = None) -> dict:
     print("| benchmark | value |\n|---|---|")
     for key, value in _rows("", results):
         print(f"| {key} | {value} |")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(json.dumps(results, indent=2))
-    os.replace(tmp, out)
-    print(f"wrote {out}")
+    print(f"wrote {write_text_atomic(args.out, json.dumps(results, indent=2))}")
     return results
 
 

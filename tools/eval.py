@@ -18,10 +18,12 @@ info file (and, for detection, the nuScenes-format data):
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from onedrive.evaluation import evaluate_predictions
 from onedrive.evaluation.report import markdown_table
+from onedrive.io import write_text_atomic
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -76,8 +78,6 @@ def _split(args: argparse.Namespace) -> dict:
 
 def score_baselines(split: dict) -> dict:
     """``baseline/<name>/plan/...`` (or ``navsim/...``) metrics of the planning baselines on the same split."""
-    import json
-
     from onedrive.evaluation import baselines
     from onedrive.evaluation.predictions import load_infos
 
@@ -125,18 +125,10 @@ def main(argv: list[str] | None = None) -> dict:
     )
     if args.baselines:
         metrics.update(score_baselines(split))
-        _write_metrics(Path(split["out"]) / "metrics.json", metrics)
+        write_text_atomic(Path(split["out"]) / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
     print(markdown_table(metrics))
     return metrics
 
-
-def _write_metrics(path: Path, metrics: dict) -> None:
-    import json
-    import os
-
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True))
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ import numpy as np
 from pyquaternion import Quaternion
 
 from onedrive.configuration_onedrive import NUSCENES_DETECTION_CLASSES
+from onedrive.io import write_text_atomic
 
 MAX_BOXES_PER_SAMPLE = 500  # devkit detection_cvpr_2019 config
 MOVING_SPEED = 0.2  # m/s, mmdet3d's threshold for moving attributes
@@ -119,15 +120,9 @@ def boxes_to_submission(
 
 
 def write_submission(results: Mapping[str, list[dict]], path: str | os.PathLike, meta: Mapping | None = None) -> Path:
-    """Write ``{"meta", "results"}`` atomically (temp file + ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``{"meta", "results"}`` atomically (``onedrive.io.write_text_atomic``)."""
     payload = {"meta": dict(meta or SUBMISSION_META), "results": dict(results)}
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(handle, "w") as f:
-        json.dump(payload, f)
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, json.dumps(payload))
 
 
 def _present_scores(summary: dict, present: Sequence[str]) -> tuple[float, float]:

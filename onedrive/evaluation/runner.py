@@ -10,26 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from onedrive.evaluation import detection, lane, planning, predictions, report, text
-
-
-def _write_json(path: Path, payload: dict) -> None:
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(handle, "w") as f:
-        json.dump(payload, f, indent=2)
-    os.replace(tmp, path)
-
-
-def _write_text(path: Path, content: str) -> None:
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(handle, "w") as f:
-        f.write(content)
-    os.replace(tmp, path)
+from onedrive.io import write_text_atomic
 
 
 def _gt_lanes(record: dict) -> np.ndarray:
@@ -141,8 +127,8 @@ def evaluate_predictions(
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        _write_json(out_dir / "metrics.json", metrics)
-        _write_text(out_dir / "metrics.md", report.markdown_table(metrics))
+        write_text_atomic(out_dir / "metrics.json", json.dumps(metrics, indent=2))
+        write_text_atomic(out_dir / "metrics.md", report.markdown_table(metrics))
         report.plot_summary(out_dir / "summary.png", metrics)
         by_token = {record["token"]: record for record in records}
         for token, inputs in plot_inputs.items():

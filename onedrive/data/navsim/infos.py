@@ -40,7 +40,7 @@ from onedrive.data.navsim.pdms_scenes import check_entry, pdms_entry, write_pdms
 from onedrive.data.navsim.scenes import (
     NUM_HISTORY, NUM_POSES, NavsimScene, cameras, command, ego_status, future_poses, load_scenes,
 )
-from onedrive.data.nuscenes.io import write_json_atomic
+from onedrive.io import write_json_atomic
 
 NAVSIM_CLASSES = ("vehicle", "pedestrian", "bicycle", "traffic_cone", "barrier", "czone_sign", "generic_object")
 DEFAULT_BEV_RANGE = (-51.2, -51.2, -5.0, 51.2, 51.2, 3.0)

@@ -33,7 +33,7 @@ import numpy as np
 
 from onedrive.data.navsim.logs import ego2global, global_pose, lidar2ego
 from onedrive.data.navsim.scenes import NUM_HISTORY, NavsimScene
-from onedrive.data.nuscenes.io import write_json_atomic
+from onedrive.io import write_json_atomic
 from onedrive.evaluation.pdms.map import PDMSMap, load_map
 from onedrive.evaluation.pdms.scene_file import SCENES_FORMAT, SCENES_VERSION
 

@@ -2,7 +2,7 @@
 
 ``create_infos(settings, splits, out_dir, workers)`` converts every requested split
 first and writes the files only when all of them succeeded, each atomically
-(``io.write_json_atomic``): an error anywhere leaves no new file behind.
+(``onedrive.io.write_json_atomic``): an error anywhere leaves no new file behind.
 
 Parallelism: the unit of work is one scene (its key frames share poses, annotations
 and map queries). With ``workers > 1`` a process pool is started whose initializer
@@ -34,7 +34,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from onedrive.data.nuscenes.converter import ConverterSettings, SceneConverter, info_metadata
-from onedrive.data.nuscenes.io import write_json_atomic
+from onedrive.io import write_json_atomic
 from onedrive.data.nuscenes.splits import default_splits, scenes_of_split
 
 INFO_NAME = "nuscenes"

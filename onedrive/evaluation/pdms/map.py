@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -59,6 +58,8 @@ from pathlib import Path
 import numpy as np
 import shapely
 from shapely import STRtree
+
+from onedrive.io import write_text_atomic
 
 MAP_FORMAT = "onedrive-pdms-map"
 MAP_VERSION = 1
@@ -375,14 +376,5 @@ def load_map(path: str | os.PathLike) -> PDMSMap:
 
 
 def save_map(pdms_map: PDMSMap, path: str | os.PathLike) -> None:
-    """Write ``pdms_map`` as JSON atomically (temporary file, then ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(map_to_dict(pdms_map), file)
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
+    """Write ``pdms_map`` as JSON atomically (``onedrive.io.write_text_atomic``)."""
+    write_text_atomic(path, json.dumps(map_to_dict(pdms_map)))

@@ -1,0 +1,48 @@
+"""Atomic file writing: an interrupted run never leaves a half-written file.
+
+The content goes to a temporary file in the destination folder, is flushed to disk,
+then moved over the destination with ``os.replace`` (atomic on POSIX and Windows when
+both paths are on one file system). Shared by data conversion, evaluation, inference
+and the tools.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (parent folders created); return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+    )
+    try:
+        with handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except BaseException:
+        if os.path.exists(handle.name):
+            os.unlink(handle.name)
+        raise
+    return path
+
+
+def write_json_atomic(path: str | os.PathLike, document: Any) -> Path:
+    """Write ``document`` as compact JSON to ``path`` atomically; return the path.
+
+    NaN and infinity are refused (JSON has no such numbers and readers would choke on
+    them): ``ValueError`` naming the path, and the destination is left untouched.
+    """
+    try:
+        text = json.dumps(document, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"cannot write {path} as JSON: {error}") from error
+    return write_text_atomic(path, text)
