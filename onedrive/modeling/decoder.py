@@ -31,6 +31,8 @@ from transformers.models.qwen2.modeling_qwen2 import (
     eager_attention_forward,
 )
 
+from onedrive.modeling.initial_values import ZeroLinear, restore_initial_values
+
 QUERY_FFNS = ("det", "lane", "plan")  # one FFN per query type, in task layers
 
 
@@ -133,8 +135,7 @@ class QuerySelfAttention(nn.Module):
         self.q_proj = nn.Linear(config.hidden_size, width)
         self.k_proj = nn.Linear(config.hidden_size, width)
         self.v_proj = nn.Linear(config.hidden_size, width)
-        self.o_proj = nn.Linear(width, config.hidden_size, bias=False)
-        nn.init.zeros_(self.o_proj.weight)
+        self.o_proj = ZeroLinear(width, config.hidden_size, bias=False)
 
     def forward(self, queries: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
         """queries (B, N_p, H), position (B, N_p, heads × head_dim) → updated queries (B, N_p, H)."""
@@ -233,6 +234,10 @@ class OneDriveLanguageModel(Qwen2Model):
             OneDriveDecoderLayer(config, index, has_task_modules=index in task_layers)
             for index in range(config.num_hidden_layers)
         )
+
+    def _init_weights(self, module: nn.Module) -> None:
+        super()._init_weights(module)
+        restore_initial_values(module)  # the query self-attention's zero output projection
 
     def forward(
         self,

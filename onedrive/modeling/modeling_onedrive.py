@@ -25,13 +25,14 @@ from transformers import AutoModel, PreTrainedModel
 from transformers.models.internvl.modeling_internvl import InternVLModel, InternVLMultiModalProjector
 
 from onedrive.configuration_onedrive import OneDriveConfig
-from onedrive.modeling.decoder import LanguageModelOutput, OneDriveLanguageModel, QuerySelfAttention, QueryRouting
+from onedrive.modeling.decoder import LanguageModelOutput, OneDriveLanguageModel, QueryRouting
 from onedrive.modeling.heads.detection import DetectionHead, DetectionOutput
 from onedrive.modeling.heads.lane import LaneHead, LaneOutput
 from onedrive.modeling.heads.planning import PlanningHead, PlanningOutput
+from onedrive.modeling.initial_values import restore_initial_values
 from onedrive.modeling.inputs import validate_inputs
 from onedrive.modeling.outputs import DriveGenerateOutput, DrivePrediction, OneDriveOutput
-from onedrive.modeling.position_3d import AttentionPositionHead, FrustumPositionEncoder, ReferencePointEncoder
+from onedrive.modeling.position_3d import FrustumPositionEncoder, ReferencePointEncoder
 from onedrive.modeling.queries import DrivingQueries
 from onedrive.modeling.tokens import TokenLayout, left_align
 from onedrive.schema import CameraGeometry, DriveBatch, DriveTargets
@@ -53,13 +54,7 @@ class OneDrivePreTrainedModel(PreTrainedModel):
 
     def _init_weights(self, module):
         super()._init_weights(module)
-        # New modules start as no-ops on the pretrained computation (see position_3d.py, decoder.py).
-        if isinstance(module, AttentionPositionHead):
-            for projection in (module.to_query, module.to_key):
-                nn.init.zeros_(projection.weight)
-                nn.init.zeros_(projection.bias)
-        elif isinstance(module, QuerySelfAttention):
-            nn.init.zeros_(module.o_proj.weight)
+        restore_initial_values(module)  # zero-started projections, focal priors (initial_values.py)
 
 
 class OneDriveModel(InternVLModel):

@@ -7,7 +7,11 @@
   points per lane query) through an MLP.
 * Planning queries and text: no 3D embedding.
 
-Every encoder ends in two zero-initialised projections, one for the attention queries
+Every encoder reads normalised points through an inverse sigmoid (as PETR does) into an
+MLP trunk that ends in a LayerNorm, so its features have unit scale whatever the
+initialisation (with transformers' N(0, 0.02) layers and no norm they start ~100x
+smaller and Adam's bounded steps keep the embedding near zero for hundreds of steps),
+and ends in two zero-initialised projections, one for the attention queries
 (``num_attention_heads × head_dim``) and one for the keys (``num_key_value_heads ×
 head_dim``): at initialisation the embeddings are zero and the model computes exactly
 what the pretrained VLM computes.
@@ -19,6 +23,7 @@ import torch
 from torch import nn
 
 from onedrive.configuration_onedrive import OneDriveConfig
+from onedrive.modeling.initial_values import ZeroLinear
 
 
 def check_image_hw(config: OneDriveConfig, image_hw: tuple[int, int]) -> None:
@@ -77,6 +82,12 @@ def invert_3x3(matrix: torch.Tensor) -> torch.Tensor:
     return adjugate / determinant[..., None, None]
 
 
+def inverse_sigmoid(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Logit of values in [0, 1], clamped to [eps, 1 - eps] first (same shape)."""
+    x = x.clamp(eps, 1 - eps)
+    return torch.log(x / (1 - x))
+
+
 def normalise_points(points: torch.Tensor, position_range: list[float]) -> torch.Tensor:
     """Metres in the ego frame (..., 3) → [0, 1] over ``position_range`` (clamped)."""
     low = points.new_tensor(position_range[:3])
@@ -98,16 +109,19 @@ class AttentionPositionHead(nn.Module):
         text = config.text_config
         head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
         self.trunk = nn.Sequential(
-            nn.Linear(in_features, text.hidden_size), nn.ReLU(), nn.Linear(text.hidden_size, text.hidden_size), nn.ReLU()
+            nn.Linear(in_features, text.hidden_size),
+            nn.ReLU(),
+            nn.Linear(text.hidden_size, text.hidden_size),
+            nn.LayerNorm(text.hidden_size),
         )
-        self.to_query = nn.Linear(text.hidden_size, text.num_attention_heads * head_dim)
-        self.to_key = nn.Linear(text.hidden_size, text.num_key_value_heads * head_dim)
-        for projection in (self.to_query, self.to_key):
-            nn.init.zeros_(projection.weight)
-            nn.init.zeros_(projection.bias)
+        self.to_query = ZeroLinear(text.hidden_size, text.num_attention_heads * head_dim)
+        self.to_key = ZeroLinear(text.hidden_size, text.num_key_value_heads * head_dim)
 
-    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        hidden = self.trunk(features)
+    def forward(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """points (..., F) normalised coordinates in [0, 1] → query (..., H_q) and key (..., H_k) embeddings.
+
+        The logit is taken in float32 (in bf16, 1 - 1e-5 rounds to 1 and the logit to inf)."""
+        hidden = self.trunk(inverse_sigmoid(points.float()).to(self.to_query.weight.dtype))
         return self.to_query(hidden), self.to_key(hidden)
 
 
@@ -148,7 +162,7 @@ class FrustumPositionEncoder(nn.Module):
         points = normalise_points(points, self.config.task_config.position_range)
         batch, cams, tokens = points.shape[:3]
         features = points.reshape(batch, cams * tokens, -1)  # (B, N_cam * T_cam, D * 3)
-        return self.head(features.to(self.head.to_query.weight.dtype))
+        return self.head(features)
 
 
 class ReferencePointEncoder(nn.Module):
@@ -159,4 +173,4 @@ class ReferencePointEncoder(nn.Module):
         self.head = AttentionPositionHead(points_per_query * 3, config)
 
     def forward(self, reference_points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.head(reference_points.flatten(-2).to(self.head.to_query.weight.dtype))
+        return self.head(reference_points.flatten(-2))

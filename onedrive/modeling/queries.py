@@ -17,11 +17,7 @@ import torch
 from torch import nn
 
 from onedrive.configuration_onedrive import OneDriveConfig
-
-
-def _inverse_sigmoid(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    x = x.clamp(eps, 1 - eps)
-    return torch.log(x / (1 - x))
+from onedrive.modeling.position_3d import inverse_sigmoid
 
 
 def initial_lane_reference_points(num_lanes: int, num_points: int, generator: torch.Generator) -> torch.Tensor:
@@ -46,11 +42,11 @@ class DrivingQueries(nn.Module):
         generator = torch.Generator().manual_seed(0)
         self.det_embed = nn.Parameter(torch.randn(task.num_det_queries, hidden, generator=generator) * 0.02)
         self.det_reference = nn.Parameter(
-            _inverse_sigmoid(torch.rand(task.num_det_queries, 3, generator=generator))
+            inverse_sigmoid(torch.rand(task.num_det_queries, 3, generator=generator))
         )  # (N_det, 3) logits of normalised points
         self.lane_embed = nn.Parameter(torch.randn(task.num_lane_queries, hidden, generator=generator) * 0.02)
         self.lane_reference = nn.Parameter(
-            _inverse_sigmoid(initial_lane_reference_points(task.num_lane_queries, task.lane_points, generator))
+            inverse_sigmoid(initial_lane_reference_points(task.num_lane_queries, task.lane_points, generator))
         )  # (N_lane, P, 3)
         self.plan_embed = nn.Parameter(
             torch.randn(task.num_commands * task.num_plan_modes, hidden, generator=generator) * 0.02

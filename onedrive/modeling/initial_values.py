@@ -1,0 +1,47 @@
+"""Linear layers whose starting values matter, and the hook that keeps them under transformers' init.
+
+transformers initialises a model's ``nn.Linear`` layers with N(0, ``initializer_range``) and a
+zero bias (``PreTrainedModel._init_weights``), after the modules' own constructors ran, so a
+constructor's ``nn.init.zeros_`` does not survive. Layers that must start elsewhere are these
+subclasses, and ``restore_initial_values`` (called from the ``_init_weights`` of every OneDrive
+model class, on modules transformers is initialising, never on loaded ones) puts them back.
+"""
+
+from __future__ import annotations
+
+import math
+
+from torch import nn
+
+
+class ZeroLinear(nn.Linear):
+    """Starts at zero, so a branch added to a pretrained computation begins as a no-op."""
+
+    def reset_parameters(self) -> None:
+        nn.init.zeros_(self.weight)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def restore(self) -> None:
+        self.reset_parameters()
+
+
+class PriorLinear(nn.Linear):
+    """Classifier output whose bias starts at the focal-loss prior: every class has probability ``prior``."""
+
+    def __init__(self, in_features: int, out_features: int, prior: float = 0.01):
+        self.prior = prior
+        super().__init__(in_features, out_features)
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        self.restore()
+
+    def restore(self) -> None:
+        nn.init.constant_(self.bias, -math.log((1 - self.prior) / self.prior))
+
+
+def restore_initial_values(module: nn.Module) -> None:
+    """Re-apply the starting values of a ``ZeroLinear`` / ``PriorLinear`` after transformers' generic init."""
+    if isinstance(module, (ZeroLinear, PriorLinear)):
+        module.restore()
