@@ -1,4 +1,4 @@
-"""Multi-process training gives the single-process result: DDP (torchrun, gloo) and DeepSpeed ZeRO-2 on CPU.
+"""Multi-process training gives the single-process result: DDP (torchrun, gloo) and DeepSpeed ZeRO-2 / ZeRO-3 on CPU.
 
 Each run is the real CLI (`tools/train.py`) on a tiny model and real files, two SGD steps; the
 `final/` folders are compared tensor by tensor. The model's losses are per-sample means averaged
@@ -110,17 +110,19 @@ def test_torchrun_two_processes_match_one(setup, single_process):
 
 
 @pytest.mark.slow
-def test_deepspeed_zero2_matches_plain_run(setup, single_process):
+@pytest.mark.parametrize("stage", [2, 3])
+def test_deepspeed_zero_matches_plain_run(setup, single_process, stage):
+    """ZeRO-3 also checks the final save: LoRA is merged under gathered (un-partitioned) parameters."""
     pytest.importorskip("deepspeed")
     root, config = setup
     got = train(
-        [str(BIN / "deepspeed"), "--num_gpus", "2", "--master_port", "29512"],
+        [str(BIN / "deepspeed"), "--num_gpus", "2", "--master_port", str(29510 + stage)],
         config,
-        root / "zero2",
+        root / f"zero{stage}",
         "--set",
         "train.per_device_batch_size=1",
         "--set",
-        f"train.deepspeed={REPO / 'configs/deepspeed/zero2.json'}",
+        f"train.deepspeed={REPO / f'configs/deepspeed/zero{stage}.json'}",
     )
     assert_trained(got, root / "data")
     assert_same_weights(got, single_process, atol=1e-5)
