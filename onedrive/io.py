@@ -1,4 +1,4 @@
-"""Atomic file writing: an interrupted run never leaves a half-written file.
+"""Atomic file writing (an interrupted run never leaves a half-written file) and JSON reading.
 
 The content goes to a temporary file in the destination folder, is flushed to disk,
 then moved over the destination with ``os.replace`` (atomic on POSIX and Windows when
@@ -33,6 +33,15 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
             os.unlink(handle.name)
         raise
     return path
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """The JSON document in ``path``; malformed JSON raises ``ValueError`` naming the file."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from error
 
 
 def write_json_atomic(path: str | os.PathLike, document: Any) -> Path:

@@ -22,6 +22,7 @@ import numpy as np
 
 from onedrive.configuration_onedrive import NUSCENES_DETECTION_CLASSES
 from onedrive.evaluation.detection import MAX_BOXES_PER_SAMPLE
+from onedrive.io import read_json
 
 PREDICTION_FILES = {
     "detection": "detection.json",
@@ -44,8 +45,7 @@ def load_infos(path: str | os.PathLike) -> tuple[dict, list[dict]]:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"info file {path} does not exist")
-    with open(path) as f:
-        data = json.load(f)
+    data = read_json(path)
     if not isinstance(data, dict) or "infos" not in data or "metadata" not in data:
         raise ValueError(f"info file {path}: expected {{'metadata': ..., 'infos': [...]}}, got keys {list(data)[:5]}")
     records = data["infos"]
@@ -58,14 +58,6 @@ def load_infos(path: str | os.PathLike) -> tuple[dict, list[dict]]:
     return data["metadata"], records
 
 
-def _read_json(path: Path) -> object:
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from error
-
-
 def check_complete(path: Path, predictions: Mapping, tokens: list[str]) -> None:
     _fail(path, "no prediction", [t for t in tokens if t not in predictions])
 
@@ -73,7 +65,7 @@ def check_complete(path: Path, predictions: Mapping, tokens: list[str]) -> None:
 def load_planning(path: str | os.PathLike, tokens: list[str], num_steps: int = 6) -> np.ndarray:
     """Trajectories of the split samples, in ``tokens`` order → (S, num_steps, 2)."""
     path = Path(path)
-    data = _read_json(path)
+    data = read_json(path)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected an object {{sample_token: {{'trajectory': [[x, y], ...]}}}}")
     check_complete(path, data, tokens)
@@ -103,7 +95,7 @@ def load_planning(path: str | os.PathLike, tokens: list[str], num_steps: int = 6
 def load_lanes(path: str | os.PathLike, tokens: list[str]) -> tuple[list[list[np.ndarray]], list[np.ndarray]]:
     """Predicted lanes of the split samples → (S lists of (K, 3) arrays, S score arrays (Q_s,))."""
     path = Path(path)
-    data = _read_json(path)
+    data = read_json(path)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected an object {{sample_token: [{{'points': ..., 'score': s}}, ...]}}")
     check_complete(path, data, tokens)
@@ -141,7 +133,7 @@ def load_lanes(path: str | os.PathLike, tokens: list[str]) -> tuple[list[list[np
 def load_detection(path: str | os.PathLike, tokens: list[str], classes: Iterable[str] = NUSCENES_DETECTION_CLASSES) -> dict:
     """Parsed nuScenes submission after checking every split sample's boxes (the devkit only asserts)."""
     path = Path(path)
-    data = _read_json(path)
+    data = read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("results"), dict) or not isinstance(data.get("meta"), dict):
         raise ValueError(f"{path}: expected a nuScenes submission {{'meta': {{...}}, 'results': {{token: [...]}}}}")
     results = data["results"]

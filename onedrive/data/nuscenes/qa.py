@@ -19,9 +19,10 @@ Two layouts, both giving ``[{"question", "answer", "type"}, ...]`` per sample to
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
+
+from onedrive.io import read_json
 
 DESCRIPTION_QUESTION = "Describe the current driving scene."
 OMNIDRIVE_KINDS = ("desc", "vqa", "conv")
@@ -35,14 +36,6 @@ def _check_turn(turn: object, source: str) -> dict:
     ):
         raise ValueError(f"{source}: expected QA turns {{'question': str, 'answer': str}}, got {turn!r}")
     return turn
-
-
-def _read_json(path: Path) -> object:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from error
 
 
 class OmniDriveQA:
@@ -70,7 +63,7 @@ class OmniDriveQA:
         for kind in OMNIDRIVE_KINDS:
             if kind not in files:
                 continue
-            content = _read_json(files[kind])
+            content = read_json(files[kind])
             if kind == "desc":
                 if not isinstance(content, dict) or not isinstance(content.get("description"), str):
                     raise ValueError(f"{files[kind]}: expected {{'description': str}}, got {content!r:.200}")
@@ -89,7 +82,7 @@ class SplitFileQA:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        content = _read_json(self.path)
+        content = read_json(self.path)
         if not isinstance(content, dict):
             raise ValueError(f"{self.path}: expected {{sample_token: [QA turns]}}, got {type(content).__name__}")
         self.by_token = content

@@ -59,7 +59,7 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
-from onedrive.io import write_text_atomic
+from onedrive.io import read_json, write_text_atomic
 
 MAP_FORMAT = "onedrive-pdms-map"
 MAP_VERSION = 1
@@ -368,11 +368,7 @@ def load_map(path: str | os.PathLike) -> PDMSMap:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: map file not found")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from None
-    return map_from_dict(data, str(path))
+    return map_from_dict(read_json(path), str(path))
 
 
 def save_map(pdms_map: PDMSMap, path: str | os.PathLike) -> None:

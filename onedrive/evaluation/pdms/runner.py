@@ -13,7 +13,6 @@ Results do not depend on ``workers``: each token is scored alone and determinist
 
 from __future__ import annotations
 
-import json
 import math
 import multiprocessing
 import os
@@ -30,6 +29,7 @@ from onedrive.evaluation.pdms.scene import PDMSScene
 from onedrive.evaluation.pdms.scorer import PDMScorer
 from onedrive.evaluation.pdms.tracker import BatchTracker, initial_state
 from onedrive.evaluation.pdms.trajectory import AGENT_POSES, agent_states_10hz
+from onedrive.io import read_json
 
 SUB_SCORES = ("PDMS", "NC", "DAC", "TTC", "C", "EP")
 
@@ -136,10 +136,7 @@ def read_predictions(path: str | os.PathLike) -> dict[str, np.ndarray]:
     path = FilePath(path)
     if not path.is_file():
         raise ValueError(f"{path}: prediction file not found")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from None
+    data = read_json(path)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected an object {{token: {{'poses': ...}}}}, got {type(data).__name__}")
     predictions = {}
