@@ -14,7 +14,7 @@ import torch
 
 from onedrive.export.graph import GRAPH_INPUTS, StructuredGraph
 from onedrive.export.onnx_graph import OnnxDriving, _export_one, example_inputs
-from onedrive.modeling.initial_values import PriorLinear, ZeroLinear
+from onedrive.modeling.initial_values import randomise_initial_values
 from onedrive.modeling.modeling_onedrive import OneDriveForDriving
 from onedrive.schema import CameraGeometry, DriveBatch
 from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
@@ -32,19 +32,6 @@ def _median_ms(function, repeats: int) -> float:
     return statistics.median(times)
 
 
-def _give_trained_like_weights(model: OneDriveForDriving, seed: int = 0) -> None:
-    """Random non-zero weights for the layers that start at zero or at the focal prior, as after training.
-
-    Untrained, every (query, class) score is 0.01 up to rounding, so which boxes make the top-k would
-    be decided by float noise and the two runtimes' outputs could not be compared.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, (ZeroLinear, PriorLinear)):
-                module.weight.copy_(torch.randn(module.weight.shape, generator=generator) * 0.5)
-
-
 def benchmark_onnx(repeats: int = 10, threads: int = 2, batch: int = 1, text_tokens: int = 32, planning_only: bool = False) -> dict:
     """Export the tiny model's graph, then time ``model.predict`` (eager) and onnxruntime on the same inputs.
 
@@ -55,7 +42,8 @@ def benchmark_onnx(repeats: int = 10, threads: int = 2, batch: int = 1, text_tok
         internvl = save_tiny_internvl(Path(folder) / "internvl", tiny_internvl_config())
         torch.manual_seed(0)
         model = OneDriveForDriving.from_internvl(str(internvl), task_config=TINY_TASK, attn_implementation="sdpa").eval()
-        _give_trained_like_weights(model)
+        # As after training: untrained, every det score is 0.01 up to rounding and float noise would pick the top-k.
+        randomise_initial_values(model, std=0.5)
         graph = StructuredGraph(model, planning_only=planning_only).eval()
         path = Path(folder) / "graph.onnx"
         start = time.perf_counter()

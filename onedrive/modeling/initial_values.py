@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import torch
 from torch import nn
 
 
@@ -39,6 +40,23 @@ class PriorLinear(nn.Linear):
 
     def restore(self) -> None:
         nn.init.constant_(self.bias, -math.log((1 - self.prior) / self.prior))
+
+
+def randomise_initial_values(model: nn.Module, std: float, seed: int = 0) -> None:
+    """N(0, ``std``) values for every ``ZeroLinear`` parameter and ``PriorLinear`` weight, standing in for a
+    trained model in tests and benchmarks (untrained, these layers make the new branches silent and every
+    class score equal to the prior, so outputs and rankings would say little)."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, ZeroLinear):
+                parameters = list(module.parameters())
+            elif isinstance(module, PriorLinear):
+                parameters = [module.weight]
+            else:
+                continue
+            for parameter in parameters:
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * std)
 
 
 def restore_initial_values(module: nn.Module) -> None:

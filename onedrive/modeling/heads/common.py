@@ -15,9 +15,9 @@ def mlp(in_features: int, hidden: int, out_features: int) -> nn.Sequential:
 
 def classifier(hidden: int, num_classes: int, prior: float = 0.01) -> nn.Sequential:
     """MLP whose last bias starts at the focal-loss prior (every class has probability ``prior``)."""
-    return nn.Sequential(
-        nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), PriorLinear(hidden, num_classes, prior)
-    )
+    head = mlp(hidden, hidden, num_classes)
+    head[-1] = PriorLinear(hidden, num_classes, prior)
+    return head
 
 
 def refine(reference: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,7 @@ import torch
 from model_helpers import load_onedrive, make_batch
 
 from onedrive.export import GRAPH_INPUTS, StructuredGraph, check_graph_inputs
+from onedrive.modeling.initial_values import randomise_initial_values
 
 
 def graph_inputs(batch):
@@ -39,11 +40,7 @@ def three_layer_model(tmp_path_factory, request):
 
     folder = save_tiny_internvl(tmp_path_factory.mktemp("ivl3") / "tiny", tiny_internvl_config(num_hidden_layers=3), seed=1)
     model = load_onedrive(folder, task_layers=[0, 1])
-    generator = torch.Generator().manual_seed(5)
-    with torch.no_grad():
-        for name, parameter in model.named_parameters():
-            if "to_query" in name or "to_key" in name or "query_self_attn.o_proj" in name:
-                parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.05)
+    randomise_initial_values(model, std=0.05, seed=5)  # as after training
     return model
 
 

@@ -5,16 +5,8 @@ import torch
 from model_helpers import load_onedrive, make_batch, select
 
 from onedrive.modeling.heads.planning import PlanningOutput
+from onedrive.modeling.initial_values import randomise_initial_values
 from onedrive.schema import DriveBatch
-
-
-def _perturb_new_modules(model):
-    """Give the zero-initialised 3D embeddings and query self-attention non-zero weights, as after training."""
-    generator = torch.Generator().manual_seed(7)
-    with torch.no_grad():
-        for name, parameter in model.named_parameters():
-            if "to_query" in name or "to_key" in name or "query_self_attn.o_proj" in name:
-                parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.05)
 
 
 def _uncached_greedy(model, batch: DriveBatch, steps: int) -> torch.Tensor:
@@ -33,7 +25,7 @@ def _uncached_greedy(model, batch: DriveBatch, steps: int) -> torch.Tensor:
 
 def test_cached_generate_equals_uncached_greedy(internvl_dir):
     model = load_onedrive(internvl_dir, attn_implementation="eager")
-    _perturb_new_modules(model)
+    randomise_initial_values(model, std=0.05, seed=7)  # as after training
     for row in range(2):
         sample = select(make_batch(seed=row), row)
         sample.labels = None
@@ -43,7 +35,7 @@ def test_cached_generate_equals_uncached_greedy(internvl_dir):
 
 def test_batched_generate_equals_one_by_one(internvl_dir):
     model = load_onedrive(internvl_dir)
-    _perturb_new_modules(model)
+    randomise_initial_values(model, std=0.05, seed=7)  # as after training
     batch = make_batch(text_lengths=(4, 9))
     together = model.generate(batch, max_new_tokens=6)
     for row in range(2):
@@ -54,7 +46,7 @@ def test_batched_generate_equals_one_by_one(internvl_dir):
 
 def test_generate_returns_the_structured_outputs_of_its_prefill(internvl_dir):
     model = load_onedrive(internvl_dir)
-    _perturb_new_modules(model)
+    randomise_initial_values(model, std=0.05, seed=7)  # as after training
     batch = make_batch()
     predicted = model.predict(batch)
     generated = model.generate(batch, max_new_tokens=2).prediction
@@ -75,7 +67,7 @@ def test_predict_shapes_and_scores(internvl_dir):
 
 def test_early_exit_equals_the_full_pass_at_that_layer(three_layer_internvl_dir):
     model = load_onedrive(three_layer_internvl_dir, task_layers=[0, 1])
-    _perturb_new_modules(model)
+    randomise_initial_values(model, std=0.05, seed=7)  # as after training
     batch = make_batch()
     calls = []
     hook = model.model.language_model.layers[2].register_forward_hook(lambda *args: calls.append(1))
