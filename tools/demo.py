@@ -8,6 +8,7 @@ part (synthetic NAVSIM logs, planning-only training from the driving model, PDMS
 
     python tools/demo.py                 # about 15 minutes on a 2-core CPU
     python tools/demo.py --navsim        # + NAVSIM, a few minutes more
+    python tools/demo.py --seed 1        # another initialisation and data order (train.seed)
 
 Writes ``data/synthetic*`` and ``runs/demo/`` (both replaced on every run) and
 ``runs/demo/summary.md``.
@@ -43,17 +44,22 @@ def run(step: str, *args: str, timings: dict) -> None:
     timings[step] = time.perf_counter() - start
 
 
+def seed_override(seed: int | None) -> tuple[str, ...]:
+    """train.py arguments for ``--seed`` (none without it: the configs' own seed)."""
+    return () if seed is None else ("--set", f"train.seed={seed}")
+
+
 def read_metrics(folder: Path) -> dict:
     return json.loads((REPO / folder / "metrics.json").read_text())
 
 
-def nuscenes_part(timings: dict) -> dict:
+def nuscenes_part(timings: dict, seed: int | None) -> dict:
     run("synthetic world", "tools/make_synthetic.py", "--out", str(SYNTHETIC), "--scenes", "36", "--val-scenes", "6",
         "--samples-per-scene", "10", "--overwrite", timings=timings)
     run("info files", "tools/create_data.py", "nuscenes", "--data-root", str(SYNTHETIC), "--version",
         "v1.0-synthetic", "--out", str(SYNTHETIC / "infos"), "--workers", "2", timings=timings)
     for stage in ("stage1_perception", "stage2_planning", "stage3_joint"):
-        run(f"train {stage}", "tools/train.py", f"configs/demo/demo_{stage}.py", timings=timings)
+        run(f"train {stage}", "tools/train.py", f"configs/demo/demo_{stage}.py", *seed_override(seed), timings=timings)
     config = "configs/demo/demo_stage3_joint.py"
     run("evaluate", "tools/eval.py", config, "--checkpoint", str(RUNS / "stage3_joint/final"),
         "--out", str(RUNS / "eval"), "--baselines", timings=timings)
@@ -68,12 +74,12 @@ def nuscenes_part(timings: dict) -> dict:
     return trained
 
 
-def navsim_part(timings: dict) -> dict:
+def navsim_part(timings: dict, seed: int | None) -> dict:
     run("synthetic NAVSIM logs", "tools/make_synthetic.py", "--format", "navsim", "--out", str(SYNTHETIC_NAVSIM),
         "--scenes", "36", "--val-scenes", "6", "--samples-per-scene", "10", "--overwrite", timings=timings)
     run("NAVSIM info files", "tools/create_data.py", "navsim", "--data-root", str(SYNTHETIC_NAVSIM), "--split",
         "navtrain", "--split", "navtest", "--out", str(SYNTHETIC_NAVSIM / "infos"), timings=timings)
-    run("train NAVSIM", "tools/train.py", "configs/demo/demo_navsim.py", timings=timings)
+    run("train NAVSIM", "tools/train.py", "configs/demo/demo_navsim.py", *seed_override(seed), timings=timings)
     run("evaluate NAVSIM", "tools/eval.py", "configs/demo/demo_navsim.py", "--checkpoint", str(RUNS / "navsim/final"),
         "--out", str(RUNS / "eval_navsim"), "--baselines", "--no-text", timings=timings)
     return read_metrics(RUNS / "eval_navsim")
@@ -94,12 +100,13 @@ def summary(metrics: dict, timings: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--navsim", action="store_true", help="also run the NAVSIM part")
+    parser.add_argument("--seed", type=int, help="train.seed of every training stage (default: the configs', 0)")
     args = parser.parse_args(argv)
     shutil.rmtree(REPO / RUNS, ignore_errors=True)  # the demo's own folder: every run starts fresh
     timings: dict[str, float] = {}
-    metrics = nuscenes_part(timings)
+    metrics = nuscenes_part(timings, args.seed)
     if args.navsim:
-        metrics.update(navsim_part(timings))
+        metrics.update(navsim_part(timings, args.seed))
     table = summary(metrics, timings)
     (REPO / RUNS / "summary.md").write_text(table)
     print("\n" + table)
