@@ -70,10 +70,10 @@ def section_eval() -> dict:
 
 def section_training() -> dict:
     """Each configuration in its own spawned process: peak RSS is a per-process lifetime maximum."""
-    from onedrive.training.benchmark import benchmark_training
+    from onedrive.training.benchmark import TRAINING_SHAPES, benchmark_training
 
     results = {}
-    for shapes in ("tiny", "internvl3_1b_shapes"):
+    for shapes in TRAINING_SHAPES:
         for deepspeed in (False, True):
             with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
                 result = pool.submit(benchmark_training, shapes, deepspeed).result()

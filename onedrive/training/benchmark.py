@@ -3,8 +3,9 @@
 Shapes (``shapes``):
 * ``"tiny"``: the test model (``onedrive.training.tiny_run``), 2 cameras of 56 × 112 px.
 * ``"demo"``: the demo config's model (``configs/demo``), 6 cameras of 56 × 112 px.
-* ``"1b"``: InternVL3-1B shapes with random weights — LLM hidden 896, 24 layers, 14 heads,
-  2 KV heads, FFN 4864, vocab 151674; ViT InternViT-300M (hidden 1024, 24 layers, 16 heads,
+* ``"internvl3_1b_shapes"`` (the name ``onedrive.modeling.benchmark`` uses): InternVL3-1B
+  shapes with random weights — LLM hidden 896, 24 layers, 14 heads, 2 KV heads, FFN 4864,
+  vocab 151674; ViT InternViT-300M (hidden 1024, 24 layers, 16 heads,
   448-px tiles, patch 14). To fit a 2-core CPU machine: 1 camera of 1 × 1 tile without
   thumbnail (256 image tokens), 100 det / 50 lane queries, task modules on 6 of the 24
   layers (``task_layers``), batch 1; all reported in the result.
@@ -38,6 +39,8 @@ from onedrive.training.tiny_run import tiny_experiment, write_random_drive_data
 
 REPO = Path(__file__).resolve().parents[2]
 ZERO2 = REPO / "configs" / "deepspeed" / "zero2.json"
+
+TRAINING_SHAPES = ("tiny", "internvl3_1b_shapes")  # what ``tools/benchmark.py --sections training`` runs
 
 ONE_B_TEXT = {
     "model_type": "qwen2",
@@ -101,7 +104,7 @@ def _experiment(shapes: str, folder: Path):
         config.train.per_device_batch_size = demo.train.per_device_batch_size
         config.recipe = demo.recipe
         return config, None
-    if shapes == "1b":
+    if shapes == "internvl3_1b_shapes":
         write_random_drive_data(
             data,
             num_samples=4,
@@ -130,7 +133,7 @@ def _experiment(shapes: str, folder: Path):
         for key in ("model_type", "architectures", "transformers_version"):
             settings.pop(key, None)
         return config, settings
-    raise ValueError(f"shapes must be 'tiny', 'demo' or '1b', got {shapes!r}")
+    raise ValueError(f"shapes must be 'tiny', 'demo' or 'internvl3_1b_shapes', got {shapes!r}")
 
 
 def benchmark_training(
