@@ -36,11 +36,11 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    """The JSON document in ``path``; malformed JSON raises ``ValueError`` naming the file."""
+    """The JSON document in ``path``; malformed JSON or non-UTF-8 bytes raise ``ValueError`` naming the file."""
     path = Path(path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: not valid JSON ({error})") from error
 
 

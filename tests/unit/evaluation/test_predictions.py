@@ -50,6 +50,9 @@ def test_planning_file_that_is_not_json(tmp_path):
     path.write_text("{not json")
     with pytest.raises(ValueError, match="planning.json: not valid JSON"):
         load_planning(path, TOKENS)
+    path.write_bytes(b"\xff\xfe\x00binary")  # e.g. an image saved under the wrong name
+    with pytest.raises(ValueError, match="planning.json: not valid JSON"):
+        load_planning(path, TOKENS)
 
 
 def test_lanes_checks(tmp_path):
