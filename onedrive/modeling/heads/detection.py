@@ -2,10 +2,13 @@
 
 Box code (10 values): ``[x, y, z, log l, log w, log h, sin yaw, cos yaw, vx, vy]`` in the
 ego frame (metres, m/s). Centres are the reference point moved in logit space.
-Loss: Hungarian matching (focal cost + L1 cost on the weighted code), then focal
-classification over all queries and weighted L1 on matched boxes, each normalised by
-the sample's number of boxes and averaged over samples (StreamPETR's settings:
-focal α 0.25, γ 2, weight 2.0; L1 weight 0.25; code weights from the config).
+Loss: Hungarian matching (focal cost + L1 cost on the first ``MATCH_CODE_DIMS`` values of
+the weighted code: position, size and heading, not velocity, as the reference assigners
+of DETR3D / PETR / StreamPETR do: one frame cannot tell speed, and a velocity term would
+pair queries with boxes by a guess), then focal classification over all queries and
+weighted L1 on matched boxes (all 10 values), each normalised by the sample's number of
+boxes and averaged over samples (StreamPETR's settings: focal α 0.25, γ 2, weight 2.0;
+L1 weight 0.25; code weights from the config).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from onedrive.configuration_onedrive import OneDriveTaskConfig
 from onedrive.modeling.heads.common import classifier, mlp, refine
 from onedrive.modeling.matching import focal_cost, hungarian_match, sigmoid_focal_loss
 from onedrive.modeling.position_3d import denormalise_points
+
+MATCH_CODE_DIMS = 8  # x, y, z, log l, log w, log h, sin yaw, cos yaw: the matching cost leaves velocity out
 
 
 @dataclass
@@ -74,9 +79,7 @@ class DetectionHead(nn.Module):
             normaliser = max(1, len(gt_boxes))
             if len(gt_boxes):
                 gt_codes = encode_boxes(gt_boxes.to(codes))  # (M, 10)
-                l1 = torch.cdist(codes * code_weights, gt_codes * code_weights, p=1)  # (N, M)
-                cost = task.det_cls_weight * focal_cost(logits, gt_labels, task.focal_alpha, task.focal_gamma)
-                rows, cols = hungarian_match(cost + task.det_box_weight * l1)
+                rows, cols = self.match(logits, codes, gt_codes, gt_labels)
                 targets[rows, gt_labels[cols]] = 1.0
                 box_losses.append(((codes[rows] - gt_codes[cols]).abs() * code_weights).sum() / normaliser)
             else:
@@ -87,6 +90,15 @@ class DetectionHead(nn.Module):
             "det_cls": task.det_cls_weight * torch.stack(cls_losses).mean(),
             "det_box": task.det_box_weight * torch.stack(box_losses).mean(),
         }
+
+    def match(self, logits: torch.Tensor, codes: torch.Tensor, gt_codes: torch.Tensor, gt_labels: torch.Tensor):
+        """One sample's Hungarian matching: logits (N, C), codes (N, 10), gt_codes (M, 10), gt_labels (M,) →
+        matched query rows and GT columns. The L1 cost reads the first ``MATCH_CODE_DIMS`` weighted values."""
+        task = self.task
+        code_weights = codes.new_tensor(task.box_code_weights)[:MATCH_CODE_DIMS]
+        l1 = torch.cdist(codes[:, :MATCH_CODE_DIMS] * code_weights, gt_codes[:, :MATCH_CODE_DIMS] * code_weights, p=1)
+        cost = task.det_cls_weight * focal_cost(logits, gt_labels, task.focal_alpha, task.focal_gamma)  # (N, M)
+        return hungarian_match(cost + task.det_box_weight * l1)
 
     def top_boxes(self, output: DetectionOutput) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Top ``max_boxes`` (query, class) pairs by sigmoid score, batched → boxes (B, K, 9), scores (B, K)
