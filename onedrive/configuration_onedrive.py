@@ -42,6 +42,8 @@ class OneDriveTaskConfig(PreTrainedConfig):
     supervised on each of them (deep supervision).
     ``position_range`` is ``[x_min, y_min, z_min, x_max, y_max, z_max]`` in metres (ego
     frame); ``depth_range`` / ``depth_bins`` sample the camera frustum (PETR).
+    ``azimuth_prior_logit`` > 0 adds the gated azimuth attention prior between
+    detection queries and image tokens (``modeling/azimuth_prior.py``).
     """
 
     model_type = "onedrive_task"
@@ -67,6 +69,7 @@ class OneDriveTaskConfig(PreTrainedConfig):
     position_range: list[float] | tuple[float, ...] = (-51.2, -51.2, -5.0, 51.2, 51.2, 3.0)
     depth_range: list[float] | tuple[float, ...] = (1.0, 61.2)
     depth_bins: int = 64
+    azimuth_prior_logit: float = 0.0  # peak of the detection queries' azimuth attention prior; 0: none
 
     focal_alpha: float = 0.25
     focal_gamma: float = 2.0
@@ -86,6 +89,7 @@ class OneDriveTaskConfig(PreTrainedConfig):
         self.camera_tiles = list(self.camera_tiles)
         self.position_range = [float(v) for v in self.position_range]
         self.depth_range = [float(v) for v in self.depth_range]
+        self.azimuth_prior_logit = float(self.azimuth_prior_logit)
         self.box_code_weights = [float(v) for v in self.box_code_weights]
         self.task_layers = None if self.task_layers is None else sorted(int(v) for v in self.task_layers)
         self._check()
@@ -122,6 +126,8 @@ class OneDriveTaskConfig(PreTrainedConfig):
             )
         if len(self.depth_range) != 2 or not 0 < self.depth_range[0] < self.depth_range[1]:
             raise ValueError(f"depth_range must be [near, far] with 0 < near < far, got {self.depth_range}")
+        if not self.azimuth_prior_logit >= 0:
+            raise ValueError(f"azimuth_prior_logit must be >= 0 (0: no prior), got {self.azimuth_prior_logit}")
         if len(self.box_code_weights) != 10:
             raise ValueError(
                 f"box_code_weights needs 10 values (x, y, z, l, w, h, sin, cos, vx, vy), "

@@ -25,6 +25,7 @@ from transformers import AutoModel, PreTrainedModel
 from transformers.models.internvl.modeling_internvl import InternVLModel, InternVLMultiModalProjector
 
 from onedrive.configuration_onedrive import OneDriveConfig
+from onedrive.modeling.azimuth_prior import AzimuthPrior, rig_centre
 from onedrive.modeling.decoder import LanguageModelOutput, OneDriveLanguageModel, QueryRouting
 from onedrive.modeling.heads.detection import DetectionHead, DetectionOutput
 from onedrive.modeling.heads.lane import LaneHead, LaneOutput
@@ -32,7 +33,7 @@ from onedrive.modeling.heads.planning import PlanningHead, PlanningOutput
 from onedrive.modeling.initial_values import restore_initial_values
 from onedrive.modeling.inputs import validate_inputs
 from onedrive.modeling.outputs import DriveGenerateOutput, DrivePrediction, OneDriveOutput
-from onedrive.modeling.position_3d import FrustumPositionEncoder, ReferencePointEncoder
+from onedrive.modeling.position_3d import FrustumPositionEncoder, ReferencePointEncoder, denormalise_points
 from onedrive.modeling.queries import DrivingQueries
 from onedrive.modeling.tokens import TokenLayout, left_align
 from onedrive.schema import CameraGeometry, DriveBatch, DriveTargets
@@ -85,6 +86,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         self.image_position = FrustumPositionEncoder(config)
         self.det_position = ReferencePointEncoder(1, config)
         self.lane_position = ReferencePointEncoder(task.lane_points, config)
+        self.azimuth_prior = AzimuthPrior(config) if task.azimuth_prior_logit > 0 else None
         self.det_head = DetectionHead(hidden, task)
         self.lane_head = LaneHead(hidden, task)
         self.plan_head = PlanningHead(hidden, task)
@@ -182,17 +184,24 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
     def _routing(self, layout: TokenLayout, camera: CameraGeometry, embeds: torch.Tensor) -> QueryRouting:
         """3D embeddings placed at the image tokens (frustum) and perception queries (reference points)."""
         batch, length = layout.attention_mask.shape
-        image_q, image_k = self.image_position(camera.intrinsics, camera.cam2ego, camera.image_hw)  # (B, N_img, ·)
-        det_q, det_k = self.det_position(self.queries.det_reference_points()[:, None, :])  # (N_det, ·)
-        lane_q, lane_k = self.lane_position(self.queries.lane_reference_points())  # (N_lane, ·)
+        # Geometry in float32 whatever the model dtype (a bf16 matrix inverse is too coarse).
+        frustum = self.image_position.frustum_points(camera.intrinsics.float(), camera.cam2ego.float(), camera.image_hw)
+        image_q, image_k = self.image_position(frustum)  # (B, N_img, ·)
+        det_reference = self.queries.det_reference_points()  # (N_det, 3) normalised
+        det_q, det_k = (part.expand(batch, -1, -1) for part in self.det_position(det_reference[:, None, :]))
+        lane_q, lane_k = (part.expand(batch, -1, -1) for part in self.lane_position(self.queries.lane_reference_points()))
+        if self.azimuth_prior is not None:
+            centre = rig_centre(camera.cam2ego.float())  # (B, 2)
+            image_k = image_k + self.azimuth_prior.keys(frustum, centre).to(image_k)
+            det_metres = denormalise_points(det_reference.float(), self.config.task_config.position_range)
+            det_q = det_q + self.azimuth_prior.queries(det_metres, centre).to(det_q)
         positions = torch.cat([layout.image_index, layout.perception_index], dim=1)  # (B, N_img + N_p)
         placed = []
         for image_part, det_part, lane_part in ((image_q, det_q, lane_q), (image_k, det_k, lane_k)):
-            query_part = torch.cat([det_part, lane_part], dim=0).expand(batch, -1, -1)  # (B, N_p, ·)
-            parts = torch.cat([image_part.to(embeds.dtype), query_part.to(embeds.dtype)], dim=1)  # (B, N_img + N_p, ·)
+            parts = torch.cat([image_part, det_part, lane_part], dim=1).to(embeds.dtype)  # (B, N_img + N_p, ·)
             index = positions[..., None].expand(-1, -1, parts.shape[-1])
             placed.append(embeds.new_zeros(batch, length, parts.shape[-1]).scatter(1, index, parts))  # (B, L', ·)
-        perception_position = torch.cat([det_q, lane_q], dim=0).expand(batch, -1, -1).to(embeds.dtype)
+        perception_position = torch.cat([det_q, lane_q], dim=1).to(embeds.dtype)  # (B, N_p, heads × head_dim)
         return QueryRouting(
             placed[0], placed[1], layout.source_index, layout.det_index, layout.lane_index, layout.plan_index,
             perception_position,

@@ -155,11 +155,10 @@ class FrustumPositionEncoder(nn.Module):
         rotation, translation = cam2ego[..., :3, :3], cam2ego[..., :3, 3]
         return torch.einsum("bnij,bntdj->bntdi", rotation, points_cam) + translation[:, :, None, None, :]
 
-    def forward(self, intrinsics, cam2ego, image_hw) -> tuple[torch.Tensor, torch.Tensor]:
-        """→ query / key embeddings (B, N_cam * T_cam, H_q) and (B, N_cam * T_cam, H_k), token order."""
-        # Geometry in float32 whatever the model dtype (a bf16 matrix inverse is too coarse).
-        points = self.frustum_points(intrinsics.float(), cam2ego.float(), image_hw)
-        points = normalise_points(points, self.config.task_config.position_range)
+    def forward(self, frustum_points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Ego-frame points (B, N_cam, T_cam, D, 3) from ``frustum_points`` → query / key embeddings
+        (B, N_cam * T_cam, H_q) and (B, N_cam * T_cam, H_k), token order."""
+        points = normalise_points(frustum_points, self.config.task_config.position_range)
         batch, cams, tokens = points.shape[:3]
         features = points.reshape(batch, cams * tokens, -1)  # (B, N_cam * T_cam, D * 3)
         return self.head(features)

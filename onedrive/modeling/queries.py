@@ -1,7 +1,11 @@
 """Learned query tokens: detection anchors, lane anchors, planning tokens.
 
 * Detection: ``num_det_queries`` content embeddings and 3D reference points in [0, 1]
-  (normalised over ``position_range``), spread uniformly at initialisation.
+  (normalised over ``position_range``), spread evenly at initialisation: a sunflower
+  spiral over the disc inscribed in the BEV square (nuScenes scores detections within
+  class ranges of 30-50 m around the ego, a disc), 1 m above the ground. Uniformly random
+  points leave gaps: with 64 queries and 32 boxes, Hungarian matching on position gave a
+  box a query whose point was a median 9.5 m away, 6.2 m with the spiral.
 * Lanes: ``num_lane_queries`` content embeddings and ``lane_points`` reference points
   each (a short straight segment at a random place and heading).
 * Planning: one ego-status token (MLP of the ego status) followed by ``num_commands ×
@@ -18,6 +22,21 @@ from torch import nn
 
 from onedrive.configuration_onedrive import OneDriveConfig
 from onedrive.modeling.position_3d import inverse_sigmoid
+
+
+DET_REFERENCE_HEIGHT = 1.0  # metres above the ego origin: about the centre of a car
+GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))  # radians between consecutive spiral points
+
+
+def initial_det_reference_points(num_queries: int, position_range: list[float]) -> torch.Tensor:
+    """Normalised reference points (N, 3): a sunflower (Vogel) spiral over the disc of radius 0.48 around the centre of position_range."""
+    # Explicit CPU tensors: transformers builds models under a meta-device context while loading.
+    index = torch.arange(num_queries, dtype=torch.float32, device="cpu") + 0.5  # (N,)
+    radius = 0.48 * (index / num_queries).sqrt()  # (N,) equal area per point
+    angle = index * GOLDEN_ANGLE
+    z_min, z_max = position_range[2], position_range[5]
+    height = min(max((DET_REFERENCE_HEIGHT - z_min) / (z_max - z_min), 0.01), 0.99)
+    return torch.stack([0.5 + radius * angle.cos(), 0.5 + radius * angle.sin(), torch.full_like(index, height)], dim=-1)
 
 
 def initial_lane_reference_points(num_lanes: int, num_points: int, generator: torch.Generator) -> torch.Tensor:
@@ -42,7 +61,7 @@ class DrivingQueries(nn.Module):
         generator = torch.Generator().manual_seed(0)
         self.det_embed = nn.Parameter(torch.randn(task.num_det_queries, hidden, generator=generator) * 0.02)
         self.det_reference = nn.Parameter(
-            inverse_sigmoid(torch.rand(task.num_det_queries, 3, generator=generator))
+            inverse_sigmoid(initial_det_reference_points(task.num_det_queries, task.position_range))
         )  # (N_det, 3) logits of normalised points
         self.lane_embed = nn.Parameter(torch.randn(task.num_lane_queries, hidden, generator=generator) * 0.02)
         self.lane_reference = nn.Parameter(

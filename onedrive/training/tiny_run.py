@@ -36,6 +36,7 @@ TINY_TASK = {
     "lane_points": 5,
     "depth_bins": 4,
     "num_plan_modes": 2,
+    "azimuth_prior_logit": 5.0,  # as in the demo configs
 }
 CLASSES = ("car", "truck", "pedestrian", "barrier")
 

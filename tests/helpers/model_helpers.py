@@ -97,3 +97,13 @@ def select(batch: DriveBatch, row: int) -> DriveBatch:
         command=batch.command[row : row + 1],
         targets=DriveTargets([t.boxes[row]], [t.labels[row]], [t.lanes[row]], t.trajectory[row : row + 1], t.trajectory_mask[row : row + 1]),
     )
+
+
+def logits_through_the_images(model, batch, driving: bool) -> torch.Tensor:
+    """LM logits of the prompt up to its last image token (the queries come right after it)."""
+    extra = {"camera": batch.camera, "ego_status": batch.ego_status, "command": batch.command} if driving else {}
+    with torch.no_grad():
+        logits = model(input_ids=batch.input_ids, pixel_values=batch.pixel_values,
+                       attention_mask=batch.attention_mask, **extra).logits
+    last_image = int((batch.input_ids[0] == IMAGE_TOKEN_ID).nonzero().max())
+    return logits[:, : last_image + 1]

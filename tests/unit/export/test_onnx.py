@@ -39,7 +39,7 @@ def three_layer_model(tmp_path_factory, request):
     from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 
     folder = save_tiny_internvl(tmp_path_factory.mktemp("ivl3") / "tiny", tiny_internvl_config(num_hidden_layers=3), seed=1)
-    model = load_onedrive(folder, task_layers=[0, 1])
+    model = load_onedrive(folder, task_layers=[0, 1], azimuth_prior_logit=5.0)
     randomise_initial_values(model, std=0.05, seed=5)  # as after training
     return model
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from transformers import InternVLForConditionalGeneration
 
-from model_helpers import IMAGE_TOKEN_ID, load_onedrive, make_batch, make_prompt
+from model_helpers import load_onedrive, logits_through_the_images, make_batch, make_prompt
 
 from onedrive.modeling.internvl_weights import is_task_module_key
 
@@ -78,16 +78,6 @@ def test_save_and_from_pretrained_round_trip(internvl_dir, tmp_path):
     assert torch.equal(first.detections[0].boxes, second.detections[0].boxes)
 
 
-def _logits_through_the_images(model, batch, driving: bool) -> torch.Tensor:
-    """LM logits of the prompt up to its last image token (the queries come right after it)."""
-    extra = {"camera": batch.camera, "ego_status": batch.ego_status, "command": batch.command} if driving else {}
-    with torch.no_grad():
-        logits = model(input_ids=batch.input_ids, pixel_values=batch.pixel_values,
-                       attention_mask=batch.attention_mask, **extra).logits
-    last_image = int((batch.input_ids[0] == IMAGE_TOKEN_ID).nonzero().max())
-    return logits[:, : last_image + 1]
-
-
 def test_new_modules_start_as_no_ops_after_transformers_init(internvl_dir):
     """transformers initialises every Linear after the constructors ran; the zero starts and priors must survive it."""
     model = load_onedrive(internvl_dir)
@@ -100,9 +90,9 @@ def test_new_modules_start_as_no_ops_after_transformers_init(internvl_dir):
         torch.testing.assert_close(bias.sigmoid(), torch.full_like(bias, 0.01))
     # The image tokens carry 3D embeddings, which start at zero: InternVL's logits over them are unchanged.
     batch = make_batch(text_lengths=(4,))
-    torch.testing.assert_close(_logits_through_the_images(model, batch, driving=True),
-                               _logits_through_the_images(model, batch, driving=False), rtol=0, atol=1e-5)
+    torch.testing.assert_close(logits_through_the_images(model, batch, driving=True),
+                               logits_through_the_images(model, batch, driving=False), rtol=0, atol=1e-5)
     with torch.no_grad():
         model.image_position.head.to_key.weight.normal_(std=0.5)
-    assert not torch.allclose(_logits_through_the_images(model, batch, driving=True),
-                              _logits_through_the_images(model, batch, driving=False), atol=1e-3)
+    assert not torch.allclose(logits_through_the_images(model, batch, driving=True),
+                              logits_through_the_images(model, batch, driving=False), atol=1e-3)
