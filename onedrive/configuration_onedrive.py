@@ -43,7 +43,8 @@ class OneDriveTaskConfig(PreTrainedConfig):
     ``position_range`` is ``[x_min, y_min, z_min, x_max, y_max, z_max]`` in metres (ego
     frame); ``depth_range`` / ``depth_bins`` sample the camera frustum (PETR).
     ``azimuth_prior_logit`` > 0 adds the gated azimuth attention prior between
-    detection queries and image tokens (``modeling/azimuth_prior.py``).
+    detection queries and image tokens (``modeling/azimuth_prior.py``);
+    ``det_reference_init`` places the detection reference points (``modeling/queries.py``).
     """
 
     model_type = "onedrive_task"
@@ -70,6 +71,7 @@ class OneDriveTaskConfig(PreTrainedConfig):
     depth_range: list[float] | tuple[float, ...] = (1.0, 61.2)
     depth_bins: int = 64
     azimuth_prior_logit: float = 0.0  # peak of the detection queries' azimuth attention prior; 0: none
+    det_reference_init: str = "uniform"  # detection reference points at start: "uniform" or "sunflower"
 
     focal_alpha: float = 0.25
     focal_gamma: float = 2.0
@@ -126,6 +128,8 @@ class OneDriveTaskConfig(PreTrainedConfig):
             )
         if len(self.depth_range) != 2 or not 0 < self.depth_range[0] < self.depth_range[1]:
             raise ValueError(f"depth_range must be [near, far] with 0 < near < far, got {self.depth_range}")
+        if self.det_reference_init not in ("uniform", "sunflower"):
+            raise ValueError(f"det_reference_init must be 'uniform' or 'sunflower', got {self.det_reference_init!r}")
         if not self.azimuth_prior_logit >= 0:
             raise ValueError(f"azimuth_prior_logit must be >= 0 (0: no prior), got {self.azimuth_prior_logit}")
         if len(self.box_code_weights) != 10:

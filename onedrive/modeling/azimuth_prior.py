@@ -17,10 +17,11 @@ queries' own self-attention, where it favours queries at a similar azimuth.
 
 Not a no-op at initialisation: every query that reads the image tokens (text, image tokens)
 sees the changed keys too. That is why it is off by default (``azimuth_prior_logit = 0``)
-and on in the demo, whose InternVL is random and has no pretrained attention to keep. A
-learned gate starting at zero would keep the pretrained logits, but the text loss drove
-it negative (measured on the demo: gate −0.24 after 2,000 steps, det/mAP 0.002 instead of
-0.004 with the fixed prior).
+and on in the detection demo (``configs/demo/demo_detection.py``), whose InternVL is random. A
+learned gate on the key side, starting at zero, would keep the pretrained logits; tried on
+the demo, it went negative (−0.24 after 2,000 steps; every query reading the image tokens
+pulls on it, not only the detection queries) and det/mAP was 0.002 instead of 0.004 with
+the fixed prior.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Learned query tokens: detection anchors, lane anchors, planning tokens.
 
 * Detection: ``num_det_queries`` content embeddings and 3D reference points in [0, 1]
-  (normalised over ``position_range``), spread evenly at initialisation: a sunflower
-  spiral over the disc inscribed in the BEV square (nuScenes scores detections within
-  class ranges of 30-50 m around the ego, a disc), 1 m above the ground. Uniformly random
-  points leave gaps: with 64 queries and 32 boxes, Hungarian matching on position gave a
-  box a query whose point was a median 9.5 m away, 6.2 m with the spiral.
+  (normalised over ``position_range``). ``det_reference_init`` places them at start:
+  ``uniform`` (PETR's uniformly random points) or ``sunflower`` (evenly spread: a spiral
+  over the disc inscribed in the BEV square, the region nuScenes scores with its 30-50 m
+  class ranges, 1 m above the ground). Random points leave gaps: with 64 queries and 32
+  boxes, Hungarian matching on position gave a box a query a median 9.5 m away, 6.2 m
+  with the spiral.
 * Lanes: ``num_lane_queries`` content embeddings and ``lane_points`` reference points
   each (a short straight segment at a random place and heading).
 * Planning: one ego-status token (MLP of the ego status) followed by ``num_commands ×
@@ -60,9 +61,11 @@ class DrivingQueries(nn.Module):
         hidden = config.text_config.hidden_size
         generator = torch.Generator().manual_seed(0)
         self.det_embed = nn.Parameter(torch.randn(task.num_det_queries, hidden, generator=generator) * 0.02)
-        self.det_reference = nn.Parameter(
-            inverse_sigmoid(initial_det_reference_points(task.num_det_queries, task.position_range))
-        )  # (N_det, 3) logits of normalised points
+        if task.det_reference_init == "sunflower":
+            det_points = initial_det_reference_points(task.num_det_queries, task.position_range)
+        else:
+            det_points = torch.rand(task.num_det_queries, 3, generator=generator)
+        self.det_reference = nn.Parameter(inverse_sigmoid(det_points))  # (N_det, 3) logits of normalised points
         self.lane_embed = nn.Parameter(torch.randn(task.num_lane_queries, hidden, generator=generator) * 0.02)
         self.lane_reference = nn.Parameter(
             inverse_sigmoid(initial_lane_reference_points(task.num_lane_queries, task.lane_points, generator))

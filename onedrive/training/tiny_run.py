@@ -36,7 +36,8 @@ TINY_TASK = {
     "lane_points": 5,
     "depth_bins": 4,
     "num_plan_modes": 2,
-    "azimuth_prior_logit": 5.0,  # as in the demo configs
+    "det_reference_init": "sunflower",  # these two as in configs/demo/demo_detection.py
+    "azimuth_prior_logit": 5.0,
 }
 CLASSES = ("car", "truck", "pedestrian", "barrier")
 

@@ -62,6 +62,6 @@ def test_detection_reference_points_start_evenly_spread_over_the_disc(internvl_d
     torch.testing.assert_close(metres_z, torch.ones(256))
     gaps = torch.cdist(points[:, :2], points[:, :2]).fill_diagonal_(1.0).min(dim=1).values  # nearest neighbour
     assert gaps.max() / gaps.min() < 2.5  # even: uniform random points give ratios of 10 and more
-    model = load_onedrive(internvl_dir, num_det_queries=16)
+    model = load_onedrive(internvl_dir, num_det_queries=16, det_reference_init="sunflower")
     expected = initial_det_reference_points(16, model.config.task_config.position_range)
     torch.testing.assert_close(model.queries.det_reference_points(), expected, rtol=0, atol=1e-5)

@@ -92,6 +92,8 @@ def _settings(**task):
         (dict(task_layers=[5]), r"task_layers must be indices in \[0, 1\].*got \[5\]"),
         (dict(det_classes=["car", "car"]), "unique"),
         (dict(camera_tiles=[0, 2]), r"camera_tiles must be \[rows, cols\] >= 1, got \[0, 2\]"),
+        (dict(det_reference_init="grid"), "det_reference_init must be 'uniform' or 'sunflower', got 'grid'"),
+        (dict(azimuth_prior_logit=-1.0), r"azimuth_prior_logit must be >= 0 \(0: no prior\), got -1.0"),
     ],
 )
 def test_bad_config_values_are_named(task, message):
