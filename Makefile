@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
 
-.PHONY: setup test test-slow demo demo-navsim benchmark
+.PHONY: setup test test-slow demo demo-navsim demo-detection benchmark
 
 setup: $(VENV)/.installed
 
@@ -30,6 +30,10 @@ demo: setup
 
 demo-navsim: setup
 	$(PY) tools/demo.py --navsim
+
+# stage 1 alone (256 queries, azimuth prior) for 4,000 steps, ~22 min: long enough for detection to learn.
+demo-detection: setup
+	$(PY) tools/demo.py --detection
 
 benchmark: setup
 	$(PY) tools/benchmark.py --out runs/benchmark.json
