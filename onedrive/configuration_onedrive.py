@@ -195,3 +195,8 @@ class OneDriveConfig(InternVLConfig):
     @property
     def image_tokens_per_camera(self) -> int:
         return self.tokens_per_tile * self.task_config.tiles_per_camera
+
+
+def attention_head_dim(text_config) -> int:
+    """The LLM's per-head width: ``head_dim`` where the config sets it, else hidden_size / heads."""
+    return getattr(text_config, "head_dim", None) or text_config.hidden_size // text_config.num_attention_heads

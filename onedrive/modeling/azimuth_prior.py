@@ -31,7 +31,7 @@ import math
 import torch
 from torch import nn
 
-from onedrive.configuration_onedrive import OneDriveConfig
+from onedrive.configuration_onedrive import OneDriveConfig, attention_head_dim
 
 
 def rig_centre(cam2ego: torch.Tensor) -> torch.Tensor:
@@ -43,7 +43,7 @@ class AzimuthPrior(nn.Module):
     def __init__(self, config: OneDriveConfig):
         super().__init__()
         text = config.text_config
-        head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
+        head_dim = attention_head_dim(text)
         self.num_heads = text.num_attention_heads
         self.num_kv_heads = text.num_key_value_heads
         self.harmonics = head_dim // 2

@@ -31,6 +31,7 @@ from transformers.models.qwen2.modeling_qwen2 import (
     eager_attention_forward,
 )
 
+from onedrive.configuration_onedrive import attention_head_dim
 from onedrive.modeling.initial_values import ZeroLinear, restore_initial_values
 
 QUERY_FFNS = ("det", "lane", "plan")  # one FFN per query type, in task layers
@@ -126,7 +127,7 @@ class QuerySelfAttention(nn.Module):
     def __init__(self, config: Qwen2Config):
         super().__init__()
         self.config = config
-        self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+        self.head_dim = attention_head_dim(config)
         self.num_heads = config.num_attention_heads
         self.num_key_value_groups = 1
         self.scaling = self.head_dim**-0.5

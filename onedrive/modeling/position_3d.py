@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from onedrive.configuration_onedrive import OneDriveConfig
+from onedrive.configuration_onedrive import OneDriveConfig, attention_head_dim
 from onedrive.modeling.initial_values import ZeroLinear
 
 
@@ -107,7 +107,7 @@ class AttentionPositionHead(nn.Module):
     def __init__(self, in_features: int, config: OneDriveConfig):
         super().__init__()
         text = config.text_config
-        head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
+        head_dim = attention_head_dim(text)
         self.trunk = nn.Sequential(
             nn.Linear(in_features, text.hidden_size),
             nn.ReLU(),
