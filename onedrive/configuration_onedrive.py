@@ -42,9 +42,12 @@ class OneDriveTaskConfig(PreTrainedConfig):
     supervised on each of them (deep supervision).
     ``position_range`` is ``[x_min, y_min, z_min, x_max, y_max, z_max]`` in metres (ego
     frame); ``depth_range`` / ``depth_bins`` sample the camera frustum (PETR).
-    ``azimuth_prior_logit`` > 0 adds the gated azimuth attention prior between
+    ``azimuth_prior_logit`` > 0 adds the fixed azimuth attention prior between
     detection queries and image tokens (``modeling/azimuth_prior.py``);
     ``det_reference_init`` places the detection reference points (``modeling/queries.py``).
+    ``plan_anchor`` = ``constant_velocity`` makes the planning head predict corrections to
+    the ego's current velocity ``(vx, vy)`` held for ``plan_step_seconds`` per waypoint
+    (``modeling/heads/planning.py``).
     """
 
     model_type = "onedrive_task"
@@ -65,6 +68,8 @@ class OneDriveTaskConfig(PreTrainedConfig):
     num_commands: int = 3
     num_plan_modes: int = 6
     ego_status_dim: int = 6
+    plan_anchor: str = "none"  # waypoint increments relative to: "none" (zero) or "constant_velocity"
+    plan_step_seconds: float = 0.5  # time between waypoints (nuScenes and NAVSIM: 2 Hz)
 
     task_layers: list[int] | tuple[int, ...] | None = None
     position_range: list[float] | tuple[float, ...] = (-51.2, -51.2, -5.0, 51.2, 51.2, 3.0)
@@ -92,6 +97,7 @@ class OneDriveTaskConfig(PreTrainedConfig):
         self.position_range = [float(v) for v in self.position_range]
         self.depth_range = [float(v) for v in self.depth_range]
         self.azimuth_prior_logit = float(self.azimuth_prior_logit)
+        self.plan_step_seconds = float(self.plan_step_seconds)
         self.box_code_weights = [float(v) for v in self.box_code_weights]
         self.task_layers = None if self.task_layers is None else sorted(int(v) for v in self.task_layers)
         self._check()
@@ -130,6 +136,12 @@ class OneDriveTaskConfig(PreTrainedConfig):
             raise ValueError(f"depth_range must be [near, far] with 0 < near < far, got {self.depth_range}")
         if self.det_reference_init not in ("uniform", "sunflower"):
             raise ValueError(f"det_reference_init must be 'uniform' or 'sunflower', got {self.det_reference_init!r}")
+        if self.plan_anchor not in ("none", "constant_velocity"):
+            raise ValueError(f"plan_anchor must be 'none' or 'constant_velocity', got {self.plan_anchor!r}")
+        if self.plan_anchor == "constant_velocity" and self.ego_status_dim < 2:
+            raise ValueError(f"plan_anchor 'constant_velocity' reads (vx, vy) from ego_status; ego_status_dim is {self.ego_status_dim}")
+        if not self.plan_step_seconds > 0:
+            raise ValueError(f"plan_step_seconds must be > 0, got {self.plan_step_seconds}")
         if not self.azimuth_prior_logit >= 0:
             raise ValueError(f"azimuth_prior_logit must be >= 0 (0: no prior), got {self.azimuth_prior_logit}")
         if len(self.box_code_weights) != 10:

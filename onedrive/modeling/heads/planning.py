@@ -3,7 +3,11 @@
 The planning tokens are ``[ego | modes of command 0 | modes of command 1 | …]``. Each
 mode query, joined with the ego token's state and the ego status, gives ``T`` waypoint
 increments (cumulated into waypoints, metres; heading in radians when ``plan_dims`` is 3)
-and a mode score. Only the given command's modes count.
+and a mode score. Only the given command's modes count. With ``plan_anchor`` =
+``constant_velocity`` each increment is a correction to the ego's current velocity
+``(vx, vy)`` (ego status, m/s) times ``plan_step_seconds``, so the head starts near the
+constant-velocity baseline instead of at the origin; a heading increment (``plan_dims`` 3)
+is not anchored.
 Loss (winner takes all, as VAD's planning head): L1 on the valid steps of the mode
 closest to the ground truth, plus cross-entropy on the mode scores with that mode as
 the target; averaged over samples. The head runs on every task layer; the planning
@@ -51,7 +55,14 @@ class PlanningHead(nn.Module):
         status = ego_status.to(modes)[:, None, :].expand(-1, task.num_plan_modes, -1)  # (B, M, E)
         decoded = self.decoder(torch.cat([modes, ego, status], dim=-1))  # (B, M, T·D + 1)
         steps = decoded[..., :-1].view(batch, task.num_plan_modes, task.plan_steps, task.plan_dims)
+        if task.plan_anchor == "constant_velocity":
+            steps = steps + self.constant_velocity_step(ego_status.to(steps))[:, None, None, :]
         return PlanningOutput(steps.cumsum(dim=2), decoded[..., -1])
+
+    def constant_velocity_step(self, ego_status: torch.Tensor) -> torch.Tensor:
+        """ego_status (B, E) → one step at the current velocity (B, D): (vx, vy)·Δt, heading 0."""
+        step = ego_status[:, :2] * self.task.plan_step_seconds  # (B, 2) metres
+        return F.pad(step, (0, self.task.plan_dims - 2))  # (B, D)
 
     def loss(self, output: PlanningOutput, trajectory: torch.Tensor, mask: torch.Tensor) -> dict:
         """trajectory (B, T, D), mask (B, T) → {"plan_l1", "plan_cls"} averaged over samples."""

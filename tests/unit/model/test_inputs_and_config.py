@@ -94,6 +94,9 @@ def _settings(**task):
         (dict(camera_tiles=[0, 2]), r"camera_tiles must be \[rows, cols\] >= 1, got \[0, 2\]"),
         (dict(det_reference_init="grid"), "det_reference_init must be 'uniform' or 'sunflower', got 'grid'"),
         (dict(azimuth_prior_logit=-1.0), r"azimuth_prior_logit must be >= 0 \(0: no prior\), got -1.0"),
+        (dict(plan_anchor="cv"), "plan_anchor must be 'none' or 'constant_velocity', got 'cv'"),
+        (dict(plan_step_seconds=0.0), "plan_step_seconds must be > 0, got 0.0"),
+        (dict(plan_anchor="constant_velocity", ego_status_dim=1), r"reads \(vx, vy\) from ego_status; ego_status_dim is 1"),
     ],
 )
 def test_bad_config_values_are_named(task, message):

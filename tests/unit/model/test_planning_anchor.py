@@ -1,0 +1,53 @@
+"""plan_anchor = constant_velocity: the planning head predicts corrections to holding the current velocity."""
+
+import torch
+
+from model_helpers import load_onedrive, make_batch
+from onedrive.configuration_onedrive import OneDriveTaskConfig
+from onedrive.modeling.heads.planning import PlanningHead
+
+
+def planning_heads(**task):
+    """Two planning heads with the same weights, without and with the anchor."""
+    torch.manual_seed(0)
+    plain = PlanningHead(16, OneDriveTaskConfig(num_plan_modes=2, **task))
+    anchored = PlanningHead(16, OneDriveTaskConfig(num_plan_modes=2, plan_anchor="constant_velocity", **task))
+    anchored.load_state_dict(plain.state_dict())
+    return plain, anchored
+
+
+def test_anchor_adds_the_constant_velocity_path_to_every_mode():
+    plain, anchored = planning_heads(plan_step_seconds=0.5)
+    states = torch.randn(3, 1 + 3 * 2, 16)  # (B, 1 + C·M, H)
+    ego_status = torch.tensor([[4.0, 0.5, 0, 0, 0, 4.0], [-1.0, 2.0, 0, 0, 0, 2.2], [0.0, 0.0, 1, 1, 1, 0.0]])
+    command = torch.tensor([0, 2, 1])
+    without, with_anchor = plain(states, ego_status, command), anchored(states, ego_status, command)
+    times = 0.5 * torch.arange(1, 7.0)  # (T,) seconds
+    path = times[None, :, None] * ego_status[:, None, :2]  # (B, T, 2)
+    torch.testing.assert_close(with_anchor.trajectories, without.trajectories + path[:, None])
+    torch.testing.assert_close(with_anchor.mode_logits, without.mode_logits)
+
+
+def test_anchor_leaves_the_heading_alone():
+    plain, anchored = planning_heads(plan_steps=8, plan_dims=3, plan_step_seconds=0.25)
+    states, ego_status, command = torch.randn(2, 7, 16), torch.randn(2, 6), torch.tensor([1, 0])
+    without, with_anchor = plain(states, ego_status, command), anchored(states, ego_status, command)
+    times = 0.25 * torch.arange(1, 9.0)  # (T,)
+    torch.testing.assert_close(with_anchor.trajectories[..., 2], without.trajectories[..., 2])
+    torch.testing.assert_close(with_anchor.trajectories[..., :2], without.trajectories[..., :2] + (times[:, None] * ego_status[:, None, :2])[:, None])
+
+
+def test_model_with_a_silent_decoder_plans_constant_velocity(internvl_dir):
+    """Through the whole model: the ego status of each sample reaches the anchor, on every task layer."""
+    model = load_onedrive(internvl_dir, plan_anchor="constant_velocity")
+    output_layer = model.plan_head.decoder[-1]
+    with torch.no_grad():
+        output_layer.weight.zero_()
+        output_layer.bias.zero_()
+        batch = make_batch()
+        output = model(**batch)
+    times = 0.5 * torch.arange(1, 7.0)  # (T,)
+    expected = (times[None, :, None] * batch.ego_status[:, None, :2])[:, None].expand(-1, 2, -1, -1)  # (B, M, T, 2)
+    assert len(output.planning) == model.config.text_config.num_hidden_layers
+    for planning in output.planning.values():
+        torch.testing.assert_close(planning.trajectories, expected)
