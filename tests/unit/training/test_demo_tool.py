@@ -1,0 +1,53 @@
+"""tools/demo.py: the summary table it prints and writes, and its argument checks."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+TOOL = Path(__file__).resolve().parents[3] / "tools" / "demo.py"
+
+
+@pytest.fixture(scope="module")
+def demo():
+    spec = importlib.util.spec_from_file_location("demo_tool", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_summary_puts_each_baseline_beside_the_model(demo):
+    metrics = {
+        "plan/l2_avg": 0.5372, "det/mAP": 0.0007, "text/BLEU-4": 0.39, "plan/num_samples": 24,
+        "baseline/constant_velocity/plan/l2_avg": 1.3963, "baseline/mean_trajectory/plan/l2_avg": 1.4754,
+    }
+    table = demo.summary(metrics, {"train stage1_perception": 134.6}, headline=("plan/l2_avg", "det/mAP", "lane/DET_l"))
+    assert table.splitlines() == [
+        "| metric | OneDrive demo | constant velocity | mean trajectory |",
+        "|---|---|---|---|",
+        "| plan/l2_avg | 0.5372 | 1.3963 | 1.4754 |",
+        "| det/mAP | 0.0007 |  |  |",
+        "",
+        "| step | seconds |",
+        "|---|---|",
+        "| train stage1_perception | 135 |",
+    ]
+
+
+def test_summary_drops_baselines_without_values_and_adds_navsim_scores(demo):
+    metrics = {"det/mAP": 0.02, "navsim/PDMS": 0.7474, "navsim/num_tokens": 60, "baseline/constant_velocity/navsim/PDMS": 0.5995}
+    lines = demo.summary(metrics, {}, headline=("det/mAP",)).splitlines()
+    assert lines[:4] == [
+        "| metric | OneDrive demo | constant velocity |",
+        "|---|---|---|",
+        "| det/mAP | 0.0200 |  |",
+        "| navsim/PDMS | 0.7474 | 0.5995 |",
+    ]
+    assert not any("num_tokens" in line for line in lines)
+
+
+def test_detection_and_navsim_together_are_refused_before_anything_runs(demo, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        demo.main(["--detection", "--navsim"])
+    assert stopped.value.code == 2
+    assert "--detection runs stage 1 alone; run --navsim separately" in capsys.readouterr().err
