@@ -3,7 +3,8 @@
 Runs the repository's own tools one after another (each as a separate process, exactly
 as a user would call them), times them, checks that the exported folder, reloaded
 through ``AutoModel`` / ``AutoProcessor``, scores what the trained model scored, and
-prints the metric table beside the planning baselines. ``--navsim`` adds the NAVSIM
+prints the metric table beside the planning baselines and, for every training stage, each
+loss's mean over the first and the last tenth of its logged steps. ``--navsim`` adds the NAVSIM
 part (synthetic NAVSIM logs, planning-only training from the driving model, PDMS).
 
     python tools/demo.py                 # about 15 minutes on a 2-core CPU
@@ -24,6 +25,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from onedrive.training.loss_trend import read_loss_trend
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = Path("runs/demo")
@@ -62,10 +65,16 @@ def synthetic_world(timings: dict) -> None:
         "v1.0-synthetic", "--out", str(SYNTHETIC / "infos"), "--workers", "2", timings=timings)
 
 
-def nuscenes_part(timings: dict, seed: int | None) -> dict:
+def train(stage: str, config: str, output_dir: Path, seed: int | None, timings: dict, losses: dict) -> None:
+    """tools/train.py on ``config``; records how each of its losses moved (``losses[stage]``)."""
+    run(f"train {stage}", "tools/train.py", config, *seed_override(seed), timings=timings)
+    losses[stage] = read_loss_trend(REPO / output_dir)
+
+
+def nuscenes_part(timings: dict, losses: dict, seed: int | None) -> dict:
     synthetic_world(timings)
     for stage in ("stage1_perception", "stage2_planning", "stage3_joint"):
-        run(f"train {stage}", "tools/train.py", f"configs/demo/demo_{stage}.py", *seed_override(seed), timings=timings)
+        train(stage, f"configs/demo/demo_{stage}.py", RUNS / stage, seed, timings, losses)
     config = "configs/demo/demo_stage3_joint.py"
     run("evaluate", "tools/eval.py", config, "--checkpoint", str(RUNS / "stage3_joint/final"),
         "--out", str(RUNS / "eval"), "--baselines", timings=timings)
@@ -80,29 +89,30 @@ def nuscenes_part(timings: dict, seed: int | None) -> dict:
     return trained
 
 
-def detection_part(timings: dict, seed: int | None) -> dict:
+def detection_part(timings: dict, losses: dict, seed: int | None) -> dict:
     """Stage 1 alone for 4,000 steps (configs/demo/demo_detection.py), scored on detection and lanes."""
     synthetic_world(timings)
     config = "configs/demo/demo_detection.py"
-    run("train stage1_perception (4,000 steps)", "tools/train.py", config, *seed_override(seed), timings=timings)
+    train("stage1_perception (4,000 steps)", config, DETECTION_RUNS / "stage1_perception", seed, timings, losses)
     run("evaluate", "tools/eval.py", config, "--checkpoint", str(DETECTION_RUNS / "stage1_perception/final"),
         "--out", str(DETECTION_RUNS / "eval"), "--no-text", timings=timings)
     metrics = read_metrics(DETECTION_RUNS / "eval")
     return {key: value for key, value in metrics.items() if key.startswith(("det/", "lane/"))}
 
 
-def navsim_part(timings: dict, seed: int | None) -> dict:
+def navsim_part(timings: dict, losses: dict, seed: int | None) -> dict:
     run("synthetic NAVSIM logs", "tools/make_synthetic.py", "--format", "navsim", "--out", str(SYNTHETIC_NAVSIM),
         "--scenes", "36", "--val-scenes", "6", "--samples-per-scene", "10", "--overwrite", timings=timings)
     run("NAVSIM info files", "tools/create_data.py", "navsim", "--data-root", str(SYNTHETIC_NAVSIM), "--split",
         "navtrain", "--split", "navtest", "--out", str(SYNTHETIC_NAVSIM / "infos"), timings=timings)
-    run("train NAVSIM", "tools/train.py", "configs/demo/demo_navsim.py", *seed_override(seed), timings=timings)
+    train("NAVSIM", "configs/demo/demo_navsim.py", RUNS / "navsim", seed, timings, losses)
     run("evaluate NAVSIM", "tools/eval.py", "configs/demo/demo_navsim.py", "--checkpoint", str(RUNS / "navsim/final"),
         "--out", str(RUNS / "eval_navsim"), "--baselines", "--no-text", timings=timings)
     return read_metrics(RUNS / "eval_navsim")
 
 
-def summary(metrics: dict, timings: dict, headline: tuple[str, ...] = HEADLINE) -> str:
+def summary(metrics: dict, timings: dict, losses: dict, headline: tuple[str, ...] = HEADLINE) -> str:
+    """Markdown: metrics beside the baselines that have them, each stage's losses (first vs last tenth of the logs), timings."""
     keys = [key for key in headline if key in metrics]
     keys += [key for key in metrics if key.startswith("navsim/") and key != "navsim/num_tokens"]
     baselines = [name for name in ("constant_velocity", "mean_trajectory")
@@ -112,6 +122,9 @@ def summary(metrics: dict, timings: dict, headline: tuple[str, ...] = HEADLINE) 
     for key in keys:
         values = (metrics[key], *(metrics.get(f"baseline/{name}/{key}") for name in baselines))
         rows.append(f"| {key} | " + " | ".join(cell(value) for value in values) + " |")
+    rows += ["", "| stage | loss | first 10 % of logs | last 10 % | fell |", "|---|---|---|---|---|"]
+    rows += [f"| {stage} | {name} | {start:.4f} | {end:.4f} | {'yes' if end < start else '**no**'} |"
+             for stage, trend in losses.items() for name, (start, end) in trend.items()]
     rows += ["", "| step | seconds |", "|---|---|"] + [f"| {step} | {seconds:.0f} |" for step, seconds in timings.items()]
     return "\n".join(rows) + "\n"
 
@@ -134,13 +147,14 @@ def main(argv: list[str] | None = None) -> None:
     runs = DETECTION_RUNS if args.detection else RUNS
     shutil.rmtree(REPO / runs, ignore_errors=True)  # the demo's own folder: every run starts fresh
     timings: dict[str, float] = {}
+    losses: dict[str, dict] = {}
     if args.detection:
-        metrics = detection_part(timings, args.seed)
+        metrics = detection_part(timings, losses, args.seed)
     else:
-        metrics = nuscenes_part(timings, args.seed)
+        metrics = nuscenes_part(timings, losses, args.seed)
     if args.navsim:
-        metrics.update(navsim_part(timings, args.seed))
-    table = summary(metrics, timings, tuple(metrics) if args.detection else HEADLINE)
+        metrics.update(navsim_part(timings, losses, args.seed))
+    table = summary(metrics, timings, losses, tuple(metrics) if args.detection else HEADLINE)
     (REPO / runs / "summary.md").write_text(table)
     print("\n" + table)
 

@@ -1,4 +1,4 @@
-"""tools/demo.py: the summary table it prints and writes, and its argument checks."""
+"""tools/demo.py: the summary table it prints and writes (metrics, baselines, loss trends, timings), and its argument checks."""
 
 import importlib.util
 from pathlib import Path
@@ -21,12 +21,18 @@ def test_summary_puts_each_baseline_beside_the_model(demo):
         "plan/l2_avg": 0.5372, "det/mAP": 0.0007, "text/BLEU-4": 0.39, "plan/num_samples": 24,
         "baseline/constant_velocity/plan/l2_avg": 1.3963, "baseline/mean_trajectory/plan/l2_avg": 1.4754,
     }
-    table = demo.summary(metrics, {"train stage1_perception": 134.6}, headline=("plan/l2_avg", "det/mAP", "lane/DET_l"))
+    losses = {"stage1_perception": {"loss": (22.8, 12.7), "loss_det_cls": (0.9, 0.95)}}
+    table = demo.summary(metrics, {"train stage1_perception": 134.6}, losses, headline=("plan/l2_avg", "det/mAP", "lane/DET_l"))
     assert table.splitlines() == [
         "| metric | OneDrive demo | constant velocity | mean trajectory |",
         "|---|---|---|---|",
         "| plan/l2_avg | 0.5372 | 1.3963 | 1.4754 |",
         "| det/mAP | 0.0007 |  |  |",
+        "",
+        "| stage | loss | first 10 % of logs | last 10 % | fell |",
+        "|---|---|---|---|---|",
+        "| stage1_perception | loss | 22.8000 | 12.7000 | yes |",
+        "| stage1_perception | loss_det_cls | 0.9000 | 0.9500 | **no** |",
         "",
         "| step | seconds |",
         "|---|---|",
@@ -36,7 +42,7 @@ def test_summary_puts_each_baseline_beside_the_model(demo):
 
 def test_summary_drops_baselines_without_values_and_adds_navsim_scores(demo):
     metrics = {"det/mAP": 0.02, "navsim/PDMS": 0.7474, "navsim/num_tokens": 60, "baseline/constant_velocity/navsim/PDMS": 0.5995}
-    lines = demo.summary(metrics, {}, headline=("det/mAP",)).splitlines()
+    lines = demo.summary(metrics, {}, {}, headline=("det/mAP",)).splitlines()
     assert lines[:4] == [
         "| metric | OneDrive demo | constant velocity |",
         "|---|---|---|",
