@@ -18,13 +18,15 @@ from onedrive.training.config import NAVSIM_CAMERAS, DataConfig, ExperimentConfi
 
 def build() -> ExperimentConfig:
     stage3 = load_config(Path(__file__).with_name("demo_stage3_joint.py"))
+    # Stage 2's task: stage 3's without its joint loss weights, so the planning recipe's weights apply (no perception loss).
+    planning_task = load_config(Path(__file__).with_name("demo_stage2_planning.py")).model.task
     return replace(
         stage3,
         name="demo_navsim",
         model=replace(
             stage3.model,
             init_from=stage3.train.output_dir,
-            task={**stage3.model.task, "plan_steps": 8, "plan_dims": 3},
+            task={**planning_task, "plan_steps": 8, "plan_dims": 3},
         ),
         data=DataConfig(
             dataset="navsim",
