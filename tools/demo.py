@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from onedrive.training.loss_trend import read_loss_trend
+from onedrive.training.loss_trend import fell, read_loss_trend
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = Path("runs/demo")
@@ -123,7 +123,7 @@ def summary(metrics: dict, timings: dict, losses: dict, headline: tuple[str, ...
         values = (metrics[key], *(metrics.get(f"baseline/{name}/{key}") for name in baselines))
         rows.append(f"| {key} | " + " | ".join(cell(value) for value in values) + " |")
     rows += ["", "| stage | loss | first 10 % of logs | last 10 % | fell |", "|---|---|---|---|---|"]
-    rows += [f"| {stage} | {name} | {start:.4f} | {end:.4f} | {'yes' if end < start else '**no**'} |"
+    rows += [f"| {stage} | {name} | {start:.4f} | {end:.4f} | {'yes' if fell(start, end) else '**no**'} |"
              for stage, trend in losses.items() for name, (start, end) in trend.items()]
     rows += ["", "| step | seconds |", "|---|---|"] + [f"| {step} | {seconds:.0f} |" for step, seconds in timings.items()]
     return "\n".join(rows) + "\n"

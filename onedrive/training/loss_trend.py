@@ -43,8 +43,13 @@ def read_loss_trend(output_dir: str | Path) -> dict[str, tuple[float, float]]:
     return trend
 
 
+def fell(start: float, end: float) -> bool:
+    """Whether a loss fell over the run: its last-tenth mean is below its first-tenth mean."""
+    return end < start
+
+
 def format_loss_trend(trend: dict[str, tuple[float, float]]) -> str:
     """A plain-text table: loss, start, end, and whether it fell."""
     lines = [f"{'loss':<18}{'first 10 %':>12}{'last 10 %':>12}  fell"]
-    lines += [f"{name:<18}{start:>12.4f}{end:>12.4f}  {'yes' if end < start else 'NO'}" for name, (start, end) in trend.items()]
+    lines += [f"{name:<18}{start:>12.4f}{end:>12.4f}  {'yes' if fell(start, end) else 'NO'}" for name, (start, end) in trend.items()]
     return "\n".join(lines)
