@@ -3,9 +3,10 @@
 Runs the repository's own tools one after another (each as a separate process, exactly
 as a user would call them), times them, checks that the exported folder, reloaded
 through ``AutoModel`` / ``AutoProcessor``, scores what the trained model scored, and
-prints the metric table beside the planning baselines and, for every training stage, each
-loss's mean over the first and the last tenth of its logged steps. ``--navsim`` adds the NAVSIM
-part (synthetic NAVSIM logs, planning-only training from the driving model, PDMS).
+prints the metric table beside the baselines (planning; the image-blind box prior for
+detection) and, for every training stage, each loss's mean over the first and the last
+tenth of its logged steps. ``--navsim`` adds the NAVSIM part (synthetic NAVSIM logs,
+planning-only training from the driving model, PDMS).
 
     python tools/demo.py                 # about 15 minutes on a 2-core CPU
     python tools/demo.py --navsim        # + NAVSIM, a few minutes more
@@ -95,9 +96,9 @@ def detection_part(timings: dict, losses: dict, seed: int | None) -> dict:
     config = "configs/demo/demo_detection.py"
     train("stage1_perception (4,000 steps)", config, DETECTION_RUNS / "stage1_perception", seed, timings, losses)
     run("evaluate", "tools/eval.py", config, "--checkpoint", str(DETECTION_RUNS / "stage1_perception/final"),
-        "--out", str(DETECTION_RUNS / "eval"), "--no-text", timings=timings)
+        "--out", str(DETECTION_RUNS / "eval"), "--no-text", "--baselines", timings=timings)
     metrics = read_metrics(DETECTION_RUNS / "eval")
-    return {key: value for key, value in metrics.items() if key.startswith(("det/", "lane/"))}
+    return {key: value for key, value in metrics.items() if key.startswith(("det/", "lane/", "baseline/box_prior/"))}
 
 
 def navsim_part(timings: dict, losses: dict, seed: int | None) -> dict:
@@ -115,7 +116,7 @@ def summary(metrics: dict, timings: dict, losses: dict, headline: tuple[str, ...
     """Markdown: metrics beside the baselines that have them, each stage's losses (first vs last tenth of the logs), timings."""
     keys = [key for key in headline if key in metrics]
     keys += [key for key in metrics if key.startswith("navsim/") and key != "navsim/num_tokens"]
-    baselines = [name for name in ("constant_velocity", "mean_trajectory")
+    baselines = [name for name in ("constant_velocity", "mean_trajectory", "box_prior")
                  if any(f"baseline/{name}/{key}" in metrics for key in keys)]
     rows = ["| metric | OneDrive demo |" + "".join(f" {name.replace('_', ' ')} |" for name in baselines),
             "|---|---|" + "---|" * len(baselines)]

@@ -43,7 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-new-tokens", type=int, default=48, help="answer length limit (--checkpoint)")
     parser.add_argument("--no-text", action="store_true", help="skip answering questions (--checkpoint)")
     parser.add_argument("--baselines", action="store_true",
-                        help="also score the constant-velocity and mean-trajectory planning baselines (needs a CONFIG)")
+                        help="also score the baselines that need no model: constant velocity and mean trajectory "
+                             "(planning), the box prior (detection, nuScenes); needs a CONFIG")
     args = parser.parse_args(argv)
     if (args.checkpoint is None) == (args.predictions is None):
         parser.error("give exactly one of --checkpoint (run the model) or --predictions (score existing files)")
@@ -77,7 +78,8 @@ def _split(args: argparse.Namespace) -> dict:
 
 
 def score_baselines(split: dict) -> dict:
-    """``baseline/<name>/plan/...`` (or ``navsim/...``) metrics of the planning baselines on the same split."""
+    """``baseline/<name>/plan/...`` (or ``navsim/...``) metrics of the planning baselines and, on nuScenes,
+    ``baseline/box_prior/det/...`` of the image-blind detection prior, on the same split."""
     from onedrive.evaluation import baselines
     from onedrive.evaluation.predictions import load_infos
 
@@ -85,18 +87,22 @@ def score_baselines(split: dict) -> dict:
     _, train_records = load_infos(split["train_infos"])
     navsim = metadata.get("dataset") == "navsim"
     steps = 8 if navsim else 6
+    files = {
+        "constant_velocity": baselines.prediction_file(
+            baselines.constant_velocity(records, steps, with_heading=navsim), navsim),
+        "mean_trajectory": baselines.prediction_file(baselines.mean_trajectory(train_records, records, steps), navsim),
+    }
+    if not navsim:
+        files["box_prior"] = baselines.box_prior_file(train_records, records)
     results = {}
-    for name, trajectories in (
-        ("constant_velocity", baselines.constant_velocity(records, steps, with_heading=navsim)),
-        ("mean_trajectory", baselines.mean_trajectory(train_records, records, steps)),
-    ):
+    for name, (file_name, payload) in files.items():
         folder = Path(split["out"]) / "baselines" / name
         folder.mkdir(parents=True, exist_ok=True)
-        file_name, payload = baselines.prediction_file(trajectories, navsim)
-        (folder / file_name).write_text(json.dumps(payload))
-        metrics = evaluate_predictions(folder, split["infos"], data_root=split["data_root"], num_plots=0)
+        write_text_atomic(folder / file_name, json.dumps(payload))
+        metrics = evaluate_predictions(folder, split["infos"], data_root=split["data_root"], version=split["version"],
+                                       eval_split=split["eval_split"], num_plots=0)
         results.update({f"baseline/{name}/{key}": value for key, value in metrics.items()
-                        if key.startswith(("plan/", "navsim/"))})
+                        if key.startswith(("plan/", "navsim/", "det/"))})
     return results
 
 

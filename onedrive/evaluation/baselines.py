@@ -1,4 +1,4 @@
-"""Planning baselines that need no model, scored exactly like a model's predictions.
+"""Baselines that need no model, scored exactly like a model's predictions.
 
 * constant velocity: the ego keeps its current velocity ``(vx, vy)`` (info ``ego_status``,
   ego frame) for the whole horizon: waypoint k at ``k · 0.5 s · (vx, vy)``.
@@ -6,16 +6,25 @@
   sample's driving command (the command is an input of the model too, so the baseline
   may use it; with one command's trajectories missing, the mean over all is used).
 
-Both write the planning prediction file (docs/design.md §4; ``navsim.json`` poses for
-NAVSIM, 8 steps with heading) for the evaluation split, so the evaluator's rules (every
-sample, no NaN) apply to them as to any model.
+* box prior (detection): an image-blind detector. Per class, the training split's evaluable
+  boxes (at least one lidar or radar point, within the devkit's class range: the boxes
+  ``DetectionEval`` keeps) are clustered by their ego-frame centre with k-means (scipy); every
+  cluster becomes one box (median size and height, circular-mean yaw, mean velocity) scored by
+  its share of the boxes. Every sample gets the same boxes. A detector scores above it only by
+  reading the images.
+
+The planning baselines write the planning prediction file (docs/design.md §4; ``navsim.json``
+poses for NAVSIM, 8 steps with heading), the box prior a ``detection.json`` submission, for the
+evaluation split, so the evaluator's rules (every sample, no NaN) apply to them as to any model.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.cluster.vq import kmeans2
 
 STEP_SECONDS = 0.5  # nuScenes key frames at 2 Hz
+BOX_PRIOR_CLUSTERS = 50  # per class: 10 classes x 50 = the devkit's 500 boxes per sample
 
 
 def constant_velocity(records: list[dict], steps: int = 6, with_heading: bool = False) -> dict[str, np.ndarray]:
@@ -44,8 +53,59 @@ def mean_trajectory(train_records: list[dict], records: list[dict], steps: int =
     return {record["token"]: by_command.get(int(record["command"]), overall) for record in records}
 
 
+def box_prior_file(train_records: list[dict], records: list[dict]) -> tuple[str, dict]:
+    """("detection.json", submission) of :func:`box_prior` for every record, with the devkit's class ranges."""
+    from nuscenes.eval.common.config import config_factory
+
+    from onedrive.evaluation.detection import (
+        DEVKIT_CONFIG,
+        SUBMISSION_META,
+        boxes_to_submission,
+    )
+
+    boxes, scores, names = box_prior(train_records, config_factory(DEVKIT_CONFIG).class_range)
+    results = {record["token"]: boxes_to_submission(record["token"], boxes, scores, names,
+                                                    np.asarray(record["ego2global"], dtype=np.float64))
+               for record in records}
+    return "detection.json", {"meta": dict(SUBMISSION_META), "results": results}
+
+
 def prediction_file(trajectories: dict[str, np.ndarray], navsim: bool) -> tuple[str, dict]:
     """(file name, JSON payload): planning.json for nuScenes, navsim.json (poses) for NAVSIM."""
     if navsim:
         return "navsim.json", {token: {"poses": trajectory.tolist()} for token, trajectory in trajectories.items()}
     return "planning.json", {token: {"trajectory": trajectory.tolist()} for token, trajectory in trajectories.items()}
+
+
+def box_prior(train_records: list[dict], class_range: dict[str, float],
+              clusters: int = BOX_PRIOR_CLUSTERS) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(boxes (N, 9) ego frame ``[x, y, z, l, w, h, yaw, vx, vy]``, scores (N,), names): the same for every sample.
+
+    ``class_range``: the devkit's per-class evaluation range in metres (``DetectionConfig.class_range``);
+    boxes beyond it, or without lidar and radar points, are not evaluated and so not used.
+    """
+    per_class: dict[str, list[np.ndarray]] = {name: [] for name in class_range}
+    for record in train_records:
+        boxes = np.asarray(record["gt_boxes"], dtype=np.float64).reshape(-1, 9)  # (M, 9)
+        points = np.asarray(record["gt_num_lidar_pts"]) + np.asarray(record["gt_num_radar_pts"])  # (M,)
+        for box, name, count in zip(boxes, record["gt_names"], points):
+            if name in per_class and count > 0 and np.hypot(box[0], box[1]) <= class_range[name]:
+                per_class[name].append(box)
+    boxes, counts, names = [], [], []
+    for name, members in per_class.items():
+        if not members:
+            continue
+        members = np.stack(members)  # (M, 9)
+        centres, labels = kmeans2(members[:, :2], min(clusters, len(members)), rng=0, minit="++")
+        for k, centre in enumerate(centres):
+            cluster = members[labels == k]  # (m, 9); k-means may leave a cluster empty (scipy warns): no box
+            if not len(cluster):
+                continue
+            yaw = np.arctan2(np.sin(cluster[:, 6]).mean(), np.cos(cluster[:, 6]).mean())
+            boxes.append(np.concatenate([centre, np.median(cluster[:, 2:6], axis=0), [yaw], cluster[:, 7:9].mean(axis=0)]))
+            counts.append(len(cluster))
+            names.append(name)
+    if not boxes:
+        raise ValueError("the training split has no evaluable box (with lidar/radar points, within the class range)")
+    counts = np.asarray(counts, dtype=np.float64)
+    return np.stack(boxes), counts / counts.max(), names

@@ -34,6 +34,7 @@ from pyquaternion import Quaternion
 from onedrive.configuration_onedrive import NUSCENES_DETECTION_CLASSES
 from onedrive.io import write_text_atomic
 
+DEVKIT_CONFIG = "detection_cvpr_2019"
 MAX_BOXES_PER_SAMPLE = 500  # devkit detection_cvpr_2019 config
 MOVING_SPEED = 0.2  # m/s, mmdet3d's threshold for moving attributes
 DEFAULT_ATTRIBUTE = {
@@ -178,7 +179,7 @@ def evaluate_detection(
         result_path = write_submission(results, Path(tmp) / "detection_split.json", submission.get("meta"))
         output_dir = Path(out_dir) / "detection" if out_dir is not None else Path(tmp) / "devkit"
         evaluator = DetectionEval(
-            nusc, config_factory("detection_cvpr_2019"), str(result_path), eval_split, str(output_dir), verbose=False
+            nusc, config_factory(DEVKIT_CONFIG), str(result_path), eval_split, str(output_dir), verbose=False
         )
         summary = evaluator.main(plot_examples=0, render_curves=render_curves)
         present = sorted({box.detection_name for box in evaluator.gt_boxes.all})

@@ -58,3 +58,29 @@ def test_predictions_cover_the_split_and_score(world):
         assert key in metrics, key
     assert metrics["plan/num_samples"] + metrics["plan/num_skipped"] == len(records)
     assert (world / "eval" / "metrics.json").is_file()
+
+
+def test_eval_tool_scores_the_baselines_on_the_configs_split(world):
+    """tools/eval.py CONFIG --predictions P --baselines: planning baselines and the box prior, scored by the real devkit."""
+    infos = world / "infos" / "nuscenes_infos_synthetic_val.json"
+    records = json.loads(infos.read_text())["infos"]
+    perfect = world / "perfect"
+    perfect.mkdir()
+    (perfect / "planning.json").write_text(json.dumps({r["token"]: {"trajectory": r["ego_fut_traj"]} for r in records}))
+    spec = importlib.util.spec_from_file_location("tool_eval", TOOLS / "eval.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    metrics = module.main([
+        str(TOOLS.parent / "configs" / "demo" / "demo_stage1_perception.py"), "--predictions", str(perfect),
+        "--baselines", "--out", str(world / "eval_baselines"),
+        "--set", f"data.root={world / 'world'}", "--set", f"data.infos_dir={world / 'infos'}",
+    ])
+    assert metrics["plan/l2_avg"] == 0.0
+    assert metrics["baseline/constant_velocity/plan/l2_avg"] > 0.0
+    assert "baseline/mean_trajectory/plan/l2_avg" in metrics
+    submission = json.loads((world / "eval_baselines" / "baselines" / "box_prior" / "detection.json").read_text())
+    assert set(submission["results"]) == {r["token"] for r in records}
+    assert 0.0 <= metrics["baseline/box_prior/det/mAP"] < 1.0
+    assert metrics["baseline/box_prior/det/num_samples"] == len(records)
+    written = json.loads((world / "eval_baselines" / "metrics.json").read_text())
+    assert written["baseline/box_prior/det/mAP"] == metrics["baseline/box_prior/det/mAP"]

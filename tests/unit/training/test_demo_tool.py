@@ -20,14 +20,15 @@ def test_summary_puts_each_baseline_beside_the_model(demo):
     metrics = {
         "plan/l2_avg": 0.5372, "det/mAP": 0.0007, "text/BLEU-4": 0.39, "plan/num_samples": 24,
         "baseline/constant_velocity/plan/l2_avg": 1.3963, "baseline/mean_trajectory/plan/l2_avg": 1.4754,
+        "baseline/box_prior/det/mAP": 0.001,
     }
     losses = {"stage1_perception": {"loss": (22.8, 12.7), "loss_det_cls": (0.9, 0.95)}}
     table = demo.summary(metrics, {"train stage1_perception": 134.6}, losses, headline=("plan/l2_avg", "det/mAP", "lane/DET_l"))
     assert table.splitlines() == [
-        "| metric | OneDrive demo | constant velocity | mean trajectory |",
-        "|---|---|---|---|",
-        "| plan/l2_avg | 0.5372 | 1.3963 | 1.4754 |",
-        "| det/mAP | 0.0007 |  |  |",
+        "| metric | OneDrive demo | constant velocity | mean trajectory | box prior |",
+        "|---|---|---|---|---|",
+        "| plan/l2_avg | 0.5372 | 1.3963 | 1.4754 |  |",
+        "| det/mAP | 0.0007 |  |  | 0.0010 |",
         "",
         "| stage | loss | first 10 % of logs | last 10 % | fell |",
         "|---|---|---|---|---|",
