@@ -36,7 +36,7 @@ TINY_TASK = {
     "lane_points": 5,
     "depth_bins": 4,
     "num_plan_modes": 2,
-    "det_reference_init": "sunflower",  # these two as in configs/demo/demo_detection.py
+    "det_reference_init": "sunflower",  # these two as in the demo configs (configs/demo/demo_stage1_perception.py)
     "azimuth_prior_logit": 5.0,
 }
 CLASSES = ("car", "truck", "pedestrian", "barrier")

@@ -82,12 +82,12 @@ def test_every_shipped_config_loads():
         "planning",
         "joint",
     ]
-    # The detection demo is demo stage 1 with 256 queries and the azimuth prior, trained longer, in its own folders.
+    # The demo's detection queries are spread evenly and see the azimuth prior in every stage (one task dict).
+    assert all(config.model.task["num_det_queries"] == 256 for config in demo)
+    assert all(config.model.task["azimuth_prior_logit"] == 5.0 for config in demo)
+    # The detection demo is demo stage 1 trained longer, in its own folders.
     detection = load_config(REPO / "configs" / "demo" / "demo_detection.py")
-    assert detection.model.task == {
-        **demo[0].model.task, "num_det_queries": 256, "det_reference_init": "sunflower", "azimuth_prior_logit": 5.0
-    }
-    assert (detection.data, detection.recipe) == (demo[0].data, demo[0].recipe)
+    assert (detection.model.task, detection.data, detection.recipe) == (demo[0].model.task, demo[0].data, demo[0].recipe)
     assert detection.train.max_steps > demo[0].train.max_steps
     assert detection.train.output_dir.startswith("runs/demo_detection/")
     # The NAVSIM demo trains planning only, from the stage-3 model: the planning stage's loss weights.
