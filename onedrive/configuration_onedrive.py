@@ -47,7 +47,9 @@ class OneDriveTaskConfig(PreTrainedConfig):
     ``det_reference_init`` places the detection reference points (``modeling/queries.py``).
     ``plan_anchor`` = ``constant_velocity`` makes the planning head predict corrections to
     the ego's current velocity ``(vx, vy)`` held for ``plan_step_seconds`` per waypoint
-    (``modeling/heads/planning.py``).
+    (``modeling/heads/planning.py``). ``plan_mode_target`` picks the mode-score target:
+    ``winner`` (the mode nearest the ground truth, one-hot) or ``soft`` (a softmax over the
+    modes' negative L1 errors divided by ``plan_mode_temperature``, metres).
     """
 
     model_type = "onedrive_task"
@@ -70,6 +72,8 @@ class OneDriveTaskConfig(PreTrainedConfig):
     ego_status_dim: int = 6
     plan_anchor: str = "none"  # waypoint increments relative to: "none" (zero) or "constant_velocity"
     plan_step_seconds: float = 0.5  # time between waypoints (nuScenes and NAVSIM: 2 Hz)
+    plan_mode_target: str = "winner"  # mode-score target: "winner" (one-hot, VAD) or "soft"
+    plan_mode_temperature: float = 0.5  # metres of mean L1 error, for "soft"
 
     task_layers: list[int] | tuple[int, ...] | None = None
     position_range: list[float] | tuple[float, ...] = (-51.2, -51.2, -5.0, 51.2, 51.2, 3.0)
@@ -98,6 +102,7 @@ class OneDriveTaskConfig(PreTrainedConfig):
         self.depth_range = [float(v) for v in self.depth_range]
         self.azimuth_prior_logit = float(self.azimuth_prior_logit)
         self.plan_step_seconds = float(self.plan_step_seconds)
+        self.plan_mode_temperature = float(self.plan_mode_temperature)
         self.box_code_weights = [float(v) for v in self.box_code_weights]
         self.task_layers = None if self.task_layers is None else sorted(int(v) for v in self.task_layers)
         self._check()
@@ -142,6 +147,10 @@ class OneDriveTaskConfig(PreTrainedConfig):
             raise ValueError(f"plan_anchor 'constant_velocity' reads (vx, vy) from ego_status; ego_status_dim is {self.ego_status_dim}")
         if not self.plan_step_seconds > 0:
             raise ValueError(f"plan_step_seconds must be > 0, got {self.plan_step_seconds}")
+        if self.plan_mode_target not in ("winner", "soft"):
+            raise ValueError(f"plan_mode_target must be 'winner' or 'soft', got {self.plan_mode_target!r}")
+        if not self.plan_mode_temperature > 0:
+            raise ValueError(f"plan_mode_temperature must be > 0 (metres), got {self.plan_mode_temperature}")
         if not self.azimuth_prior_logit >= 0:
             raise ValueError(f"azimuth_prior_logit must be >= 0 (0: no prior), got {self.azimuth_prior_logit}")
         if len(self.box_code_weights) != 10:

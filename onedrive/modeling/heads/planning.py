@@ -9,8 +9,12 @@ and a mode score. Only the given command's modes count. With ``plan_anchor`` =
 constant-velocity baseline instead of at the origin; a heading increment (``plan_dims`` 3)
 is not anchored.
 Loss (winner takes all, as VAD's planning head): L1 on the valid steps of the mode
-closest to the ground truth, plus cross-entropy on the mode scores with that mode as
-the target; averaged over samples. The head runs on every task layer; the planning
+closest to the ground truth, plus a mode-score loss; averaged over samples. The mode
+score's target is that mode (``plan_mode_target`` = ``winner``: cross-entropy) or, with
+``soft``, the distribution ``softmax(−L1_m / plan_mode_temperature)`` over the modes'
+errors (KL divergence: the cross-entropy's gradient, 0 when the scores match the target).
+A one-hot target flips whenever another mode becomes the nearest, so its loss can rise
+while every mode improves; the soft target moves smoothly with the errors. The head runs on every task layer; the planning
 loss is the mean over those layers (deep supervision).
 """
 
@@ -73,8 +77,15 @@ class PlanningHead(nn.Module):
         best = per_mode.detach().argmin(dim=1)  # (B,)
         has_future = mask.any(dim=1).to(per_mode)  # (B,)
         l1 = per_mode[torch.arange(len(best)), best]
-        classification = F.cross_entropy(output.mode_logits, best, reduction="none") * has_future
+        classification = self.mode_score_loss(output.mode_logits, per_mode.detach(), best) * has_future
         return {
             "plan_l1": self.task.plan_weight * l1.mean(),
             "plan_cls": self.task.plan_cls_weight * classification.mean(),
         }
+
+    def mode_score_loss(self, logits: torch.Tensor, errors: torch.Tensor, best: torch.Tensor) -> torch.Tensor:
+        """logits (B, M), per-mode L1 errors (B, M), nearest mode (B,) → loss per sample (B,)."""
+        if self.task.plan_mode_target == "winner":
+            return F.cross_entropy(logits, best, reduction="none")
+        target = F.log_softmax(-errors / self.task.plan_mode_temperature, dim=1)  # (B, M)
+        return F.kl_div(F.log_softmax(logits, dim=1), target, reduction="none", log_target=True).sum(dim=1)

@@ -1,0 +1,48 @@
+"""plan_mode_target: the mode score learns the nearest mode (winner) or a softmax over the modes' errors (soft)."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from onedrive.configuration_onedrive import OneDriveTaskConfig
+from onedrive.modeling.heads.planning import PlanningHead, PlanningOutput
+
+
+def head(**task):
+    return PlanningHead(8, OneDriveTaskConfig(num_plan_modes=3, plan_cls_weight=1.0, **task))
+
+
+def modes_at(offsets, logits):
+    """One sample, 3 modes; mode m is the ground truth (all zeros) shifted by offsets[m] metres in x."""
+    trajectories = torch.zeros(1, 3, 6, 2)
+    trajectories[0, :, :, 0] = torch.tensor(offsets)[:, None]
+    return PlanningOutput(trajectories, torch.tensor([logits], requires_grad=True))
+
+
+def test_soft_target_is_the_softmax_of_the_negative_errors_over_the_temperature():
+    # Mean L1 over (x, y) of mode m is offsets[m] / 2: errors (0.1, 0.5, 1.0) m.
+    output = modes_at([0.2, 1.0, 2.0], [0.3, -0.2, 0.1])
+    losses = head(plan_mode_target="soft", plan_mode_temperature=0.25).loss(output, torch.zeros(1, 6, 2), torch.ones(1, 6))
+    target = F.softmax(-torch.tensor([0.1, 0.5, 1.0]) / 0.25, dim=0)
+    predicted = F.softmax(output.mode_logits.detach()[0], dim=0)
+    expected = (target * (target.log() - predicted.log())).sum()
+    torch.testing.assert_close(losses["plan_cls"], expected)
+    losses["plan_cls"].backward()
+    torch.testing.assert_close(output.mode_logits.grad[0], predicted - target)  # the cross-entropy's gradient
+
+
+def test_soft_loss_is_zero_when_the_scores_match_the_target_and_winner_is_the_one_hot_cross_entropy():
+    errors = torch.tensor([0.1, 0.5, 1.0])
+    matching = modes_at([0.2, 1.0, 2.0], (-errors / 0.5).tolist())
+    soft = head(plan_mode_target="soft", plan_mode_temperature=0.5).loss(matching, torch.zeros(1, 6, 2), torch.ones(1, 6))
+    assert soft["plan_cls"].item() == pytest.approx(0.0, abs=1e-7)
+    output = modes_at([1.0, 0.2, 2.0], [0.3, -0.2, 0.1])
+    winner = head().loss(output, torch.zeros(1, 6, 2), torch.ones(1, 6))
+    torch.testing.assert_close(winner["plan_cls"], F.cross_entropy(output.mode_logits.detach(), torch.tensor([1])))
+
+
+def test_a_sample_without_future_adds_no_mode_score_loss_for_either_target():
+    for task in ({}, {"plan_mode_target": "soft"}):
+        output = modes_at([0.2, 1.0, 2.0], [0.3, -0.2, 0.1])
+        losses = head(**task).loss(output, torch.zeros(1, 6, 2), torch.zeros(1, 6))
+        assert losses["plan_cls"].item() == 0.0
