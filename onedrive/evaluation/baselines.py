@@ -96,7 +96,8 @@ def box_prior(train_records: list[dict], class_range: dict[str, float],
         if not members:
             continue
         members = np.stack(members)  # (M, 9)
-        centres, labels = kmeans2(members[:, :2], min(clusters, len(members)), rng=0, minit="++")
+        # seed= (not rng=, scipy >= 1.15 only) with a Generator: the same clusters on every scipy >= 1.10
+        centres, labels = kmeans2(members[:, :2], min(clusters, len(members)), seed=np.random.default_rng(0), minit="++")
         for k, centre in enumerate(centres):
             cluster = members[labels == k]  # (m, 9); k-means may leave a cluster empty (scipy warns): no box
             if not len(cluster):
