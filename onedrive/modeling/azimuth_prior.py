@@ -17,12 +17,11 @@ queries' own self-attention, where it favours queries at a similar azimuth.
 
 Not a no-op at initialisation: every query that reads the image tokens (text, image tokens)
 sees the changed keys too. That is why it is off by default (``azimuth_prior_logit = 0``)
-and on in the demo configs (``DEMO_TASK`` in ``configs/demo/demo_stage1_perception.py``), whose
-InternVL is random. A
-learned gate on the key side, starting at zero, would keep the pretrained logits; tried on
-the demo, it went negative (−0.24 after 2,000 steps; every query reading the image tokens
-pulls on it, not only the detection queries) and det/mAP was 0.002 instead of 0.004 with
-the fixed prior.
+and on in the demo configs (``DEMO_TASK`` in ``configs/demo/demo_stage1_perception.py``),
+whose InternVL is random. A learned gate on the key side, starting at zero, would keep the
+pretrained logits; tried on the demo, it went negative (−0.24 after 2,000 steps; every
+query reading the image tokens pulls on it, not only the detection queries) and det/mAP was
+0.002 instead of 0.004 with the fixed prior.
 """
 
 from __future__ import annotations

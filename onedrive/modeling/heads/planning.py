@@ -14,8 +14,8 @@ score's target is that mode (``plan_mode_target`` = ``winner``: cross-entropy) o
 ``soft``, the distribution ``softmax(−L1_m / plan_mode_temperature)`` over the modes'
 errors (KL divergence: the cross-entropy's gradient, 0 when the scores match the target).
 A one-hot target flips whenever another mode becomes the nearest, so its loss can rise
-while every mode improves; the soft target moves smoothly with the errors. The head runs on every task layer; the planning
-loss is the mean over those layers (deep supervision).
+while every mode improves; the soft target moves smoothly with the errors. The head runs
+on every task layer; the planning loss is the mean over those layers (deep supervision).
 """
 
 from __future__ import annotations
@@ -74,10 +74,11 @@ class PlanningHead(nn.Module):
         errors = (output.trajectories - trajectory.to(output.trajectories)[:, None]).abs() * valid  # (B, M, T, D)
         counts = valid.sum(dim=(1, 2, 3)).clamp(min=1) * self.task.plan_dims  # (B,)
         per_mode = errors.sum(dim=(2, 3)) / counts[:, None]  # (B, M)
-        best = per_mode.detach().argmin(dim=1)  # (B,)
+        mode_errors = per_mode.detach()  # (B, M), the mode-score targets
+        best = mode_errors.argmin(dim=1)  # (B,)
         has_future = mask.any(dim=1).to(per_mode)  # (B,)
         l1 = per_mode[torch.arange(len(best)), best]
-        classification = self.mode_score_loss(output.mode_logits, per_mode.detach(), best) * has_future
+        classification = self.mode_score_loss(output.mode_logits, mode_errors, best) * has_future
         return {
             "plan_l1": self.task.plan_weight * l1.mean(),
             "plan_cls": self.task.plan_cls_weight * classification.mean(),

@@ -19,11 +19,12 @@ from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 TOOLS = Path(__file__).resolve().parents[3] / "tools"
 
 
-def run_tool(name: str, argv: list[str]) -> None:
+def run_tool(name: str, argv: list[str]):
+    """``tools/<name>.py``'s ``main(argv)``, and what it returns."""
     spec = importlib.util.spec_from_file_location(f"tool_{name}", TOOLS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.main(argv)
+    return module.main(argv)
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +68,7 @@ def test_eval_tool_scores_the_baselines_on_the_configs_split(world):
     perfect = world / "perfect"
     perfect.mkdir()
     (perfect / "planning.json").write_text(json.dumps({r["token"]: {"trajectory": r["ego_fut_traj"]} for r in records}))
-    spec = importlib.util.spec_from_file_location("tool_eval", TOOLS / "eval.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    metrics = module.main([
+    metrics = run_tool("eval", [
         str(TOOLS.parent / "configs" / "demo" / "demo_stage1_perception.py"), "--predictions", str(perfect),
         "--baselines", "--out", str(world / "eval_baselines"),
         "--set", f"data.root={world / 'world'}", "--set", f"data.infos_dir={world / 'infos'}",
