@@ -10,11 +10,12 @@ constant-velocity baseline instead of at the origin; a heading increment (``plan
 is not anchored.
 Loss (winner takes all, as VAD's planning head): L1 on the valid steps of the mode
 closest to the ground truth, plus a mode-score loss; averaged over samples. The mode
-score's target is that mode (``plan_mode_target`` = ``winner``: cross-entropy) or, with
-``soft``, the distribution ``softmax(−L1_m / plan_mode_temperature)`` over the modes'
-errors (KL divergence: the cross-entropy's gradient, 0 when the scores match the target).
-A one-hot target flips whenever another mode becomes the nearest, so its loss can rise
-while every mode improves; the soft target moves smoothly with the errors. The head runs
+score's target is that mode (``plan_mode_target`` = ``winner``) or, with ``soft``, the
+distribution ``softmax(−L1_m / plan_mode_temperature)`` over the modes' errors; both are
+cross-entropies, so the logged ``plan_cls`` has one scale (with ``soft`` its floor is the
+target's entropy, which shrinks as the modes spread apart). A one-hot target flips whenever
+another mode becomes the nearest, so its loss can rise while every mode improves; the soft
+target moves smoothly with the errors. The head runs
 on every task layer; the planning loss is the mean over those layers (deep supervision).
 """
 
@@ -88,5 +89,5 @@ class PlanningHead(nn.Module):
         """logits (B, M), per-mode L1 errors (B, M), nearest mode (B,) → loss per sample (B,)."""
         if self.task.plan_mode_target == "winner":
             return F.cross_entropy(logits, best, reduction="none")
-        target = F.log_softmax(-errors / self.task.plan_mode_temperature, dim=1)  # (B, M)
-        return F.kl_div(F.log_softmax(logits, dim=1), target, reduction="none", log_target=True).sum(dim=1)
+        target = F.softmax(-errors / self.task.plan_mode_temperature, dim=1)  # (B, M) probabilities
+        return F.cross_entropy(logits, target, reduction="none")

@@ -25,17 +25,20 @@ def test_soft_target_is_the_softmax_of_the_negative_errors_over_the_temperature(
     losses = head(plan_mode_target="soft", plan_mode_temperature=0.25).loss(output, torch.zeros(1, 6, 2), torch.ones(1, 6))
     target = F.softmax(-torch.tensor([0.1, 0.5, 1.0]) / 0.25, dim=0)
     predicted = F.softmax(output.mode_logits.detach()[0], dim=0)
-    expected = (target * (target.log() - predicted.log())).sum()
+    expected = -(target * predicted.log()).sum()
     torch.testing.assert_close(losses["plan_cls"], expected)
     losses["plan_cls"].backward()
-    torch.testing.assert_close(output.mode_logits.grad[0], predicted - target)  # the cross-entropy's gradient
+    torch.testing.assert_close(output.mode_logits.grad[0], predicted - target)
 
 
-def test_soft_loss_is_zero_when_the_scores_match_the_target_and_winner_is_the_one_hot_cross_entropy():
+def test_soft_loss_is_the_target_entropy_when_the_scores_match_and_winner_is_the_one_hot_cross_entropy():
     errors = torch.tensor([0.1, 0.5, 1.0])
     matching = modes_at([0.2, 1.0, 2.0], (-errors / 0.5).tolist())
     soft = head(plan_mode_target="soft", plan_mode_temperature=0.5).loss(matching, torch.zeros(1, 6, 2), torch.ones(1, 6))
-    assert soft["plan_cls"].item() == pytest.approx(0.0, abs=1e-7)
+    target = F.softmax(-errors / 0.5, dim=0)
+    assert soft["plan_cls"].item() == pytest.approx(-(target * target.log()).sum().item(), abs=1e-6)
+    soft["plan_cls"].backward()
+    assert matching.mode_logits.grad.abs().max().item() < 1e-6  # the minimum: nothing left to learn
     output = modes_at([1.0, 0.2, 2.0], [0.3, -0.2, 0.1])
     winner = head().loss(output, torch.zeros(1, 6, 2), torch.ones(1, 6))
     torch.testing.assert_close(winner["plan_cls"], F.cross_entropy(output.mode_logits.detach(), torch.tensor([1])))
