@@ -11,7 +11,7 @@ planning-only training from the driving model, PDMS).
     python tools/demo.py                 # about 15 minutes on a 2-core CPU
     python tools/demo.py --navsim        # + NAVSIM, a few minutes more
     python tools/demo.py --seed 1        # another initialisation and data order (train.seed)
-    python tools/demo.py --detection     # only stage 1, trained 4,000 steps, scored on detection (~30 min)
+    python tools/demo.py --detection     # only stage 1, trained 4,000 steps, scored on detection (~22 min)
 
 Writes ``data/synthetic*`` and ``runs/demo/`` (``runs/demo_detection/`` with ``--detection``;
 both replaced on every run) and ``summary.md`` there.
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--navsim", action="store_true", help="also run the NAVSIM part")
     parser.add_argument("--detection", action="store_true",
-                        help="instead: only the demo's stage 1, trained to 4,000 steps (1,400 in the demo), scored on detection")
+                        help="instead: only the demo's stage 1, trained to 4,000 steps (1,700 in the demo), scored on detection")
     parser.add_argument("--seed", type=int, help="train.seed of every training stage (default: the configs', 0)")
     args = parser.parse_args(argv)
     if args.detection and args.navsim:

@@ -60,18 +60,14 @@ def build() -> ExperimentConfig:
             train_split="synthetic_train",
             eval_split="synthetic_val",
             infos_dir="data/synthetic/infos",
-            # Each camera at the rendered 112 × 224 (8 tiles, 32 tokens) instead of 56 × 112 plus a
-            # thumbnail (12 tokens): at 56 px high a pixel of road spans ~6 m of depth at 24 m, the
-            # median box distance. Stage 1 alone: det/mAP 0.0039 → 0.0075 at 1,700 steps (README).
-            camera_tiles=(2, 4),
-            use_thumbnail=False,
+            camera_tiles=(1, 2),
             augment=True,
             workers=1,
         ),
         train=TrainConfig(
             output_dir="runs/demo/stage1_perception",
             epochs=1,
-            max_steps=1400,
+            max_steps=1700,
             learning_rate=1e-3,
             weight_decay=1e-4,
             warmup_steps=20,
@@ -86,9 +82,6 @@ def build() -> ExperimentConfig:
         ),
         recipe=RecipeConfig(
             stage="perception",
-            # The paper freezes its pretrained ViT in stage 1; the demo's ViT and projector are random,
-            # so frozen they would only scramble the pixels. Stage 1 alone, 1,700 steps: det/mAP 0.0075 → 0.0154.
-            trainable=("vit", "projector", "perception"),
             lora_rank=16,
             lora_alpha=32,
             lora_dropout=0.0,

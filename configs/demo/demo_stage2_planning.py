@@ -18,5 +18,6 @@ def build() -> ExperimentConfig:
         train=replace(
             stage1.train, output_dir="runs/demo/stage2_planning", max_steps=600
         ),
-        recipe=replace(stage1.recipe, stage="planning", trainable=None),  # the planning stage's own groups
+        # trainable=None: the planning stage's own groups, whatever stage 1 overrides.
+        recipe=replace(stage1.recipe, stage="planning", trainable=None),
     )

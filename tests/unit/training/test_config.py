@@ -85,9 +85,6 @@ def test_every_shipped_config_loads():
     # The demo's detection queries are spread evenly and see the azimuth prior in every stage (one task dict).
     assert all(config.model.task["num_det_queries"] == 256 for config in demo)
     assert all(config.model.task["azimuth_prior_logit"] == 5.0 for config in demo)
-    # The demo's random ViT trains from stage 1; stages 2 and 3 train their recipe's own groups.
-    assert demo[0].recipe.trainable == ("vit", "projector", "perception")
-    assert demo[1].recipe.trainable is None and demo[2].recipe.trainable is None
     # The detection demo is demo stage 1 trained longer, in its own folders.
     detection = load_config(REPO / "configs" / "demo" / "demo_detection.py")
     assert (detection.model.task, detection.data, detection.recipe) == (demo[0].model.task, demo[0].data, demo[0].recipe)
