@@ -15,8 +15,8 @@ distribution ``softmax(−L1_m / plan_mode_temperature)`` over the modes' errors
 cross-entropies, so the logged ``plan_cls`` has one scale (with ``soft`` its floor is the
 target's entropy, which shrinks as the modes spread apart). A one-hot target flips whenever
 another mode becomes the nearest, so its loss can rise while every mode improves; the soft
-target moves smoothly with the errors. The head runs
-on every task layer; the planning loss is the mean over those layers (deep supervision).
+target moves smoothly with the errors. The head runs on every task layer; the planning
+loss is the mean over those layers (deep supervision).
 """
 
 from __future__ import annotations
