@@ -86,8 +86,9 @@ class PlanningHead(nn.Module):
         }
 
     def mode_score_loss(self, logits: torch.Tensor, errors: torch.Tensor, best: torch.Tensor) -> torch.Tensor:
-        """logits (B, M), per-mode L1 errors (B, M), nearest mode (B,) → loss per sample (B,)."""
+        """logits (B, M), per-mode L1 errors (B, M), nearest mode (B,) → cross-entropy per sample (B,)."""
         if self.task.plan_mode_target == "winner":
-            return F.cross_entropy(logits, best, reduction="none")
-        target = F.softmax(-errors / self.task.plan_mode_temperature, dim=1)  # (B, M) probabilities
+            target = best  # (B,) class indices
+        else:
+            target = F.softmax(-errors / self.task.plan_mode_temperature, dim=1)  # (B, M) probabilities
         return F.cross_entropy(logits, target, reduction="none")
