@@ -20,13 +20,13 @@ import tempfile
 from pathlib import Path
 
 import torch
-from transformers import AutoTokenizer, PreTrainedTokenizerBase
+from transformers import AutoTokenizer, InternVLConfig, PreTrainedTokenizerBase
 
 from onedrive.configuration_onedrive import OneDriveConfig
 from onedrive.data import DriveDataset, OneDriveProcessor, build_tokenizer
 from onedrive.modeling.modeling_onedrive import OneDriveForDriving
 from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
-from onedrive.training.config import ExperimentConfig, model_folder
+from onedrive.training.config import ExperimentConfig, TinyInternVLConfig, model_folder
 from onedrive.training.recipe import stage_loss_weights
 
 IMAGE_TOKEN_ID_TINY = 5  # <IMG_CONTEXT> of onedrive.data.build_tokenizer
@@ -45,38 +45,81 @@ def task_overrides(config: ExperimentConfig) -> dict:
 
 
 def ensure_tiny_internvl(config: ExperimentConfig) -> None:
-    """Write the random tiny InternVL3 of ``model.tiny`` to ``model.internvl`` when that folder is missing."""
+    """Write the random tiny InternVL3 of ``model.tiny`` to ``model.internvl`` when that folder is missing.
+
+    A folder already there must hold a model of those sizes (``check_tiny_sizes``): a changed
+    ``model.tiny`` would otherwise train the old model without a word.
+    """
     model = config.model
-    if (
-        model.tiny is None
-        or model.init_from is not None
-        or Path(model.internvl).is_dir()
-    ):
+    if model.tiny is None or model.init_from is not None:
         return
-    sizes = model.tiny
     target = Path(model.internvl)
+    if target.is_dir():
+        check_tiny_sizes(target, model.tiny)
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
-    save_tiny_internvl(
-        staging,
-        tiny_internvl_config(
-            vocab_size=sizes.vocab_size,
-            image_token_id=IMAGE_TOKEN_ID_TINY,
-            hidden_size=sizes.hidden_size,
-            intermediate_size=sizes.intermediate_size,
-            num_hidden_layers=sizes.num_hidden_layers,
-            num_attention_heads=sizes.num_attention_heads,
-            num_key_value_heads=sizes.num_key_value_heads,
-            vision_overrides=dict(image_size=sizes.vision_tile, hidden_size=sizes.vision_hidden_size),
-        ),
-        seed=sizes.seed,
-    )
+    save_tiny_internvl(staging, tiny_config(model.tiny), seed=model.tiny.seed)
     try:
         os.rename(staging, target)
     except (
         OSError
     ):  # another process of the same run wrote it first (same seed, same content)
         shutil.rmtree(staging)
+
+
+def tiny_config(sizes: TinyInternVLConfig) -> InternVLConfig:
+    """The InternVL3 config of ``model.tiny``'s sizes."""
+    return tiny_internvl_config(
+        vocab_size=sizes.vocab_size,
+        image_token_id=IMAGE_TOKEN_ID_TINY,
+        hidden_size=sizes.hidden_size,
+        intermediate_size=sizes.intermediate_size,
+        num_hidden_layers=sizes.num_hidden_layers,
+        num_attention_heads=sizes.num_attention_heads,
+        num_key_value_heads=sizes.num_key_value_heads,
+        vision_overrides={
+            "image_size": sizes.vision_tile,
+            "hidden_size": sizes.vision_hidden_size,
+        },
+    )
+
+
+# model.tiny field → (InternVLConfig sub-config, attribute); the seed leaves no trace in the config.
+TINY_SIZE_FIELDS = {
+    "hidden_size": ("text_config", "hidden_size"),
+    "intermediate_size": ("text_config", "intermediate_size"),
+    "num_hidden_layers": ("text_config", "num_hidden_layers"),
+    "num_attention_heads": ("text_config", "num_attention_heads"),
+    "num_key_value_heads": ("text_config", "num_key_value_heads"),
+    "vocab_size": ("text_config", "vocab_size"),
+    "vision_tile": ("vision_config", "image_size"),
+    "vision_hidden_size": ("vision_config", "hidden_size"),
+}
+
+
+def check_tiny_sizes(folder: Path, sizes: TinyInternVLConfig) -> None:
+    """Raise if the InternVL in ``folder`` differs from ``tiny_config(sizes)`` in a size ``model.tiny`` sets."""
+    wanted, found = tiny_config(sizes), InternVLConfig.from_pretrained(folder)
+    differences = []
+    for field, (part, name) in TINY_SIZE_FIELDS.items():
+        want, have = (
+            getattr(getattr(config, part), name) for config in (wanted, found)
+        )
+        if _as_list(want) != _as_list(have):
+            differences.append(
+                f"model.tiny.{field} = {getattr(sizes, field)}, the folder's {part}.{name} = {have}"
+            )
+    if differences:
+        raise ValueError(
+            f"model.internvl {folder} holds a model of other sizes than model.tiny ({'; '.join(differences)}): "
+            "delete the folder to have the tiny model written there again, or point model.internvl at a new folder"
+        )
+
+
+def _as_list(value):
+    """Sizes as a saved config.json reads back: tuples become lists (the ViT's image_size)."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def torch_dtype(name: str) -> torch.dtype:
