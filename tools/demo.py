@@ -114,8 +114,12 @@ def navsim_part(timings: dict, losses: dict, seed: int | None) -> dict:
 
 
 def summary(metrics: dict, timings: dict, losses: dict, headline: tuple[str, ...] = HEADLINE) -> str:
-    """Markdown: metrics beside the baselines that have them, each stage's losses (first vs last tenth of the logs), timings."""
-    keys = [key for key in headline if key in metrics]
+    """Markdown: metrics beside the baselines that have them, each stage's losses (first vs last tenth of the logs), timings.
+
+    A row per number of ``headline`` found in ``metrics``; a baseline's own key (``baseline/<name>/...``) is
+    not a row, its value goes beside the model's.
+    """
+    keys = [key for key in headline if isinstance(metrics.get(key), (int, float)) and not key.startswith("baseline/")]
     keys += [key for key in metrics if key.startswith("navsim/") and key != "navsim/num_tokens"]
     baselines = [name for name in ("constant_velocity", "mean_trajectory", "box_prior")
                  if any(f"baseline/{name}/{key}" in metrics for key in keys)]

@@ -53,6 +53,14 @@ def test_summary_drops_baselines_without_values_and_adds_navsim_scores(demo):
     assert not any("num_tokens" in line for line in lines)
 
 
+def test_summary_of_every_metric_puts_baselines_beside_and_skips_lists(demo):
+    """--detection passes every metric as the headline: the box prior's keys are not rows of their own."""
+    metrics = {"det/mAP": 0.0176, "det/classes_present": ["car"], "baseline/box_prior/det/mAP": 0.002}
+    lines = demo.summary(metrics, {}, {}, headline=tuple(metrics)).splitlines()
+    assert lines[:3] == ["| metric | OneDrive demo | box prior |", "|---|---|---|", "| det/mAP | 0.0176 | 0.0020 |"]
+    assert lines[3] == ""
+
+
 def test_detection_and_navsim_together_are_refused_before_anything_runs(demo, capsys):
     with pytest.raises(SystemExit) as stopped:
         demo.main(["--detection", "--navsim"])
