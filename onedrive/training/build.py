@@ -68,23 +68,6 @@ def ensure_tiny_internvl(config: ExperimentConfig) -> None:
         shutil.rmtree(staging)
 
 
-def tiny_config(sizes: TinyInternVLConfig) -> InternVLConfig:
-    """The InternVL3 config of ``model.tiny``'s sizes."""
-    return tiny_internvl_config(
-        vocab_size=sizes.vocab_size,
-        image_token_id=IMAGE_TOKEN_ID_TINY,
-        hidden_size=sizes.hidden_size,
-        intermediate_size=sizes.intermediate_size,
-        num_hidden_layers=sizes.num_hidden_layers,
-        num_attention_heads=sizes.num_attention_heads,
-        num_key_value_heads=sizes.num_key_value_heads,
-        vision_overrides={
-            "image_size": sizes.vision_tile,
-            "hidden_size": sizes.vision_hidden_size,
-        },
-    )
-
-
 # model.tiny field → (InternVLConfig sub-config, attribute); the seed leaves no trace in the config.
 TINY_SIZE_FIELDS = {
     "hidden_size": ("text_config", "hidden_size"),
@@ -96,6 +79,18 @@ TINY_SIZE_FIELDS = {
     "vision_tile": ("vision_config", "image_size"),
     "vision_hidden_size": ("vision_config", "hidden_size"),
 }
+
+
+def tiny_config(sizes: TinyInternVLConfig) -> InternVLConfig:
+    """The InternVL3 config of ``model.tiny``'s sizes, each set where ``TINY_SIZE_FIELDS`` says."""
+    settings: dict[str, dict] = {"text_config": {}, "vision_config": {}}
+    for field, (part, name) in TINY_SIZE_FIELDS.items():
+        settings[part][name] = getattr(sizes, field)
+    return tiny_internvl_config(
+        image_token_id=IMAGE_TOKEN_ID_TINY,
+        vision_overrides=settings["vision_config"],
+        **settings["text_config"],
+    )
 
 
 def check_tiny_sizes(folder: Path, sizes: TinyInternVLConfig) -> None:
