@@ -1,6 +1,6 @@
 """Demo detection — stage 1 alone for 4,000 steps, to show how far the tiny model's detection goes (~22 min, CPU).
 
-The 15-minute demo stops stage 1 after 1,700 steps, when detection has just started. This
+The 13-minute demo stops stage 1 after 1,700 steps, when detection has just started. This
 run trains the same stage 1 (256 evenly spread detection queries, the azimuth prior) for
 4,000 steps, in its own folders, and scores it on detection and lanes.
 
