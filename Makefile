@@ -17,6 +17,7 @@ $(VENV)/.installed: setup.py
 	touch $@
 
 test: setup
+	$(PY) -m ruff check .
 	$(PY) -m pytest
 
 # The slow tests include 2-process torchrun / DeepSpeed runs and ONNX exports.

@@ -13,6 +13,7 @@ EXTRAS = {
     "onnx": ["onnx>=1.17", "onnxruntime>=1.20", "onnxscript>=0.3", "numpy<2"],
     "dev": [
         "pytest>=8",
+        "ruff>=0.6",
         "tensorboard>=2.15",
         "accelerate>=1.0",
         "pycocoevalcap>=1.2",

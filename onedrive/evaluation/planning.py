@@ -55,8 +55,8 @@ Boundary, as in OmniDrive's ``eval_planning.py`` (``get_ego_seg`` + ``get_drivab
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import shapely

@@ -142,7 +142,7 @@ def build_nuscenes(root: Path) -> dict:
                                           "calibrated_sensor_token": "cs-lidar", "filename": f"samples/LIDAR_TOP/{token}.pcd.bin",
                                           "fileformat": "pcd", "width": 0, "height": 0, "timestamp": timestamp,
                                           "is_key_frame": True, "prev": "", "next": ""})
-            for key, (category, attribute, start, velocity, size, yaw) in objects.items():
+            for key, (_category, attribute, start, velocity, size, yaw) in objects.items():
                 centre = ego_start + rot @ np.array(start) + np.array(velocity) * 0.5 * k
                 tables["sample_annotation"].append({
                     "token": ann_tokens[key][k], "sample_token": token, "instance_token": f"s{s_index}-inst-{key}",

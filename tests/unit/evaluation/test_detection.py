@@ -103,8 +103,8 @@ def test_ego_frame_converter_round_trips_through_the_devkit(tiny_nuscenes, nusc)
             centre = ego2global[:3, :3].T @ (np.asarray(ann["translation"]) - ego2global[:3, 3])
             yaw = Quaternion(ann["rotation"]).yaw_pitch_roll[0] - ego_yaw
             velocity = ego2global[:3, :3].T @ np.r_[nusc.box_velocity(ann_token)[:2], 0.0]
-            w, l, h = ann["size"]
-            boxes.append([*centre, l, w, h, yaw, velocity[0], velocity[1]])
+            width, length, height = ann["size"]  # nuScenes stores w, l, h
+            boxes.append([*centre, length, width, height, yaw, velocity[0], velocity[1]])
             names.append(category_to_detection_name(ann["category_name"]))
         results[token] = boxes_to_submission(token, np.array(boxes), np.ones(len(boxes)), names, ego2global)
     # Round trip is exact up to float error.
