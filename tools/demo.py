@@ -8,10 +8,10 @@ detection) and, for every training stage, each loss's mean over the first and th
 tenth of its logged steps. ``--navsim`` adds the NAVSIM part (synthetic NAVSIM logs,
 planning-only training from the driving model, PDMS).
 
-    python tools/demo.py                 # about 13 minutes on a 2-core CPU
+    python tools/demo.py                 # 18 to 22 minutes on a 2-core CPU
     python tools/demo.py --navsim        # + NAVSIM, a few minutes more
     python tools/demo.py --seed 1        # another initialisation and data order (train.seed)
-    python tools/demo.py --detection     # only stage 1, trained 4,000 steps, scored on detection (~22 min)
+    python tools/demo.py --detection     # only stage 1, trained 4,000 steps, scored on detection (18 to 22 min)
 
 Writes ``data/synthetic*`` and ``runs/demo/`` (``runs/demo_detection/`` with ``--detection``;
 both replaced on every run) and ``summary.md`` there.
@@ -39,6 +39,7 @@ HEADLINE = (
     "det/mAP", "det/NDS", "det/mAP_present", "lane/DET_l", "lane/chamfer_AP", "text/BLEU-4", "text/CIDEr",
 )
 RELOAD_KEYS = ("plan/l2_avg", "plan/collision_avg", "det/NDS", "det/mAP", "lane/DET_l")
+FIXED_LOSSES = "stage_losses.json"  # in each stage's output_dir
 
 
 def run(step: str, *args: str, timings: dict) -> None:
@@ -68,9 +69,13 @@ def synthetic_world(timings: dict) -> None:
 
 
 def train(stage: str, config: str, output_dir: Path, seed: int | None, timings: dict, losses: dict) -> None:
-    """tools/train.py on ``config``; records how each of its losses moved (``losses[stage]``)."""
+    """tools/train.py on ``config``, then tools/stage_losses.py; records how each of its losses moved:
+    ``losses[stage] = {"logged": loss_trend, "fixed": stage_losses}``."""
     run(f"train {stage}", "tools/train.py", config, *seed_override(seed), timings=timings)
-    losses[stage] = read_loss_trend(REPO / output_dir)
+    fixed = output_dir / FIXED_LOSSES
+    run(f"losses on fixed samples, {stage}", "tools/stage_losses.py", config, *seed_override(seed), "--out", str(fixed),
+        timings=timings)
+    losses[stage] = {"logged": read_loss_trend(REPO / output_dir), "fixed": json.loads((REPO / fixed).read_text())}
 
 
 def nuscenes_part(timings: dict, losses: dict, seed: int | None) -> dict:
@@ -114,7 +119,8 @@ def navsim_part(timings: dict, losses: dict, seed: int | None) -> dict:
 
 
 def summary(metrics: dict, timings: dict, losses: dict, headline: tuple[str, ...] = HEADLINE) -> str:
-    """Markdown: metrics beside the baselines that have them, each stage's losses (first vs last tenth of the logs), timings.
+    """Markdown: metrics beside the baselines that have them, each stage's losses (on fixed training samples at the
+    stage's start and end; first vs last tenth of the logs), timings.
 
     A row per number of ``headline`` found in ``metrics``; a baseline's own key (``baseline/<name>/...``) is
     not a row, its value goes beside the model's.
@@ -128,11 +134,21 @@ def summary(metrics: dict, timings: dict, losses: dict, headline: tuple[str, ...
     for key in keys:
         values = (metrics[key], *(metrics.get(f"baseline/{name}/{key}") for name in baselines))
         rows.append(f"| {key} | " + " | ".join(cell(value) for value in values) + " |")
-    rows += ["", "| stage | loss | first 10 % of logs | last 10 % | fell |", "|---|---|---|---|---|"]
-    rows += [f"| {stage} | {name} | {start:.4f} | {end:.4f} | {'yes' if fell(start, end) else '**no**'} |"
-             for stage, trend in losses.items() for name, (start, end) in trend.items()]
+    rows += ["", "| stage | loss | fixed samples: start | end | fell | logged: first 10 % | last 10 % | fell |",
+             "|---|---|---|---|---|---|---|---|"]
+    for stage, moved in losses.items():
+        fixed, logged = moved["fixed"], moved["logged"]
+        for name, (first, last) in logged.items():
+            fixed_name = "total" if name == "loss" else name.removeprefix("loss_")
+            start, end = fixed["start"].get(fixed_name), fixed["end"].get(fixed_name)
+            rows.append(f"| {stage} | {name} | {cell(start)} | {cell(end)} | {verdict(start, end)} | {first:.4f} | "
+                        f"{last:.4f} | {verdict(first, last)} |")
     rows += ["", "| step | seconds |", "|---|---|"] + [f"| {step} | {seconds:.0f} |" for step, seconds in timings.items()]
     return "\n".join(rows) + "\n"
+
+
+def verdict(start: float | None, end: float | None) -> str:
+    return "" if start is None or end is None else ("yes" if fell(start, end) else "**no**")
 
 
 def cell(value) -> str:
@@ -145,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--navsim", action="store_true", help="also run the NAVSIM part")
     parser.add_argument("--detection", action="store_true",
-                        help="instead: only the demo's stage 1, trained to 4,000 steps (1,700 in the demo), scored on detection")
+                        help="instead: only the demo's stage 1, trained to 4,000 steps (3,000 in the demo), scored on detection")
     parser.add_argument("--seed", type=int, help="train.seed of every training stage (default: the configs', 0)")
     args = parser.parse_args(argv)
     if args.detection and args.navsim:

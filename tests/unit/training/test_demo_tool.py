@@ -22,7 +22,10 @@ def test_summary_puts_each_baseline_beside_the_model(demo):
         "baseline/constant_velocity/plan/l2_avg": 1.3963, "baseline/mean_trajectory/plan/l2_avg": 1.4754,
         "baseline/box_prior/det/mAP": 0.001,
     }
-    losses = {"stage1_perception": {"loss": (22.8, 12.7), "loss_det_cls": (0.9, 0.95)}}
+    losses = {"stage1_perception": {
+        "logged": {"loss": (22.8, 12.7), "loss_det_cls": (0.9, 0.95)},
+        "fixed": {"samples": 96, "start": {"total": 23.0, "det_cls": 0.91}, "end": {"total": 12.0, "det_cls": 0.8}},
+    }}
     table = demo.summary(metrics, {"train stage1_perception": 134.6}, losses, headline=("plan/l2_avg", "det/mAP", "lane/DET_l"))
     assert table.splitlines() == [
         "| metric | OneDrive demo | constant velocity | mean trajectory | box prior |",
@@ -30,10 +33,10 @@ def test_summary_puts_each_baseline_beside_the_model(demo):
         "| plan/l2_avg | 0.5372 | 1.3963 | 1.4754 |  |",
         "| det/mAP | 0.0007 |  |  | 0.0010 |",
         "",
-        "| stage | loss | first 10 % of logs | last 10 % | fell |",
-        "|---|---|---|---|---|",
-        "| stage1_perception | loss | 22.8000 | 12.7000 | yes |",
-        "| stage1_perception | loss_det_cls | 0.9000 | 0.9500 | **no** |",
+        "| stage | loss | fixed samples: start | end | fell | logged: first 10 % | last 10 % | fell |",
+        "|---|---|---|---|---|---|---|---|",
+        "| stage1_perception | loss | 23.0000 | 12.0000 | yes | 22.8000 | 12.7000 | yes |",
+        "| stage1_perception | loss_det_cls | 0.9100 | 0.8000 | yes | 0.9000 | 0.9500 | **no** |",
         "",
         "| step | seconds |",
         "|---|---|",
