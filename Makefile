@@ -32,7 +32,7 @@ demo: setup
 demo-navsim: setup
 	$(PY) tools/demo.py --navsim
 
-# the demo's stage 1 alone, trained to 4,000 steps instead of 1,700 (~22 min): how far detection gets.
+# the demo's stage 1 alone, trained to 4,000 steps instead of 3,000 (18 to 22 min): how far detection gets.
 demo-detection: setup
 	$(PY) tools/demo.py --detection
 

@@ -1,8 +1,8 @@
-"""Demo detection — stage 1 alone for 4,000 steps, to show how far the tiny model's detection goes (~22 min, CPU).
+"""Demo detection — stage 1 alone for 4,000 steps, to show how far the tiny model's detection goes (18 to 22 min, CPU).
 
-The 13-minute demo stops stage 1 after 1,700 steps, when detection has just started. This
-run trains the same stage 1 (256 evenly spread detection queries, the azimuth prior) for
-4,000 steps, in its own folders, and scores it on detection and lanes.
+The demo stops stage 1 after 3,000 steps, when detection is still climbing fast. This run
+trains the same stage 1 (256 evenly spread detection queries, the azimuth prior) for 4,000
+steps, in its own folders, and scores it on detection and lanes.
 
     python tools/demo.py --detection      # synthetic world, info files, this stage, evaluation
     python tools/train.py configs/demo/demo_detection.py
