@@ -4,8 +4,9 @@ Runs the repository's own tools one after another (each as a separate process, e
 as a user would call them), times them, checks that the exported folder, reloaded
 through ``AutoModel`` / ``AutoProcessor``, scores what the trained model scored, and
 prints the metric table beside the baselines (planning; the image-blind box prior for
-detection) and, for every training stage, each loss's mean over the first and the last
-tenth of its logged steps. ``--navsim`` adds the NAVSIM part (synthetic NAVSIM logs,
+detection) and, for every training stage, each loss on fixed training samples with the
+stage's starting model and its result (``tools/stage_losses.py``) beside its mean over the
+first and the last tenth of the logged steps. ``--navsim`` adds the NAVSIM part (synthetic NAVSIM logs,
 planning-only training from the driving model, PDMS).
 
     python tools/demo.py                 # about 20 minutes on a 2-core CPU

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import onedrive  # noqa: F401  (registers the Auto classes)
 from onedrive.training.config import ConfigError, apply_overrides, load_config
+from onedrive.training.loss_trend import format_loss_trend
 from onedrive.training.stage_losses import SAMPLES, stage_losses
 
 
@@ -35,10 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     result = stage_losses(config, args.samples)
     print(f"{config.name}: each loss on {result['samples']} training samples (no augmentation)")
-    print(f"{'loss':<14}{'start':>10}{'end':>10}  fell")
-    for name, start in result["start"].items():
-        end = result["end"][name]
-        print(f"{name:<14}{start:>10.4f}{end:>10.4f}  {'yes' if end < start else 'NO'}")
+    moved = {name: (start, result["end"][name]) for name, start in result["start"].items()}
+    print(format_loss_trend(moved, columns=("start", "end")))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=1))
