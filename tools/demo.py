@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from onedrive.training.loss_trend import fell, read_loss_trend
+from onedrive.training.stage_losses import KL_TO_TARGET, TARGET_ENTROPY
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = Path("runs/demo")
@@ -144,6 +145,10 @@ def summary(metrics: dict, timings: dict, losses: dict, headline: tuple[str, ...
             start, end = fixed["start"].get(fixed_name), fixed["end"].get(fixed_name)
             rows.append(f"| {stage} | {name} | {cell(start)} | {cell(end)} | {verdict(start, end)} | {first:.4f} | "
                         f"{last:.4f} | {verdict(first, last)} |")
+        for name in (TARGET_ENTROPY, KL_TO_TARGET):  # parts of plan_cls, not logged in training
+            start, end = fixed["start"].get(name), fixed["end"].get(name)
+            if start is not None:
+                rows.append(f"| {stage} | {name} | {cell(start)} | {cell(end)} | {verdict(start, end)} | | | |")
     rows += ["", "| step | seconds |", "|---|---|"] + [f"| {step} | {seconds:.0f} |" for step, seconds in timings.items()]
     return "\n".join(rows) + "\n"
 

@@ -50,6 +50,8 @@ def fell(start: float, end: float) -> bool:
 
 def format_loss_trend(trend: dict[str, tuple[float, float]], columns: tuple[str, str] = ("first 10 %", "last 10 %")) -> str:
     """A plain-text table: loss, start, end (headed ``columns``), and whether it fell."""
-    lines = [f"{'loss':<18}{columns[0]:>12}{columns[1]:>12}  fell"]
-    lines += [f"{name:<18}{start:>12.4f}{end:>12.4f}  {'yes' if fell(start, end) else 'NO'}" for name, (start, end) in trend.items()]
+    width = max([18, *(len(name) + 2 for name in trend)])
+    lines = [f"{'loss':<{width}}{columns[0]:>12}{columns[1]:>12}  fell"]
+    lines += [f"{name:<{width}}{start:>12.4f}{end:>12.4f}  {'yes' if fell(start, end) else 'NO'}"
+              for name, (start, end) in trend.items()]
     return "\n".join(lines)

@@ -71,10 +71,7 @@ class PlanningHead(nn.Module):
 
     def loss(self, output: PlanningOutput, trajectory: torch.Tensor, mask: torch.Tensor) -> dict:
         """trajectory (B, T, D), mask (B, T) → {"plan_l1", "plan_cls"} averaged over samples."""
-        valid = mask.to(output.trajectories)[:, None, :, None]  # (B, 1, T, 1)
-        errors = (output.trajectories - trajectory.to(output.trajectories)[:, None]).abs() * valid  # (B, M, T, D)
-        counts = valid.sum(dim=(1, 2, 3)).clamp(min=1) * self.task.plan_dims  # (B,)
-        per_mode = errors.sum(dim=(2, 3)) / counts[:, None]  # (B, M)
+        per_mode = self.mode_errors(output, trajectory, mask)  # (B, M)
         mode_errors = per_mode.detach()  # (B, M), the mode-score targets
         best = mode_errors.argmin(dim=1)  # (B,)
         has_future = mask.any(dim=1).to(per_mode)  # (B,)
@@ -85,10 +82,30 @@ class PlanningHead(nn.Module):
             "plan_cls": self.task.plan_cls_weight * classification.mean(),
         }
 
+    def mode_errors(self, output: PlanningOutput, trajectory: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """trajectory (B, T, D), mask (B, T) → each mode's mean L1 error over the valid steps (B, M), metres."""
+        valid = mask.to(output.trajectories)[:, None, :, None]  # (B, 1, T, 1)
+        errors = (output.trajectories - trajectory.to(output.trajectories)[:, None]).abs() * valid  # (B, M, T, D)
+        counts = valid.sum(dim=(1, 2, 3)).clamp(min=1) * self.task.plan_dims  # (B,)
+        return errors.sum(dim=(2, 3)) / counts[:, None]
+
     def mode_score_loss(self, logits: torch.Tensor, errors: torch.Tensor, best: torch.Tensor) -> torch.Tensor:
         """logits (B, M), per-mode L1 errors (B, M), nearest mode (B,) → cross-entropy per sample (B,)."""
         if self.task.plan_mode_target == "winner":
             target = best  # (B,) class indices
         else:
-            target = F.softmax(-errors / self.task.plan_mode_temperature, dim=1)  # (B, M) probabilities
+            target = self.soft_mode_target(errors)
         return F.cross_entropy(logits, target, reduction="none")
+
+    def soft_mode_target(self, errors: torch.Tensor) -> torch.Tensor:
+        """Per-mode L1 errors (B, M) → the ``soft`` mode-score target (B, M), probabilities."""
+        return F.softmax(-errors / self.task.plan_mode_temperature, dim=1)
+
+    def mode_target_entropy(self, output: PlanningOutput, trajectory: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The part of ``plan_cls`` no parameter's gradient can lower: the ``soft`` target's entropy, weighted
+        and averaged over samples as ``plan_cls`` is (the rest is the KL divergence of the scores from it) → ()."""
+        if self.task.plan_mode_target != "soft":
+            raise ValueError(f"the mode-score target is {self.task.plan_mode_target!r}: only 'soft' has an entropy")
+        target = self.soft_mode_target(self.mode_errors(output, trajectory, mask).detach())  # (B, M)
+        entropy = -(target * target.clamp(min=torch.finfo(target.dtype).tiny).log()).sum(dim=1)  # (B,)
+        return self.task.plan_cls_weight * (entropy * mask.any(dim=1).to(entropy)).mean()

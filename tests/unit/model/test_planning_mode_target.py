@@ -49,3 +49,19 @@ def test_a_sample_without_future_adds_no_mode_score_loss_for_either_target():
         output = modes_at([0.2, 1.0, 2.0], [0.3, -0.2, 0.1])
         losses = head(**task).loss(output, torch.zeros(1, 6, 2), torch.zeros(1, 6))
         assert losses["plan_cls"].item() == 0.0
+
+
+def test_soft_loss_splits_into_the_target_entropy_and_the_kl_divergence_of_the_scores():
+    errors = torch.tensor([0.1, 0.5, 1.0])
+    output = modes_at([0.2, 1.0, 2.0], [0.3, -0.2, 0.1])
+    soft = head(plan_mode_target="soft", plan_mode_temperature=0.25)
+    truth, mask = torch.zeros(1, 6, 2), torch.ones(1, 6)
+    target = F.softmax(-errors / 0.25, dim=0)
+    entropy = soft.mode_target_entropy(output, truth, mask)
+    assert entropy.item() == pytest.approx(-(target * target.log()).sum().item(), abs=1e-6)
+    kl = F.kl_div(F.log_softmax(output.mode_logits.detach(), dim=1), target[None], reduction="batchmean")
+    assert (soft.loss(output, truth, mask)["plan_cls"] - entropy).item() == pytest.approx(kl.item(), abs=1e-6)
+    assert kl.item() > 0.1
+    assert soft.mode_target_entropy(output, truth, torch.zeros(1, 6)).item() == 0.0  # no future: no plan_cls
+    with pytest.raises(ValueError, match="mode-score target is 'winner': only 'soft' has an entropy"):
+        head().mode_target_entropy(output, truth, mask)

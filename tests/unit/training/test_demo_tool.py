@@ -44,6 +44,18 @@ def test_summary_puts_each_baseline_beside_the_model(demo):
     ]
 
 
+def test_summary_lists_the_parts_of_the_soft_plan_cls_after_the_logged_losses(demo):
+    fixed = {"samples": 96, "start": {"plan_cls": 0.84, "plan_cls: target entropy": 0.84, "plan_cls: KL to target": 0.0},
+             "end": {"plan_cls": 0.6, "plan_cls: target entropy": 0.4, "plan_cls: KL to target": 0.2}}
+    losses = {"stage2_planning": {"logged": {"loss_plan_cls": (0.8, 0.55)}, "fixed": fixed}}
+    rows = demo.summary({}, {}, losses, headline=()).splitlines()[5:8]
+    assert rows == [
+        "| stage2_planning | loss_plan_cls | 0.8400 | 0.6000 | yes | 0.8000 | 0.5500 | yes |",
+        "| stage2_planning | plan_cls: target entropy | 0.8400 | 0.4000 | yes | | | |",
+        "| stage2_planning | plan_cls: KL to target | 0.0000 | 0.2000 | **no** | | | |",
+    ]
+
+
 def test_summary_drops_baselines_without_values_and_adds_navsim_scores(demo):
     metrics = {"det/mAP": 0.02, "navsim/PDMS": 0.7474, "navsim/num_tokens": 60, "baseline/constant_velocity/navsim/PDMS": 0.5995}
     lines = demo.summary(metrics, {}, {}, headline=("det/mAP",)).splitlines()

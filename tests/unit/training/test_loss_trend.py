@@ -39,6 +39,12 @@ def test_table_says_which_losses_fell():
     assert rows == {"loss": "yes", "loss_text": "yes", "loss_det_cls": "NO"}
 
 
+def test_a_long_name_widens_the_first_column_instead_of_shifting_the_numbers():
+    lines = format_loss_trend({"plan_cls: target entropy": (0.34, 0.39), "text": (4.03, 4.02)}).splitlines()
+    assert len({len(line.rsplit("  ", 1)[0]) for line in lines}) == 1  # every row: the numbers end in the same column
+    assert lines[1].endswith("0.3400      0.3900  NO")
+
+
 def test_read_from_a_run_folder(tmp_path):
     (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": history()}))
     assert read_loss_trend(tmp_path) == loss_trend(history())
