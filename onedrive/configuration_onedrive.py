@@ -73,7 +73,7 @@ class OneDriveTaskConfig(PreTrainedConfig):
     plan_anchor: str = "none"  # waypoint increments relative to: "none" (zero) or "constant_velocity"
     plan_step_seconds: float = 0.5  # time between waypoints (nuScenes and NAVSIM: 2 Hz)
     plan_mode_target: str = "winner"  # mode-score target: "winner" (one-hot, VAD) or "soft"
-    plan_mode_temperature: float = 0.5  # metres of mean L1 error, for "soft"
+    plan_mode_temperature: float = 0.1  # metres of mean L1 error, for "soft"
 
     task_layers: list[int] | tuple[int, ...] | None = None
     position_range: list[float] | tuple[float, ...] = (-51.2, -51.2, -5.0, 51.2, 51.2, 3.0)

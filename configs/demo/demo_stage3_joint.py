@@ -28,7 +28,7 @@ def build() -> ExperimentConfig:
             stage2.train,
             output_dir="runs/demo/stage3_joint",
             max_steps=400,
-            learning_rate=5e-4,
+            learning_rate=2e-4,
         ),
         recipe=replace(stage2.recipe, stage="joint"),
     )
