@@ -20,6 +20,9 @@ import torch
 from transformers import set_seed
 
 from onedrive.data import collate_drive_batch
+from onedrive.modeling.modeling_onedrive import OneDriveForDriving
+from onedrive.modeling.outputs import OneDriveOutput
+from onedrive.schema import DriveTargets
 from onedrive.training.build import (
     build_model,
     build_processor,
@@ -80,7 +83,7 @@ def fixed_sample_losses(
     return means, len(indices)
 
 
-def soft_target_entropy(model, output, targets) -> torch.Tensor:
+def soft_target_entropy(model: OneDriveForDriving, output: OneDriveOutput, targets: DriveTargets) -> torch.Tensor:
     """The target-entropy part of a batch's ``plan_cls`` (weighted and averaged over the planning layers as
     ``plan_cls`` is): it moves with the modes' spread, while training lowers only the KL part."""
     head, task = model.plan_head, model.config.task_config
