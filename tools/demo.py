@@ -9,7 +9,7 @@ stage's starting model and its result (``tools/stage_losses.py``) beside its mea
 first and the last tenth of the logged steps. ``--navsim`` adds the NAVSIM part (synthetic NAVSIM logs,
 planning-only training from the driving model, PDMS).
 
-    python tools/demo.py                 # 16 to 22 minutes on a 2-core CPU
+    python tools/demo.py                 # 15 to 22 minutes on a 2-core CPU
     python tools/demo.py --navsim        # + NAVSIM, a few minutes more
     python tools/demo.py --seed 1        # another initialisation and data order (train.seed)
     python tools/demo.py --detection     # only stage 1, trained 4,000 steps, scored on detection (18 to 22 min)
