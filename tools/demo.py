@@ -29,7 +29,6 @@ import time
 from pathlib import Path
 
 from onedrive.training.loss_trend import fell, read_loss_trend
-from onedrive.training.stage_losses import KL_TO_TARGET, TARGET_ENTROPY
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = Path("runs/demo")
@@ -140,14 +139,14 @@ def summary(metrics: dict, timings: dict, losses: dict, headline: tuple[str, ...
              "|---|---|---|---|---|---|---|---|"]
     for stage, moved in losses.items():
         fixed, logged = moved["fixed"], moved["logged"]
+        fixed_names = {name: "total" if name == "loss" else name.removeprefix("loss_") for name in logged}
         for name, (first, last) in logged.items():
-            fixed_name = "total" if name == "loss" else name.removeprefix("loss_")
-            start, end = fixed["start"].get(fixed_name), fixed["end"].get(fixed_name)
+            start, end = fixed["start"].get(fixed_names[name]), fixed["end"].get(fixed_names[name])
             rows.append(f"| {stage} | {name} | {cell(start)} | {cell(end)} | {verdict(start, end)} | {first:.4f} | "
                         f"{last:.4f} | {verdict(first, last)} |")
-        for name in (TARGET_ENTROPY, KL_TO_TARGET):  # parts of plan_cls, not logged in training
-            start, end = fixed["start"].get(name), fixed["end"].get(name)
-            if start is not None:
+        for name, start in fixed["start"].items():  # measured on fixed samples only (the parts of the soft plan_cls)
+            if name not in fixed_names.values():
+                end = fixed["end"][name]
                 rows.append(f"| {stage} | {name} | {cell(start)} | {cell(end)} | {verdict(start, end)} | | | |")
     rows += ["", "| step | seconds |", "|---|---|"] + [f"| {step} | {seconds:.0f} |" for step, seconds in timings.items()]
     return "\n".join(rows) + "\n"

@@ -73,7 +73,7 @@ def fixed_sample_losses(
             batch = collate_drive_batch([dataset[i] for i in chunk], pad_token_id=tokenizer.pad_token_id)
             output = model(**batch)
             values = {"total": output.loss, **output.losses}
-            if model.config.task_config.plan_mode_target == "soft" and output.losses["plan_cls"]:
+            if model.config.task_config.plan_mode_target == "soft" and output.losses.get("plan_cls"):
                 values[TARGET_ENTROPY] = soft_target_entropy(model, output, batch["targets"])
             for name, value in values.items():
                 sums[name] = sums.get(name, 0.0) + float(value) * len(chunk)
