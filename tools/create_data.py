@@ -36,6 +36,7 @@ import sys
 
 from onedrive.data.nuscenes.converter import DEFAULT_BEV_RANGE, ConverterSettings
 from onedrive.data.nuscenes.pipeline import create_infos
+from onedrive.errors import run_tool
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,4 +103,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

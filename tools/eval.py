@@ -17,6 +17,7 @@ info file (and, for detection, the nuScenes-format data):
 
 from __future__ import annotations
 
+import sys
 import argparse
 import json
 from pathlib import Path
@@ -24,6 +25,7 @@ from pathlib import Path
 from onedrive.evaluation import evaluate_predictions
 from onedrive.evaluation.report import markdown_table
 from onedrive.io import write_text_atomic
+from onedrive.errors import run_tool
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -138,4 +140,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_tool(main))

@@ -12,10 +12,12 @@ num_det_queries=8, num_lane_queries=4, max_boxes=8, max_lanes=4, num_cameras=2))
 
 from __future__ import annotations
 
+import sys
 import argparse
 
 from onedrive.export import export_checkpoint
 from onedrive.export.hf_folder import DTYPES
+from onedrive.errors import run_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -55,4 +57,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_tool(main))

@@ -19,9 +19,11 @@ NAVSIM v1 / OpenScene layout (``navsim_logs/<split>/*.pkl``, 8 cameras under
 
 from __future__ import annotations
 
+import sys
 import argparse
 
 from onedrive.data.synthetic import DEFAULT_VERSION, SyntheticConfig, make_synthetic
+from onedrive.errors import run_tool
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,4 +45,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_tool(main))

@@ -25,6 +25,7 @@ import sys
 import onedrive  # noqa: F401  (registers the Auto classes)
 from onedrive.training.config import ConfigError, apply_overrides, load_config
 from onedrive.training.run import train_experiment
+from onedrive.errors import run_tool
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -69,4 +70,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -1,0 +1,11 @@
+"""tools/eval.py --infos naming a file that does not exist."""
+
+TOOL = "eval"
+EXIT_CODE = 2
+MESSAGE = ("nowhere.json",)
+
+
+def arguments(workspace) -> list[str]:
+    predictions = workspace.write_json("predictions/planning.json", {"token": {"trajectory": [[1.0, 0.0]] * 6}}).parent
+    return ["--predictions", str(predictions), "--infos", str(workspace.tmp / "nowhere.json"),
+            "--out", str(workspace.tmp / "out")]
