@@ -5,7 +5,7 @@ size by default) into a temporary folder, then times a full pass (decode, resize
 tile, normalise, tokenise, targets, collate) with each worker count. Default
 processing is the paper's: 448-pixel tiles, 1 × 2 tiles + thumbnail per camera.
 
-    python -c "from onedrive.data.benchmark import benchmark_data; print(benchmark_data(num_samples=8))"
+    python -c "from benchmarks.data import benchmark_data; print(benchmark_data(num_samples=8))"
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from torch.utils.data import DataLoader
 
 from onedrive.data.collate import collate_drive_batch
 from onedrive.data.dataset import DriveDataset
-from onedrive.data.processor import OneDriveProcessor
-from onedrive.data.tokenizer import build_tokenizer
+from onedrive.model.processing_onedrive import OneDriveProcessor
+from onedrive.model.tokenization_onedrive import build_tokenizer
 
 BENCHMARK_CAMERAS = ("CAM_FRONT", "CAM_FRONT_RIGHT", "CAM_FRONT_LEFT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT")
 

@@ -1,6 +1,6 @@
 """``benchmark_onnx``: onnxruntime vs PyTorch latency of the structured path on a CPU, tiny config.
 
-    python -c "from onedrive.export.benchmark import benchmark_onnx; print(benchmark_onnx(repeats=3))"
+    python -c "from benchmarks.onnx import benchmark_onnx; print(benchmark_onnx(repeats=3))"
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import torch
 
 from onedrive.export.graph import GRAPH_INPUTS, StructuredGraph
 from onedrive.export.onnx_graph import OnnxDriving, _export_one, example_inputs
-from onedrive.modeling.initial_values import randomise_initial_values
-from onedrive.modeling.modeling_onedrive import OneDriveForDriving
+from onedrive.model.initial_values import randomise_initial_values
+from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.schema import CameraGeometry, DriveBatch
 from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 

@@ -7,7 +7,7 @@ puts the ego on it with a lead vehicle, a vehicle in the next lane, an oncoming 
 a pedestrian beside the road and a traffic cone on the shoulder (tracks at 2 Hz over 5 s),
 plus an agent trajectory that keeps the lane at a noisy constant speed.
 
-    python -c "from onedrive.evaluation.pdms.benchmark import benchmark_pdms; print(benchmark_pdms(200))"
+    python -c "from benchmarks.pdms import benchmark_pdms; print(benchmark_pdms(200))"
 """
 
 from __future__ import annotations

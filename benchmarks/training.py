@@ -1,9 +1,9 @@
 """Training speed and memory: samples/s and peak RSS of a few ``OneDriveTrainer`` steps, plain or DeepSpeed ZeRO-2.
 
 Shapes (``shapes``):
-* ``"tiny"``: the test model (``onedrive.training.tiny_run``), 2 cameras of 56 × 112 px.
+* ``"tiny"``: the test model (``tiny_run``), 2 cameras of 56 × 112 px.
 * ``"demo"``: the demo config's model (``configs/demo``), 6 cameras of 56 × 112 px.
-* ``"internvl3_1b_shapes"`` (the name ``onedrive.modeling.benchmark`` uses): InternVL3-1B
+* ``"internvl3_1b_shapes"`` (the name ``benchmarks.model`` uses): InternVL3-1B
   shapes with random weights — LLM hidden 896, 24 layers, 14 heads, 2 KV heads, FFN 4864,
   vocab 151674; ViT InternViT-300M (hidden 1024, 24 layers, 16 heads,
   448-px tiles, patch 14). To fit a 2-core CPU machine: 1 camera of 1 × 1 tile without
@@ -16,7 +16,7 @@ temporary folder, in this process (DeepSpeed: one process, gloo). Peak memory is
 process's maximum RSS (``resource.getrusage``), which includes model, optimizer state
 and activations — a lifetime maximum, so call each configuration in a fresh process.
 
-    python -c "from onedrive.training.benchmark import benchmark_training as b; print(b('tiny', deepspeed=False))"
+    python -c "from benchmarks.training import benchmark_training as b; print(b('tiny', deepspeed=False))"
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from pathlib import Path
 import torch
 from transformers import InternVLConfig, TrainerCallback
 
-from onedrive.configuration_onedrive import OneDriveConfig
-from onedrive.modeling.modeling_onedrive import OneDriveForDriving
+from onedrive.model.configuration_onedrive import OneDriveConfig
+from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.training.build import IMAGE_TOKEN_ID_TINY, task_overrides
 from onedrive.training.config import NUSCENES_CAMERAS, TinyInternVLConfig, load_config
 from onedrive.training.run import prepare_experiment
-from onedrive.training.tiny_run import tiny_experiment, write_random_drive_data
+from tiny_run import tiny_experiment, write_random_drive_data
 
 REPO = Path(__file__).resolve().parents[2]
 ZERO2 = REPO / "configs" / "deepspeed" / "zero2.json"

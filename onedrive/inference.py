@@ -20,11 +20,12 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from onedrive.data import DriveDataset, OneDriveProcessor, collate_drive_batch
+from onedrive.data import DriveDataset, collate_drive_batch
+from onedrive.model import OneDriveProcessor
 from onedrive.evaluation.detection import boxes_to_submission, write_submission
 from onedrive.io import write_text_atomic
-from onedrive.modeling.modeling_onedrive import OneDriveForDriving
-from onedrive.modeling.outputs import DrivePrediction
+from onedrive.model.modeling_onedrive import OneDriveForDriving
+from onedrive.model.outputs import DrivePrediction
 
 
 def _structured(prediction: DrivePrediction, row: int, classes: list[str]) -> dict:

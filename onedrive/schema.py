@@ -1,6 +1,6 @@
 """Typed containers that travel from the data pipeline into the model.
 
-Shared by `onedrive.data` (which builds them) and `onedrive.modeling` (which reads
+Shared by `onedrive.data` (which builds them) and `onedrive.model` (which reads
 them); neither of those packages imports the other.
 
 Frames and units (docs/design.md §4): the ego frame of the key frame, x forward,
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, fields, replace
 import torch
 
 EGO_STATUS_FIELDS = ("vx", "vy", "ax", "ay", "yaw_rate", "speed")
+IGNORE_INDEX = -100  # label of every token that is not part of an answer
 COMMANDS = ("right", "left", "straight")
 
 
@@ -120,3 +121,35 @@ class DriveBatch(Mapping):
             value = getattr(self, f.name)
             moved[f.name] = value.to(device) if hasattr(value, "to") else value
         return DriveBatch(**moved)
+
+
+@dataclass
+class SampleTargets:
+    """Ground truth of one sample (ego frame). Shapes as in ``onedrive.schema.DriveTargets``."""
+
+    boxes: torch.Tensor  # (N, 9) [x, y, z, l, w, h, yaw, vx, vy]
+    labels: torch.Tensor  # (N,) long, index into det_classes
+    lanes: torch.Tensor  # (M, P, 3)
+    trajectory: torch.Tensor  # (T, D)
+    trajectory_mask: torch.Tensor  # (T,) bool
+
+
+@dataclass
+class DriveSample:
+    """One processed sample, what ``collate_drive_batch`` stacks into a ``DriveBatch``.
+
+    The processor fills the text, pixel and geometry fields; a dataset adds the driving
+    state (``ego_status``, ``command``) and ``targets``.
+    """
+
+    input_ids: torch.Tensor  # (L,) long
+    attention_mask: torch.Tensor  # (L,) long, all ones
+    labels: torch.Tensor | None  # (L,) long, -100 except the answer; None for a generation prompt
+    pixel_values: torch.Tensor  # (N_cam * T, 3, S, S) float32
+    intrinsics: torch.Tensor  # (N_cam, 3, 3) float32, pixels of the processed image
+    cam2ego: torch.Tensor  # (N_cam, 4, 4) float32
+    image_hw: tuple[int, int]
+    sample_token: str = ""
+    ego_status: torch.Tensor | None = None  # (6,) float32, see EGO_STATUS_FIELDS
+    command: int | None = None  # 0 right / 1 left / 2 straight
+    targets: SampleTargets | None = None

@@ -20,6 +20,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -27,16 +28,20 @@ from pathlib import Path
 
 from onedrive.io import write_text_atomic
 
+# benchmarks/ (what this tool measures) and tests/helpers/ (the tiny training fixture) are not installed.
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "helpers")]
+
 
 def section_model() -> dict:
-    from onedrive.modeling.benchmark import benchmark_model
+    from benchmarks.model import benchmark_model
 
     return benchmark_model()
 
 
 def section_data() -> dict:
-    from onedrive.data.benchmark import benchmark_data
-    from onedrive.training.benchmark import benchmark_training
+    from benchmarks.data import benchmark_data
+    from benchmarks.training import benchmark_training
 
     loading = benchmark_data()
     step = benchmark_training("tiny", deepspeed=False)
@@ -45,8 +50,10 @@ def section_data() -> dict:
 
 
 def section_synthetic() -> dict:
-    from onedrive.data.nuscenes.pipeline import benchmark_conversion
-    from onedrive.data.synthetic import SyntheticConfig, benchmark_synthetic, make_synthetic
+    from benchmarks.conversion import benchmark_conversion
+    from benchmarks.synthetic import benchmark_synthetic
+
+    from onedrive.synthetic import SyntheticConfig, make_synthetic
 
     results = {"generation": benchmark_synthetic(scenes=20, samples_per_scene=10)}
     with tempfile.TemporaryDirectory() as folder:
@@ -58,8 +65,8 @@ def section_synthetic() -> dict:
 
 
 def section_eval() -> dict:
-    from onedrive.evaluation.pdms.benchmark import benchmark_pdms
-    from onedrive.evaluation.planning import benchmark_planning
+    from benchmarks.evaluation import benchmark_planning
+    from benchmarks.pdms import benchmark_pdms
 
     pdms = benchmark_pdms(num_tokens=1000, workers=2)
     return {
@@ -70,7 +77,7 @@ def section_eval() -> dict:
 
 def section_training() -> dict:
     """Each configuration in its own spawned process: peak RSS is a per-process lifetime maximum."""
-    from onedrive.training.benchmark import TRAINING_SHAPES, benchmark_training
+    from benchmarks.training import TRAINING_SHAPES, benchmark_training
 
     results = {}
     for shapes in TRAINING_SHAPES:
@@ -82,7 +89,7 @@ def section_training() -> dict:
 
 
 def section_onnx() -> dict:
-    from onedrive.export.benchmark import benchmark_onnx
+    from benchmarks.onnx import benchmark_onnx
 
     return {"structured": benchmark_onnx(), "planning_only": benchmark_onnx(planning_only=True)}
 

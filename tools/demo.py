@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from onedrive.training.loss_trend import fell, read_loss_trend
+from loss_trend import fell, read_loss_trend
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = Path("runs/demo")

@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> dict:
     split = _split(args)
     predictions = args.predictions
     if args.checkpoint:
-        from onedrive.data import OneDriveProcessor
+        from onedrive.model import OneDriveProcessor
         from onedrive.export.loading import load_model
         from onedrive.inference import predict_split
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import sys
 import argparse
 
-from onedrive.data.synthetic import DEFAULT_VERSION, SyntheticConfig, make_synthetic
+from onedrive.synthetic import DEFAULT_VERSION, SyntheticConfig, make_synthetic
 from onedrive.errors import run_tool
 
 

@@ -20,7 +20,10 @@ folder <train.output_dir>/final that the next stage's model.init_from reads.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+from loss_trend import format_loss_trend, read_loss_trend
 
 import onedrive  # noqa: F401  (registers the Auto classes)
 from onedrive.training.config import ConfigError, apply_overrides, load_config
@@ -57,6 +60,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def print_loss_trend(output_dir: str) -> None:
+    """Each logged loss, the mean of the run's first tenth of steps against its last tenth."""
+    print("losses over the run:\n" + format_loss_trend(read_loss_trend(output_dir)))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -65,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if int(os.environ.get("RANK", "0")) == 0:  # the main process wrote trainer_state.json
+        print_loss_trend(config.train.output_dir)
     print(f"model folder for the next stage / evaluation: {final}")
     return 0
 

@@ -15,9 +15,7 @@ from collections.abc import Sequence
 
 import torch
 
-from onedrive.data.processor import DriveSample
-from onedrive.data.prompts import IGNORE_INDEX
-from onedrive.schema import CameraGeometry, DriveBatch, DriveTargets
+from onedrive.schema import IGNORE_INDEX, CameraGeometry, DriveBatch, DriveSample, DriveTargets
 
 
 def collate_drive_batch(samples: Sequence[DriveSample], pad_token_id: int) -> DriveBatch:

@@ -25,14 +25,17 @@ import json
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
-from onedrive.data.processor import DriveSample, OneDriveProcessor, SampleTargets
-from onedrive.schema import EGO_STATUS_FIELDS
+from onedrive.schema import EGO_STATUS_FIELDS, DriveSample, SampleTargets
+
+if TYPE_CHECKING:  # the processor is passed in; data does not import the model
+    from onedrive.model.processing_onedrive import OneDriveProcessor
 
 PLANNING_QUESTION = "What should the ego vehicle do next?"
 COMMAND_ANSWERS = {0: "Turn right.", 1: "Turn left.", 2: "Go straight."}

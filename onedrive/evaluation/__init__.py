@@ -7,14 +7,13 @@ tables and plots (``report.py``) and the directory scorer ``evaluate_predictions
 
 from onedrive.evaluation.detection import boxes_to_submission, evaluate_detection, write_submission
 from onedrive.evaluation.lane import lane_metrics
-from onedrive.evaluation.planning import PlanningGroundTruth, benchmark_planning, planning_metrics
+from onedrive.evaluation.planning import PlanningGroundTruth, planning_metrics
 from onedrive.evaluation.predictions import load_infos
 from onedrive.evaluation.runner import evaluate_predictions
 from onedrive.evaluation.text import text_metrics
 
 __all__ = [
     "PlanningGroundTruth",
-    "benchmark_planning",
     "boxes_to_submission",
     "evaluate_detection",
     "evaluate_predictions",

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from pyquaternion import Quaternion
 
-from onedrive.configuration_onedrive import NUSCENES_DETECTION_CLASSES
+from onedrive.model.configuration_onedrive import NUSCENES_DETECTION_CLASSES
 from onedrive.io import write_text_atomic
 
 DEVKIT_CONFIG = "detection_cvpr_2019"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from onedrive.configuration_onedrive import NUSCENES_DETECTION_CLASSES
+from onedrive.model.configuration_onedrive import NUSCENES_DETECTION_CLASSES
 from onedrive.evaluation.detection import MAX_BOXES_PER_SAMPLE
 from onedrive.io import read_json
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
 
-from onedrive.configuration_onedrive import OneDriveConfig
+from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.export.loading import check_model_folder, resolve_model_folder, tied_keys
 from onedrive.export.weights import (
     CheckpointError,
@@ -40,7 +40,7 @@ from onedrive.export.weights import (
     tensor_names,
     weight_files,
 )
-from onedrive.modeling.modeling_onedrive import OneDriveForDriving
+from onedrive.model.modeling_onedrive import OneDriveForDriving
 
 ADAPTER_CONFIG = "adapter_config.json"
 EXPERIMENT_FILE = "experiment.json"

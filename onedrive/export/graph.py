@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from onedrive.modeling.modeling_onedrive import OneDriveForDriving
+from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.schema import CameraGeometry
 
 GRAPH_INPUTS = ("pixel_values", "intrinsics", "cam2ego", "ego_status", "command", "input_ids", "attention_mask")

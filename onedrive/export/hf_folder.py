@@ -22,7 +22,7 @@ from onedrive.export.checkpoint import CheckpointInfo, load_training_checkpoint
 from onedrive.export.loading import check_model_folder
 from onedrive.export.model_card import model_card
 from onedrive.export.weights import read_json
-from onedrive.modeling.modeling_onedrive import OneDriveForDriving
+from onedrive.model.modeling_onedrive import OneDriveForDriving
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 # Tokenizer and processor files that save_pretrained of a tokenizer / ProcessorMixin writes.

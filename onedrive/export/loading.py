@@ -21,14 +21,14 @@ import torch
 from huggingface_hub import snapshot_download
 from transformers import AutoProcessor
 
-from onedrive.configuration_onedrive import OneDriveConfig
+from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.export.weights import (
     CheckpointError,
     check_weight_files,
     read_json,
     weight_files,
 )
-from onedrive.modeling.modeling_onedrive import OneDriveForDriving
+from onedrive.model.modeling_onedrive import OneDriveForDriving
 
 # What a model repository needs for loading (tokenizer / processor files are fetched by their own classes).
 MODEL_FILE_PATTERNS = ["config.json", "generation_config.json", "*.safetensors", "*.safetensors.index.json"]
@@ -36,7 +36,7 @@ MODEL_FILE_PATTERNS = ["config.json", "generation_config.json", "*.safetensors",
 
 def register_auto_processor() -> None:
     """``AutoProcessor.from_pretrained`` → ``OneDriveProcessor`` for folders whose processor_config names it."""
-    from onedrive.data.processor import OneDriveProcessor
+    from onedrive.model.processing_onedrive import OneDriveProcessor
 
     AutoProcessor.register(OneDriveConfig, OneDriveProcessor, exist_ok=True)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from huggingface_hub import ModelCard, ModelCardData
 
 import onedrive
-from onedrive.configuration_onedrive import OneDriveConfig
+from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.export.checkpoint import CheckpointInfo
 
 TAGS = ["onedrive", "autonomous-driving", "vision-language-action", "3d-object-detection", "motion-planning", "internvl"]

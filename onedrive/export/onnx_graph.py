@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from torch.export import Dim
 
-from onedrive.configuration_onedrive import OneDriveConfig
+from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.export.graph import GRAPH_INPUTS, StructuredGraph, check_graph_inputs
-from onedrive.modeling.modeling_onedrive import OneDriveForDriving
+from onedrive.model.modeling_onedrive import OneDriveForDriving
 
 GRAPH_FILES = {"structured": "onedrive_structured.onnx", "planning": "onedrive_planning.onnx"}
 OPSET = 23

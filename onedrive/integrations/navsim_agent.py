@@ -19,7 +19,7 @@ Use it (steps in ``onedrive/data/navsim/README.md``): install the devkit
 (``git clone https://github.com/autonomousvision/navsim && pip install -e navsim``), add
 ``navsim/planning/script/config/common/agent/onedrive_agent.yaml``::
 
-    _target_: onedrive.data.navsim.agent.OneDriveAgent
+    _target_: onedrive.integrations.navsim_agent.OneDriveAgent
     _convert_: 'all'
     checkpoint_path: /path/to/onedrive/checkpoint   # OneDriveForDriving.from_pretrained folder
     processor_path: null                            # default: the checkpoint folder
@@ -42,7 +42,7 @@ from onedrive.data.collate import collate_drive_batch
 from onedrive.data.dataset import PLANNING_QUESTION
 from onedrive.data.navsim.logs import CAMERA_NAMES
 from onedrive.data.navsim.scenes import NAVSIM_TO_COMMAND, NUM_POSES
-from onedrive.data.processor import OneDriveProcessor
+from onedrive.model.processing_onedrive import OneDriveProcessor
 from onedrive.schema import EGO_STATUS_FIELDS, DriveBatch
 
 INSTALL_HINT = (
@@ -146,7 +146,7 @@ if AbstractAgent is not None:
             return config
 
         def initialize(self) -> None:
-            from onedrive.modeling.modeling_onedrive import OneDriveForDriving
+            from onedrive.model.modeling_onedrive import OneDriveForDriving
 
             self.model = OneDriveForDriving.from_pretrained(self._checkpoint_path).to(self._device).eval()
             self.processor = OneDriveProcessor.from_pretrained(self._processor_path)
@@ -163,5 +163,5 @@ else:
 
     def __getattr__(name: str):
         if name == "OneDriveAgent":
-            raise ImportError(f"onedrive.data.navsim.agent.OneDriveAgent: {INSTALL_HINT}") from _IMPORT_ERROR
+            raise ImportError(f"onedrive.integrations.navsim_agent.OneDriveAgent: {INSTALL_HINT}") from _IMPORT_ERROR
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -31,7 +31,7 @@ import math
 import torch
 from torch import nn
 
-from onedrive.configuration_onedrive import OneDriveConfig, attention_head_dim
+from onedrive.model.configuration_onedrive import OneDriveConfig, attention_head_dim
 
 
 def rig_centre(cam2ego: torch.Tensor) -> torch.Tensor:

@@ -31,8 +31,8 @@ from transformers.models.qwen2.modeling_qwen2 import (
     eager_attention_forward,
 )
 
-from onedrive.configuration_onedrive import attention_head_dim
-from onedrive.modeling.initial_values import ZeroLinear, restore_initial_values
+from onedrive.model.configuration_onedrive import attention_head_dim
+from onedrive.model.initial_values import ZeroLinear, restore_initial_values
 
 QUERY_FFNS = ("det", "lane", "plan")  # one FFN per query type, in task layers
 

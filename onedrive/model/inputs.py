@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from onedrive.configuration_onedrive import OneDriveConfig
-from onedrive.modeling.position_3d import check_image_hw
+from onedrive.model.configuration_onedrive import OneDriveConfig
+from onedrive.model.position_3d import check_image_hw
 from onedrive.schema import CameraGeometry
 
 

@@ -16,7 +16,7 @@ import re
 import torch
 from transformers import InternVLForConditionalGeneration
 
-from onedrive.configuration_onedrive import OneDriveConfig
+from onedrive.model.configuration_onedrive import OneDriveConfig
 
 TASK_MODULE_PREFIXES = ("queries.", "image_position.", "det_position.", "lane_position.", "det_head.", "lane_head.", "plan_head.")
 LAYER_TASK_MODULE = re.compile(r"^model\.language_model\.layers\.\d+\.(query_self_attn|query_ffns)\.")

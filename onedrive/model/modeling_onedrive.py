@@ -24,21 +24,20 @@ from torch import nn
 from transformers import AutoModel, PreTrainedModel
 from transformers.models.internvl.modeling_internvl import InternVLModel, InternVLMultiModalProjector
 
-from onedrive.configuration_onedrive import OneDriveConfig
-from onedrive.modeling.azimuth_prior import AzimuthPrior, rig_centre
-from onedrive.modeling.decoder import LanguageModelOutput, OneDriveLanguageModel, QueryRouting
-from onedrive.modeling.heads.detection import DetectionHead, DetectionOutput
-from onedrive.modeling.heads.lane import LaneHead, LaneOutput
-from onedrive.modeling.heads.planning import PlanningHead, PlanningOutput
-from onedrive.modeling.initial_values import restore_initial_values
-from onedrive.modeling.inputs import validate_inputs
-from onedrive.modeling.outputs import DriveGenerateOutput, DrivePrediction, OneDriveOutput
-from onedrive.modeling.position_3d import FrustumPositionEncoder, ReferencePointEncoder, denormalise_points
-from onedrive.modeling.queries import DrivingQueries
-from onedrive.modeling.tokens import TokenLayout, left_align
-from onedrive.schema import CameraGeometry, DriveBatch, DriveTargets
+from onedrive.model.configuration_onedrive import OneDriveConfig
+from onedrive.model.azimuth_prior import AzimuthPrior, rig_centre
+from onedrive.model.decoder import LanguageModelOutput, OneDriveLanguageModel, QueryRouting
+from onedrive.model.heads.detection import DetectionHead, DetectionOutput
+from onedrive.model.heads.lane import LaneHead, LaneOutput
+from onedrive.model.heads.planning import PlanningHead, PlanningOutput
+from onedrive.model.initial_values import restore_initial_values
+from onedrive.model.inputs import validate_inputs
+from onedrive.model.outputs import DriveGenerateOutput, DrivePrediction, OneDriveOutput
+from onedrive.model.position_3d import FrustumPositionEncoder, ReferencePointEncoder, denormalise_points
+from onedrive.model.queries import DrivingQueries
+from onedrive.model.tokens import TokenLayout, left_align
+from onedrive.schema import IGNORE_INDEX, CameraGeometry, DriveBatch, DriveTargets
 
-IGNORE_INDEX = -100
 
 
 class OneDrivePreTrainedModel(PreTrainedModel):
@@ -95,7 +94,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
     @classmethod
     def from_internvl(cls, *args, **kwargs) -> OneDriveForDriving:
         """Build from an InternVL3 checkpoint (hub id or local folder); see ``internvl_weights.from_internvl``."""
-        from onedrive.modeling.internvl_weights import from_internvl
+        from onedrive.model.internvl_weights import from_internvl
 
         return from_internvl(cls, *args, **kwargs)
 

@@ -8,9 +8,9 @@ import torch
 from transformers.cache_utils import Cache
 from transformers.utils import ModelOutput
 
-from onedrive.modeling.heads.detection import DetectionOutput, Detections
-from onedrive.modeling.heads.lane import LaneOutput, Lanes
-from onedrive.modeling.heads.planning import PlanningOutput
+from onedrive.model.heads.detection import DetectionOutput, Detections
+from onedrive.model.heads.lane import LaneOutput, Lanes
+from onedrive.model.heads.planning import PlanningOutput
 
 
 @dataclass

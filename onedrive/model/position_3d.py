@@ -22,8 +22,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from onedrive.configuration_onedrive import OneDriveConfig, attention_head_dim
-from onedrive.modeling.initial_values import ZeroLinear
+from onedrive.model.configuration_onedrive import OneDriveConfig, attention_head_dim
+from onedrive.model.initial_values import ZeroLinear
 
 
 def check_image_hw(config: OneDriveConfig, image_hw: tuple[int, int]) -> None:

@@ -13,7 +13,7 @@ image settings are ``__init__`` arguments), so ``save_pretrained`` writes the to
 files plus ``processor_config.json`` and ``from_pretrained`` reads both back.
 
     python -c "from onedrive.tiny import tiny_internvl_config; from onedrive import OneDriveConfig; \\
-from onedrive.data import OneDriveProcessor, build_tokenizer; \\
+from onedrive import OneDriveProcessor; from onedrive.model.tokenization_onedrive import build_tokenizer; \\
 c = OneDriveConfig(**tiny_internvl_config().to_dict()); \\
 print(OneDriveProcessor.from_config(c, build_tokenizer()).image_hw)"
 """
@@ -21,15 +21,14 @@ print(OneDriveProcessor.from_config(c, build_tokenizer()).image_hw)"
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from PIL import Image
 from transformers import PreTrainedTokenizerBase, ProcessorMixin
 
-from onedrive.configuration_onedrive import NUSCENES_DETECTION_CLASSES, OneDriveConfig
-from onedrive.data.image_transforms import (
+from onedrive.model.configuration_onedrive import NUSCENES_DETECTION_CLASSES, OneDriveConfig
+from onedrive.model.image_processing_onedrive import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     CropBox,
@@ -38,39 +37,8 @@ from onedrive.data.image_transforms import (
     image_to_tiles,
     random_crop_box,
 )
-from onedrive.data.prompts import ImageTokens, tokenize_turn, user_content
-
-
-@dataclass
-class SampleTargets:
-    """Ground truth of one sample (ego frame). Shapes as in ``onedrive.schema.DriveTargets``."""
-
-    boxes: torch.Tensor  # (N, 9) [x, y, z, l, w, h, yaw, vx, vy]
-    labels: torch.Tensor  # (N,) long, index into det_classes
-    lanes: torch.Tensor  # (M, P, 3)
-    trajectory: torch.Tensor  # (T, D)
-    trajectory_mask: torch.Tensor  # (T,) bool
-
-
-@dataclass
-class DriveSample:
-    """One processed sample, what ``collate_drive_batch`` stacks into a ``DriveBatch``.
-
-    The processor fills the text, pixel and geometry fields; a dataset adds the driving
-    state (``ego_status``, ``command``) and ``targets``.
-    """
-
-    input_ids: torch.Tensor  # (L,) long
-    attention_mask: torch.Tensor  # (L,) long, all ones
-    labels: torch.Tensor | None  # (L,) long, -100 except the answer; None for a generation prompt
-    pixel_values: torch.Tensor  # (N_cam * T, 3, S, S) float32
-    intrinsics: torch.Tensor  # (N_cam, 3, 3) float32, pixels of the processed image
-    cam2ego: torch.Tensor  # (N_cam, 4, 4) float32
-    image_hw: tuple[int, int]
-    sample_token: str = ""
-    ego_status: torch.Tensor | None = None  # (6,) float32, see EGO_STATUS_FIELDS
-    command: int | None = None  # 0 right / 1 left / 2 straight
-    targets: SampleTargets | None = None
+from onedrive.model.prompts import ImageTokens, tokenize_turn, user_content
+from onedrive.schema import DriveSample
 
 
 class OneDriveProcessor(ProcessorMixin):

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from transformers import PreTrainedTokenizerBase
 
-IGNORE_INDEX = -100
+from onedrive.schema import IGNORE_INDEX
+
 
 
 @dataclass(frozen=True)

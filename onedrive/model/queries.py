@@ -21,8 +21,8 @@ import math
 import torch
 from torch import nn
 
-from onedrive.configuration_onedrive import OneDriveConfig
-from onedrive.modeling.position_3d import inverse_sigmoid
+from onedrive.model.configuration_onedrive import OneDriveConfig
+from onedrive.model.position_3d import inverse_sigmoid
 
 
 DET_REFERENCE_HEIGHT = 1.0  # metres above the ego origin: about the centre of a car

@@ -14,7 +14,7 @@ tokenizer: ``<|im_start|>role\\ncontent<|im_end|>\\n`` turns, eos ``<|im_end|>``
 it too). The special tokens take the first ids, so ``<IMG_CONTEXT>`` is id 5, the
 ``image_token_id`` of ``onedrive.tiny.tiny_internvl_config``.
 
-    python -c "from onedrive.data.tokenizer import build_tokenizer; build_tokenizer('/tmp/tok')"
+    python -c "from onedrive.model.tokenization_onedrive import build_tokenizer; build_tokenizer('/tmp/tok')"
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from onedrive.configuration_onedrive import NUSCENES_DETECTION_CLASSES
+from onedrive.model.configuration_onedrive import NUSCENES_DETECTION_CLASSES
 
 PAD_TOKEN = "<|endoftext|>"
 IM_START_TOKEN = "<|im_start|>"

@@ -5,13 +5,13 @@ and object motion), ``classes`` (object classes, sizes, colours), ``cameras`` (s
 rig), ``render`` (camera images), ``lidar`` (occlusion, point clouds), ``qa``
 (question/answer pairs), ``world`` (ties them into a format-free ``World``),
 ``map_expansion`` and ``nuscenes_writer`` (the nuScenes files), ``pdms_map`` and
-``navsim_writer`` (the NAVSIM files), ``build`` (atomic output, benchmark). CLI: ``tools/make_synthetic.py``.
+``navsim_writer`` (the NAVSIM files), ``build`` (atomic output). CLI: ``tools/make_synthetic.py``.
 """
 
-from onedrive.data.synthetic.build import benchmark_synthetic, make_synthetic
-from onedrive.data.synthetic.navsim_writer import NAVSIM_PADDING, NAVSIM_SPLITS, write_navsim
-from onedrive.data.synthetic.nuscenes_writer import DEFAULT_VERSION, split_names, write_nuscenes
-from onedrive.data.synthetic.world import SyntheticConfig, World, generate_world
+from onedrive.synthetic.build import make_synthetic
+from onedrive.synthetic.navsim_writer import NAVSIM_PADDING, NAVSIM_SPLITS, write_navsim
+from onedrive.synthetic.nuscenes_writer import DEFAULT_VERSION, split_names, write_nuscenes
+from onedrive.synthetic.world import SyntheticConfig, World, generate_world
 
 __all__ = [
     "DEFAULT_VERSION",
@@ -19,7 +19,6 @@ __all__ = [
     "NAVSIM_SPLITS",
     "SyntheticConfig",
     "World",
-    "benchmark_synthetic",
     "generate_world",
     "make_synthetic",
     "split_names",

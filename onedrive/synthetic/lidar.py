@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from onedrive.data.synthetic.cameras import lidar2ego, rotation_z
+from onedrive.synthetic.cameras import lidar2ego, rotation_z
 
 LIDAR_RANGE = 70.0
 OCCLUDER_MIN_HEIGHT = 1.2

@@ -28,7 +28,7 @@ import hashlib
 import numpy as np
 from shapely.geometry import LineString, Polygon
 
-from onedrive.data.synthetic.roads import Lane, RoadNetwork
+from onedrive.synthetic.roads import Lane, RoadNetwork
 
 MAP_LOCATION = "boston-seaport"
 MAP_VERSION = "1.3"

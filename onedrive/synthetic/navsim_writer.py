@@ -56,13 +56,13 @@ from PIL import Image
 from pyquaternion import Quaternion
 from shapely.geometry import LineString, Point
 
-from onedrive.data.synthetic.cameras import lidar2ego, navsim_lidar2ego, navsim_rig, rotation_z
-from onedrive.data.synthetic.lidar import observe
-from onedrive.data.synthetic.nuscenes_writer import ANNOTATION_RANGE, JPEG_QUALITY
-from onedrive.data.synthetic.pdms_map import build_pdms_map
-from onedrive.data.synthetic.render import GroundTexture, Renderer, box_faces
-from onedrive.data.synthetic.traffic import FRAME_DT
-from onedrive.data.synthetic.world import Scene, World
+from onedrive.synthetic.cameras import lidar2ego, navsim_lidar2ego, navsim_rig, rotation_z
+from onedrive.synthetic.lidar import observe
+from onedrive.synthetic.nuscenes_writer import ANNOTATION_RANGE, JPEG_QUALITY
+from onedrive.synthetic.pdms_map import build_pdms_map
+from onedrive.synthetic.render import GroundTexture, Renderer, box_faces
+from onedrive.synthetic.traffic import FRAME_DT
+from onedrive.synthetic.world import Scene, World
 from onedrive.evaluation.pdms.map import map_from_dict
 
 NAVSIM_SPLITS = {"train": "navtrain", "val": "navtest"}
@@ -141,7 +141,7 @@ class NavsimWriter:
             self._log(scene, progress)
         cfg = self.world.config
         _write_json(self.root / "synthetic.json", {
-            "generator": "onedrive.data.synthetic", "format": "navsim", "map_location": MAP_LOCATION,
+            "generator": "onedrive.synthetic", "format": "navsim", "map_location": MAP_LOCATION,
             "map": f"maps/{MAP_LOCATION}.json", "splits": NAVSIM_SPLITS, "tokens": self.tokens, "seed": cfg.seed,
             "samples_per_scene": cfg.samples_per_scene, "padding": list(NAVSIM_PADDING),
             "image_size": list(cfg.image_size), "cameras": [camera.name for camera in self.cameras],

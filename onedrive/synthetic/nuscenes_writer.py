@@ -37,13 +37,13 @@ import numpy as np
 from PIL import Image
 from pyquaternion import Quaternion
 
-from onedrive.data.synthetic.cameras import lidar2ego
-from onedrive.data.synthetic.classes import OBJECT_CLASSES
-from onedrive.data.synthetic.lidar import observe
-from onedrive.data.synthetic.map_expansion import MAP_LOCATION, build_map_expansion
-from onedrive.data.synthetic.qa import frame_qa
-from onedrive.data.synthetic.render import GroundTexture, Renderer, box_faces
-from onedrive.data.synthetic.world import Scene, World
+from onedrive.synthetic.cameras import lidar2ego
+from onedrive.synthetic.classes import OBJECT_CLASSES
+from onedrive.synthetic.lidar import observe
+from onedrive.synthetic.map_expansion import MAP_LOCATION, build_map_expansion
+from onedrive.synthetic.qa import frame_qa
+from onedrive.synthetic.render import GroundTexture, Renderer, box_faces
+from onedrive.synthetic.world import Scene, World
 
 DEFAULT_VERSION = "v1.0-synthetic"
 ANNOTATION_RANGE = 60.0
@@ -170,7 +170,7 @@ class NuScenesWriter:
             _write_json(self.root / "qa" / f"{name}.json", qa)
         cfg = self.world.config
         _write_json(self.root / "synthetic.json", {
-            "generator": "onedrive.data.synthetic", "format": "nuscenes", "version": self.version,
+            "generator": "onedrive.synthetic", "format": "nuscenes", "version": self.version,
             "location": MAP_LOCATION, "splits": self.splits, "scenes": scenes_by_split, "seed": cfg.seed,
             "samples_per_scene": cfg.samples_per_scene, "image_size": list(cfg.image_size),
         })

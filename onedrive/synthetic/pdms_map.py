@@ -19,7 +19,7 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString, Polygon, box
 
-from onedrive.data.synthetic.roads import RoadNetwork
+from onedrive.synthetic.roads import RoadNetwork
 
 CENTERLINE_STEP = 1.0  # metres
 SPEED_LIMIT = 13.9  # m/s (50 km/h)

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from onedrive.data.synthetic.classes import DETECTION_CLASSES
-from onedrive.data.synthetic.traffic import SceneTraffic
+from onedrive.synthetic.classes import DETECTION_CLASSES
+from onedrive.synthetic.traffic import SceneTraffic
 
 FUTURE_STEPS = 6
 COMMAND_THRESHOLD = 2.0  # metres of lateral offset at the horizon (VAD/UniAD converters)

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from onedrive.data.synthetic.cameras import Camera, rotation_z
-from onedrive.data.synthetic.classes import FACE_SHADES, GROUND_COLOURS, OBJECT_CLASSES, SKY_COLOUR
-from onedrive.data.synthetic.roads import RoadNetwork
+from onedrive.synthetic.cameras import Camera, rotation_z
+from onedrive.synthetic.classes import FACE_SHADES, GROUND_COLOURS, OBJECT_CLASSES, SKY_COLOUR
+from onedrive.synthetic.roads import RoadNetwork
 
 FAR = 250.0  # metres beyond which the ground is not drawn
 NEAR = 0.05  # near clipping plane, metres in front of the camera

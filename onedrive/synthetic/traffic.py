@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from onedrive.data.synthetic.classes import OBJECT_CLASSES
-from onedrive.data.synthetic.roads import Lane, RoadNetwork, RoadSegment
+from onedrive.synthetic.classes import OBJECT_CLASSES
+from onedrive.synthetic.roads import Lane, RoadNetwork, RoadSegment
 
 FRAME_DT = 0.5  # seconds between key frames (2 Hz)
 SUBSTEPS = 5  # integration steps per key frame (0.1 s)

@@ -22,9 +22,10 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, InternVLConfig, PreTrainedTokenizerBase
 
-from onedrive.configuration_onedrive import OneDriveConfig
-from onedrive.data import DriveDataset, OneDriveProcessor, build_tokenizer
-from onedrive.modeling.modeling_onedrive import OneDriveForDriving
+from onedrive.model.configuration_onedrive import OneDriveConfig
+from onedrive.data import DriveDataset
+from onedrive.model import OneDriveProcessor, build_tokenizer
+from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 from onedrive.training.config import ExperimentConfig, TinyInternVLConfig, model_folder
 from onedrive.training.recipe import stage_loss_weights

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from onedrive.configuration_onedrive import OneDriveTaskConfig
+from onedrive.model.configuration_onedrive import OneDriveTaskConfig
 
 NUSCENES_CAMERAS = (
     "CAM_FRONT",

@@ -39,7 +39,6 @@ from onedrive.training.config import (
     check_config,
     resolve_batch,
 )
-from onedrive.training.loss_trend import format_loss_trend, loss_trend
 from onedrive.training.recipe import (
     STAGES,
     AppliedRecipe,
@@ -196,8 +195,6 @@ def train_experiment(
     run = prepare_experiment(config, resume)
     run.trainer.train(resume_from_checkpoint=run.checkpoint)
     run.trainer.save_state()  # <output_dir>/trainer_state.json: the whole log history (main process)
-    if run.trainer.is_world_process_zero():
-        print("losses over the run:\n" + format_loss_trend(loss_trend(run.trainer.state.log_history)))
     return save_final(run.trainer, run.applied, run.final_dir)
 
 

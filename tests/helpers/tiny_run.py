@@ -6,7 +6,7 @@ trajectory, QA) that ``onedrive.data.DriveDataset`` reads like any other, and
 ``tiny_experiment`` returns an ``ExperimentConfig`` for the tiny random InternVL3
 (``model.tiny``), the built-in tokenizer and that data.
 
-    python -c "from onedrive.training.tiny_run import write_random_drive_data as w; print(w('/tmp/tiny_drive'))"
+    python -c "from tiny_run import write_random_drive_data as w; print(w('/tmp/tiny_drive'))"
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ from nuscenes import NuScenes
 from nuscenes.eval.detection.utils import category_to_detection_name
 from pyquaternion import Quaternion
 
-from onedrive.configuration_onedrive import NUSCENES_DETECTION_CLASSES
+from onedrive.model.configuration_onedrive import NUSCENES_DETECTION_CLASSES
 from onedrive.data.nuscenes.bev import check_bev_range
 from onedrive.data.nuscenes.devkit import load_map, load_nuscenes
 from onedrive.data.nuscenes.drivable import drivable_in_bev, drivable_union

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from onedrive.modeling.initial_values import PriorLinear
-from onedrive.modeling.position_3d import inverse_sigmoid
+from onedrive.model.initial_values import PriorLinear
+from onedrive.model.position_3d import inverse_sigmoid
 
 
 def mlp(in_features: int, hidden: int, out_features: int) -> nn.Sequential:

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from onedrive.configuration_onedrive import OneDriveTaskConfig
-from onedrive.modeling.heads.common import classifier, mlp, refine
-from onedrive.modeling.matching import focal_cost, hungarian_match, sigmoid_focal_loss
-from onedrive.modeling.position_3d import denormalise_points
+from onedrive.model.configuration_onedrive import OneDriveTaskConfig
+from onedrive.model.heads.common import classifier, mlp, refine
+from onedrive.model.matching import focal_cost, hungarian_match, sigmoid_focal_loss
+from onedrive.model.position_3d import denormalise_points
 
 MATCH_CODE_DIMS = 8  # x, y, z, log l, log w, log h, sin yaw, cos yaw: the matching cost leaves velocity out
 

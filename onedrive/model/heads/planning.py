@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from onedrive.configuration_onedrive import OneDriveTaskConfig
-from onedrive.modeling.heads.common import mlp
+from onedrive.model.configuration_onedrive import OneDriveTaskConfig
+from onedrive.model.heads.common import mlp
 
 
 @dataclass

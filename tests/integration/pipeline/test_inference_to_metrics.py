@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from onedrive import OneDriveForDriving
-from onedrive.data import OneDriveProcessor, build_tokenizer
+from onedrive.model import OneDriveProcessor, build_tokenizer
 from onedrive.evaluation import evaluate_predictions
 from onedrive.inference import predict_split
 from onedrive.tiny import save_tiny_internvl, tiny_internvl_config

@@ -14,12 +14,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from onedrive.training.tiny_run import write_random_drive_data
+from tiny_run import write_random_drive_data
 
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 CONFIG = """
-from onedrive.training.tiny_run import tiny_experiment
+from tiny_run import tiny_experiment
 
 def build():
     return tiny_experiment({data!r}, "unused")

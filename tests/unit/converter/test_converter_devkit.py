@@ -13,7 +13,9 @@ from pyquaternion import Quaternion
 from shapely.geometry import LineString, Point, Polygon
 
 from onedrive.data.nuscenes.converter import CAMERA_ORDER, ConverterSettings
-from onedrive.data.nuscenes.pipeline import benchmark_conversion, create_infos, info_path
+from benchmarks.conversion import benchmark_conversion
+
+from onedrive.data.nuscenes.pipeline import create_infos, info_path
 
 from .conftest import write_tiny_nuscenes
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from onedrive import OneDriveConfig
-from onedrive.data import OneDriveProcessor, build_tokenizer
+from onedrive.model import OneDriveProcessor, build_tokenizer
 from onedrive.tiny import tiny_internvl_config
 
 CAMERAS = ("CAM_FRONT", "CAM_FRONT_RIGHT", "CAM_FRONT_LEFT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT")

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from onedrive.data import DriveDataset, collate_drive_batch
-from onedrive.data.benchmark import benchmark_data
+from benchmarks.data import benchmark_data
 from onedrive.schema import DriveBatch
 
 

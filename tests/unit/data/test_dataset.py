@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from onedrive.data import COMMAND_ANSWERS, PLANNING_QUESTION, DriveDataset, collate_drive_batch
+from onedrive.data import COMMAND_ANSWERS, DriveDataset, PLANNING_QUESTION, collate_drive_batch
 
 INFOS = "demo_infos_val.json"
 

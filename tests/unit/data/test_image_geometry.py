@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from onedrive.data.image_transforms import (
+from onedrive.model.image_processing_onedrive import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     CropBox,

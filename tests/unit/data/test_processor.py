@@ -6,8 +6,8 @@ from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
 from onedrive import OneDriveConfig
-from onedrive.data import OneDriveProcessor, build_tokenizer
-from onedrive.data.image_transforms import IMAGENET_MEAN, IMAGENET_STD
+from onedrive.model import OneDriveProcessor, build_tokenizer
+from onedrive.model.image_processing_onedrive import IMAGENET_MEAN, IMAGENET_STD
 from onedrive.tiny import tiny_internvl_config
 
 QUESTION = "How many cars are there?"

@@ -5,7 +5,7 @@ import sys
 import pytest
 from transformers import AutoTokenizer
 
-from onedrive.data.tokenizer import SPECIAL_TOKENS, build_tokenizer
+from onedrive.model.tokenization_onedrive import SPECIAL_TOKENS, build_tokenizer
 
 CONVERSATION = [
     {"role": "user", "content": "<img><IMG_CONTEXT><IMG_CONTEXT></img>\nWhat is ahead?"},
@@ -58,7 +58,7 @@ def test_build_is_deterministic(tokenizer):
 @pytest.mark.slow
 def test_build_is_deterministic_across_processes():
     script = (
-        "import json; from onedrive.data.tokenizer import build_tokenizer; "
+        "import json; from onedrive.model.tokenization_onedrive import build_tokenizer; "
         "t = build_tokenizer(corpus=['extra question text']); print(json.dumps(t.backend_tokenizer.to_str()))"
     )
     outputs = [

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from benchmarks.evaluation import benchmark_planning
 
 from onedrive.evaluation.planning import (
     EGO_CENTRE_OFFSET,
     PlanningGroundTruth,
-    benchmark_planning,
     collision_headings,
     planning_metrics,
 )

@@ -11,7 +11,7 @@ import torch
 from model_helpers import IMAGE_TOKEN_ID, load_onedrive
 from peft import LoraConfig, get_peft_model
 
-from onedrive.data import OneDriveProcessor, build_tokenizer
+from onedrive.model import OneDriveProcessor, build_tokenizer
 from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 
 LORA_TARGETS = r"model\.language_model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)"

@@ -5,7 +5,7 @@ import torch
 from model_helpers import load_onedrive, make_batch
 
 from onedrive.export import GRAPH_INPUTS, StructuredGraph, check_graph_inputs
-from onedrive.modeling.initial_values import randomise_initial_values
+from onedrive.model.initial_values import randomise_initial_values
 
 
 def graph_inputs(batch):
@@ -86,7 +86,7 @@ def test_onnxruntime_matches_pytorch(three_layer_model, onnx_graphs, kind):
 
 @pytest.mark.slow
 def test_benchmark_onnx_reports_both_runtimes():
-    from onedrive.export.benchmark import benchmark_onnx
+    from benchmarks.onnx import benchmark_onnx
 
     result = benchmark_onnx(repeats=2)
     assert result["torch_predict_ms"] > 0 and result["onnxruntime_ms"] > 0

@@ -9,7 +9,7 @@ from model_helpers import make_batch
 from transformers import AutoConfig, AutoModel, AutoProcessor
 
 from onedrive import OneDriveConfig, OneDriveForDriving
-from onedrive.data import OneDriveProcessor
+from onedrive.model import OneDriveProcessor
 from onedrive.export import export_checkpoint, load_model
 
 

@@ -6,8 +6,8 @@ import torch
 
 from model_helpers import load_onedrive, logits_through_the_images, make_batch, make_camera
 
-from onedrive.modeling.azimuth_prior import rig_centre
-from onedrive.modeling.queries import initial_det_reference_points
+from onedrive.model.azimuth_prior import rig_centre
+from onedrive.model.queries import initial_det_reference_points
 
 PEAK = 5.0
 

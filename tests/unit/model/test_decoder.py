@@ -5,8 +5,8 @@ import torch
 
 from model_helpers import IMAGE_TOKEN_ID, load_onedrive
 
-from onedrive.modeling.decoder import QueryRouting
-from onedrive.modeling.tokens import TokenLayout, left_align
+from onedrive.model.decoder import QueryRouting
+from onedrive.model.tokens import TokenLayout, left_align
 
 TEXT, IMAGE, DET, LANE, PLAN = range(5)
 

@@ -2,8 +2,8 @@
 
 import torch
 
-from onedrive.configuration_onedrive import OneDriveTaskConfig
-from onedrive.modeling.heads.detection import DetectionHead, DetectionOutput, encode_boxes
+from onedrive.model.configuration_onedrive import OneDriveTaskConfig
+from onedrive.model.heads.detection import DetectionHead, DetectionOutput, encode_boxes
 
 
 def _head() -> DetectionHead:

@@ -4,8 +4,8 @@ import torch
 
 from model_helpers import load_onedrive, make_batch, select
 
-from onedrive.modeling.heads.planning import PlanningOutput
-from onedrive.modeling.initial_values import randomise_initial_values
+from onedrive.model.heads.planning import PlanningOutput
+from onedrive.model.initial_values import randomise_initial_values
 from onedrive.schema import DriveBatch
 
 

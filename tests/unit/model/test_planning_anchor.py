@@ -3,8 +3,8 @@
 import torch
 
 from model_helpers import load_onedrive, make_batch
-from onedrive.configuration_onedrive import OneDriveTaskConfig
-from onedrive.modeling.heads.planning import PlanningHead
+from onedrive.model.configuration_onedrive import OneDriveTaskConfig
+from onedrive.model.heads.planning import PlanningHead
 
 
 def planning_heads(**task):

@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from onedrive.configuration_onedrive import OneDriveTaskConfig
-from onedrive.modeling.heads.planning import PlanningHead, PlanningOutput
+from onedrive.model.configuration_onedrive import OneDriveTaskConfig
+from onedrive.model.heads.planning import PlanningHead, PlanningOutput
 
 
 def head(**task):

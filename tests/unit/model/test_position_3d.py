@@ -4,7 +4,7 @@ import torch
 
 from model_helpers import load_onedrive, make_camera
 
-from onedrive.modeling.position_3d import image_token_pixel_centres, invert_3x3
+from onedrive.model.position_3d import image_token_pixel_centres, invert_3x3
 
 
 def test_token_pixel_centres_follow_tiles_then_thumbnail(internvl_dir):

@@ -6,7 +6,7 @@ from transformers import InternVLForConditionalGeneration
 
 from model_helpers import load_onedrive, logits_through_the_images, make_batch, make_prompt
 
-from onedrive.modeling.internvl_weights import is_task_module_key
+from onedrive.model.internvl_weights import is_task_module_key
 
 
 @pytest.mark.parametrize("attn_implementation", ["eager", "sdpa"])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from onedrive.data.navsim.infos import create_navsim_infos
-from onedrive.data.synthetic import SyntheticConfig, generate_world, make_synthetic
-from onedrive.data.synthetic.navsim_writer import NAVSIM_PADDING
-from onedrive.data.synthetic.roads import RoadConfig
+from onedrive.synthetic import SyntheticConfig, generate_world, make_synthetic
+from onedrive.synthetic.navsim_writer import NAVSIM_PADDING
+from onedrive.synthetic.roads import RoadConfig
 
 CONFIG = SyntheticConfig(scenes=4, val_scenes=1, samples_per_scene=4, image_size=(64, 32), roads=RoadConfig(grid_nodes=3))
 

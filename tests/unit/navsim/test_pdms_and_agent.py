@@ -10,10 +10,10 @@ import torch
 from PIL import Image
 
 from onedrive import OneDriveConfig
-from onedrive.data import build_tokenizer
-from onedrive.data.navsim.agent import build_drive_batch, trajectory_to_poses
+from onedrive.model import build_tokenizer
+from onedrive.integrations.navsim_agent import build_drive_batch, trajectory_to_poses
 from onedrive.evaluation.pdms.scene_file import load_pdms_scenes
-from onedrive.data.processor import OneDriveProcessor
+from onedrive.model.processing_onedrive import OneDriveProcessor
 from onedrive.evaluation.pdms import score_tokens
 from onedrive.tiny import tiny_internvl_config
 
@@ -61,7 +61,7 @@ def test_trajectory_to_poses_checks_shape_and_values():
 
 
 def test_agent_without_devkit_explains_how_to_install():
-    import onedrive.data.navsim.agent as agent
+    import onedrive.integrations.navsim_agent as agent
 
     if agent.AbstractAgent is not None:
         pytest.skip("the NAVSIM devkit is installed")

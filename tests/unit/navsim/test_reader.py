@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString
 
-from onedrive.data import DriveDataset, OneDriveProcessor, build_tokenizer
-from onedrive.data.navsim.benchmark import benchmark_navsim_reading
+from onedrive.data import DriveDataset
+from onedrive.model import OneDriveProcessor, build_tokenizer
 from onedrive.data.navsim.logs import CAMERA_NAMES, load_log, log_paths
 from onedrive.data.navsim.scenes import (
     NUM_HISTORY, command, cameras, ego_status, future_poses, load_scenes, relative_poses,
 )
-from onedrive.data.synthetic.navsim_writer import NAVSIM_SPLITS, route_command
+from onedrive.synthetic.navsim_writer import NAVSIM_SPLITS, route_command
 from tools.create_data import main as create_data
 
 
@@ -49,7 +49,7 @@ def test_future_poses_are_the_world_ego_states_in_the_current_frame(navsim_root,
 
 
 def test_eight_cameras_project_like_the_rig(navsim_root, navsim_world):
-    from onedrive.data.synthetic.cameras import navsim_rig
+    from onedrive.synthetic.cameras import navsim_rig
 
     rig = {camera.name: camera for camera in navsim_rig(64, 32)}
     scene = load_scenes(navsim_root, "navtest")[0]
@@ -150,8 +150,3 @@ def test_log_missing_a_key_names_the_token(navsim_root, tmp_path):
     path.write_bytes(pickle.dumps(frames))
     with pytest.raises(ValueError, match=f"token '{frames[2]['token']}'.*CAM_B0"):
         load_log(path)
-
-
-def test_benchmark_reports_samples_per_second():
-    result = benchmark_navsim_reading(scenes=2, samples_per_scene=2, image_size=(32, 16))
-    assert result["tokens"] == 2 and result["samples_per_s"] > 0

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from onedrive.evaluation.pdms.benchmark import benchmark_pdms, synthetic_scenes
+from benchmarks.pdms import benchmark_pdms, synthetic_scenes
 from onedrive.evaluation.pdms.runner import read_predictions, score_tokens
 
 

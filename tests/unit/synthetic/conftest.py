@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from nuscenes import NuScenes
 
-from onedrive.data.synthetic import DEFAULT_VERSION, SyntheticConfig, generate_world, make_synthetic
+from onedrive.synthetic import DEFAULT_VERSION, SyntheticConfig, generate_world, make_synthetic
 
 
 @pytest.fixture(scope="session")

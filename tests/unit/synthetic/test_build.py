@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from onedrive.data.synthetic import SyntheticConfig, benchmark_synthetic, make_synthetic
-from onedrive.data.synthetic.roads import RoadConfig
+from benchmarks.synthetic import benchmark_synthetic
+
+from onedrive.synthetic import SyntheticConfig, make_synthetic
+from onedrive.synthetic.roads import RoadConfig
 from tools.make_synthetic import main
 
 TINY = SyntheticConfig(scenes=2, samples_per_scene=2, image_size=(32, 16), roads=RoadConfig(grid_nodes=3))

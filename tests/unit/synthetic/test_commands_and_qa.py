@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 from pyquaternion import Quaternion
 
-from onedrive.data.synthetic.qa import command_from_endpoint, direction_word
+from onedrive.synthetic.qa import command_from_endpoint, direction_word
 
 QA_TYPES = {"description", "counting", "nearest", "planning", "trajectory"}
 

@@ -11,7 +11,7 @@ from nuscenes.eval.detection.evaluate import DetectionEval
 from nuscenes.eval.detection.utils import category_to_detection_name
 from nuscenes.utils.splits import get_scenes_of_split
 
-from onedrive.data.synthetic import SyntheticConfig, make_synthetic
+from onedrive.synthetic import SyntheticConfig, make_synthetic
 
 
 def _ground_truth_as_predictions(nusc: NuScenes, split: str, path) -> None:

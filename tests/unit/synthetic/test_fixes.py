@@ -12,12 +12,12 @@ import shapely
 from pyquaternion import Quaternion
 
 from onedrive.data.nuscenes.planning_targets import driving_command, ego_future
-from onedrive.data.synthetic import SyntheticConfig, generate_world
-from onedrive.data.synthetic.cameras import navsim_rig, nuscenes_rig
-from onedrive.data.synthetic.classes import shaded_colour
-from onedrive.data.synthetic.render import GroundRays, Renderer, fill_convex
-from onedrive.data.synthetic.roads import build_road_network
-from onedrive.data.synthetic.traffic import _footprints, _Occupancy
+from onedrive.synthetic import SyntheticConfig, generate_world
+from onedrive.synthetic.cameras import navsim_rig, nuscenes_rig
+from onedrive.synthetic.classes import shaded_colour
+from onedrive.synthetic.render import GroundRays, Renderer, fill_convex
+from onedrive.synthetic.roads import build_road_network
+from onedrive.synthetic.traffic import _footprints, _Occupancy
 
 NAMES = {0: "right", 1: "left", 2: "straight"}
 

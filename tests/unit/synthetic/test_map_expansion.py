@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from nuscenes.map_expansion.map_api import NuScenesMap
 
-from onedrive.data.synthetic.map_expansion import map_token
+from onedrive.synthetic.map_expansion import map_token
 
 
 @pytest.fixture(scope="module")

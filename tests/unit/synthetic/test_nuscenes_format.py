@@ -12,9 +12,9 @@ from nuscenes.utils.data_classes import LidarPointCloud
 from nuscenes.utils.geometry_utils import points_in_box
 from PIL import Image
 
-from onedrive.data.synthetic import SyntheticConfig, make_synthetic
-from onedrive.data.synthetic.classes import DETECTION_CLASSES, OBJECT_CLASSES
-from onedrive.data.synthetic.nuscenes_writer import TABLES
+from onedrive.synthetic import SyntheticConfig, make_synthetic
+from onedrive.synthetic.classes import DETECTION_CLASSES, OBJECT_CLASSES
+from onedrive.synthetic.nuscenes_writer import TABLES
 
 CAMERAS = ("CAM_FRONT", "CAM_FRONT_RIGHT", "CAM_FRONT_LEFT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT")
 

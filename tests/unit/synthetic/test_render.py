@@ -8,7 +8,7 @@ from nuscenes.eval.detection.utils import category_to_detection_name
 from nuscenes.utils.geometry_utils import view_points
 from PIL import Image
 
-from onedrive.data.synthetic.classes import FACE_SHADES, GROUND_COLOURS, OBJECT_CLASSES, SKY_COLOUR, shaded_colour
+from onedrive.synthetic.classes import FACE_SHADES, GROUND_COLOURS, OBJECT_CLASSES, SKY_COLOUR, shaded_colour
 
 CAMERAS = ("CAM_FRONT", "CAM_FRONT_RIGHT", "CAM_FRONT_LEFT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT")
 

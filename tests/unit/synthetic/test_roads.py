@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString
 
-from onedrive.data.synthetic.roads import RoadConfig, build_road_network
+from onedrive.synthetic.roads import RoadConfig, build_road_network
 
 
 @pytest.fixture(scope="module")

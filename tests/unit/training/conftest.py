@@ -3,7 +3,7 @@
 import pytest
 
 from onedrive.training.build import ensure_tiny_internvl
-from onedrive.training.tiny_run import tiny_experiment, write_random_drive_data
+from tiny_run import tiny_experiment, write_random_drive_data
 
 
 @pytest.fixture(scope="session")

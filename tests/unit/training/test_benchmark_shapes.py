@@ -2,7 +2,7 @@
 
 import pytest
 
-from onedrive.training.benchmark import TRAINING_SHAPES, _experiment
+from benchmarks.training import TRAINING_SHAPES, _experiment
 from onedrive.training.config import check_config
 
 

@@ -14,7 +14,7 @@ from onedrive.training.config import (
     load_config,
     resolve_batch,
 )
-from onedrive.training.tiny_run import tiny_experiment
+from tiny_run import tiny_experiment
 
 REPO = Path(__file__).resolve().parents[3]
 TRAIN_TOOL = REPO / "tools" / "train.py"
@@ -197,7 +197,7 @@ def test_tool_fails_fast_without_loading_anything(tmp_path, capsys):
     spec.loader.exec_module(tool)
     config_file = tmp_path / "config.py"
     config_file.write_text(
-        "from onedrive.training.tiny_run import tiny_experiment\n"
+        "from tiny_run import tiny_experiment\n"
         f"def build():\n    return tiny_experiment({str(tmp_path / 'missing')!r}, {str(tmp_path / 'out')!r})\n"
     )
     assert tool.main([str(config_file), "--set", "train.max_steps=1"]) == 2

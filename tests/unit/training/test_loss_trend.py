@@ -4,9 +4,10 @@ import json
 
 import pytest
 
-from onedrive.training.loss_trend import format_loss_trend, loss_trend, read_loss_trend
+from loss_trend import format_loss_trend, loss_trend, read_loss_trend
+from train import print_loss_trend
 from onedrive.training.run import train_experiment
-from onedrive.training.tiny_run import tiny_experiment
+from tiny_run import tiny_experiment
 
 
 def history(steps=40):
@@ -62,6 +63,7 @@ def test_a_training_run_leaves_its_history_and_prints_the_trend(drive_data, tmp_
     config = tiny_experiment(drive_data, tmp_path / "run", stage="perception")
     config.train.max_steps = 4
     train_experiment(config)
+    print_loss_trend(tmp_path / "run")  # what tools/train.py prints after the run
     trend = read_loss_trend(tmp_path / "run")
     assert {"loss", "loss_det_cls", "loss_det_box", "loss_lane_cls", "loss_lane_points", "loss_text"} <= set(trend)
     assert not any(name.startswith("loss_plan") for name in trend)  # stage 1 does not supervise planning

@@ -4,7 +4,7 @@ import torch
 from transformers import TrainerCallback
 
 from onedrive.training.run import prepare_experiment
-from onedrive.training.tiny_run import tiny_experiment
+from tiny_run import tiny_experiment
 
 
 class StopAt(TrainerCallback):

@@ -7,7 +7,7 @@ import torch
 
 from onedrive import OneDriveForDriving
 from onedrive.training.run import prepare_experiment, save_final
-from onedrive.training.tiny_run import tiny_experiment
+from tiny_run import tiny_experiment
 
 # Written out independently of onedrive.training.recipe, from the paper's table (docs/design.md §1).
 # tiny_experiment uses full_ft_attn with every layer a task layer: the pretrained attention projections

@@ -5,14 +5,14 @@ import math
 import pytest
 
 from onedrive.training.run import train_experiment
-from onedrive.training.stage_losses import (
+from stage_losses import (
     KL_TO_TARGET,
     TARGET_ENTROPY,
     fixed_sample_losses,
     sample_indices,
     stage_losses,
 )
-from onedrive.training.tiny_run import tiny_experiment
+from tiny_run import tiny_experiment
 
 
 def test_sample_indices_spread_over_the_split_or_take_all():

@@ -6,7 +6,7 @@ import pytest
 from transformers import InternVLForConditionalGeneration
 
 from onedrive.training.build import ensure_tiny_internvl
-from onedrive.training.tiny_run import tiny_experiment
+from tiny_run import tiny_experiment
 
 
 def with_tiny(config, **sizes):

@@ -1,0 +1,1 @@
+"""What ``tools/benchmark.py`` measures, one module per area; not part of the installed library."""

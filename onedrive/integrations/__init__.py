@@ -1,0 +1,1 @@
+"""Adapters that plug OneDrive into other frameworks: ``navsim_agent`` (the NAVSIM devkit's agent)."""
