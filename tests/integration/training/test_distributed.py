@@ -6,6 +6,7 @@ over samples, so 2 processes x 1 sample equal 1 process x 2 samples up to float 
 """
 
 import shutil
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,8 +58,10 @@ def train(launcher, config, out, *overrides):
         f"train.output_dir={out}",
         *overrides,
     ]
+    helpers = [str(REPO / "tests" / "helpers"), os.environ.get("PYTHONPATH", "")]  # the config imports tiny_run
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, helpers))}
     result = subprocess.run(
-        command, cwd=REPO, capture_output=True, text=True, timeout=600, check=False
+        command, cwd=REPO, capture_output=True, text=True, timeout=600, check=False, env=env
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     return load_file(out / "final" / "model.safetensors")
