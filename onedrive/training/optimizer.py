@@ -27,7 +27,7 @@ step ``warmup_steps``, so the run starts at ``warmup_start_rate × lr`` (lr / 3)
 ``torch.optim.lr_scheduler.LambdaLR``, like every transformers schedule, so each group keeps its
 scale. transformers' ``get_cosine_with_min_lr_schedule_with_warmup_lr_rate`` (warm-up from a
 rate) is close but starts its cosine after the warm-up, which would keep the learning rate up
-to 5 % of its peak higher mid-run than the official schedule.
+to 5.3 % of the peak higher mid-run than the official schedule (8,780 steps, 500 of warm-up).
 
     python -c "from onedrive.training.optimizer import lr_groups; help(lr_groups)"
 """
