@@ -1,7 +1,8 @@
 """NAVSIM — planning-only training of InternVL3-2B, initialised from a driving checkpoint.
 
 8 cameras, trajectories of 8 poses (x, y, heading) over 4 s at 2 Hz; only the planning
-parts (+ LoRA on the LLM) train, with the planning + text losses. ``model.init_from``
+parts (+ LoRA on the LLM) train, with the planning + text losses, under the official optimiser
+and schedule of the nuScenes configs (``configs/nuscenes/onedrive_1b_stage1_perception.py``). ``model.init_from``
 is a OneDrive model folder of a driving-pretrained model (e.g. stage 1 of this recipe on
 InternVL3-2B); tensors whose shape the NAVSIM task changes (the 8 x 3 waypoint output)
 are re-initialised and listed at start. Data: OpenScene / NAVSIM logs under ``data/navsim``
@@ -15,9 +16,11 @@ see ``onedrive/data/navsim/README.md``).
 
 from onedrive.training.config import (
     NAVSIM_CAMERAS,
+    WHOLE_RUN_COSINE,
     DataConfig,
     ExperimentConfig,
     ModelConfig,
+    ParamGroupsConfig,
     RecipeConfig,
     TrainConfig,
 )
@@ -34,6 +37,7 @@ def build() -> ExperimentConfig:
                 "plan_dims": 3,
                 "num_det_queries": 600,
                 "num_lane_queries": 600,
+                "task_layers": [0, 1, 2, 3, 4, 5],  # the official use_layers
             },
         ),
         data=DataConfig(
@@ -52,14 +56,18 @@ def build() -> ExperimentConfig:
             epochs=20,
             learning_rate=1e-4,
             weight_decay=1e-4,
+            lr_scheduler=WHOLE_RUN_COSINE,
             warmup_steps=500,
+            warmup_start_rate=1 / 3,
+            min_lr_rate=1e-3,
             max_grad_norm=35.0,
+            param_groups=ParamGroupsConfig(llm=4.0, heads=4.0, task_modules=2.0, vit_layer_decay=0.9),
             per_device_batch_size=1,
             global_batch_size=64,
             precision="bf16",
             gradient_checkpointing=True,
         ),
         recipe=RecipeConfig(
-            stage="planning", lora_rank=16, lora_alpha=16, full_ft_attn=True
+            stage="planning", lora_rank=16, lora_alpha=16, full_ft_attn=True, lora_ffn=False
         ),
     )

@@ -2,16 +2,22 @@
 
 Frozen ViT; LoRA (rank 16) on the LLM plus full fine-tuning of the task layers' attention
 (the official release's ``full_ft_attn``); new perception queries, query self-attention,
-det / lane FFNs and heads. Losses: detection + lanes + text. 20 epochs, AdamW lr 1e-4,
-weight decay 1e-4, cosine with 500 warm-up steps, gradient clipping 35, global batch 64.
+det / lane FFNs and heads. Losses: detection + lanes + text. 20 epochs, global batch 64.
+Task modules in the first 6 LLM layers; LoRA (r 16, alpha 16) on q / k / v / o of the other
+layers. The official optimiser (``onedrive.training.optimizer``): AdamW lr 1e-4, weight decay
+1e-4, LLM and heads at 4 x lr, task modules at 2 x, ViT layer-wise decay 0.9, projector at
+0.9^25; cosine over the run to 1e-3 x lr with a 500-step linear warm-up from lr / 3; gradient
+clipping 35.
 
     torchrun --nproc_per_node 8 tools/train.py configs/nuscenes/onedrive_1b_stage1_perception.py
 """
 
 from onedrive.training.config import (
+    WHOLE_RUN_COSINE,
     DataConfig,
     ExperimentConfig,
     ModelConfig,
+    ParamGroupsConfig,
     RecipeConfig,
     TrainConfig,
 )
@@ -28,6 +34,7 @@ def build() -> ExperimentConfig:
                 "lane_points": 11,
                 "max_boxes": 300,
                 "max_lanes": 100,
+                "task_layers": [0, 1, 2, 3, 4, 5],  # the official use_layers
             },
             attn_implementation="sdpa",
             dtype="float32",
@@ -49,9 +56,12 @@ def build() -> ExperimentConfig:
             epochs=20,
             learning_rate=1e-4,
             weight_decay=1e-4,
+            lr_scheduler=WHOLE_RUN_COSINE,
             warmup_steps=500,
+            warmup_start_rate=1 / 3,
             min_lr_rate=1e-3,
             max_grad_norm=35.0,
+            param_groups=ParamGroupsConfig(llm=4.0, heads=4.0, task_modules=2.0, vit_layer_decay=0.9),
             per_device_batch_size=1,
             global_batch_size=64,
             precision="bf16",
@@ -66,5 +76,6 @@ def build() -> ExperimentConfig:
             lora_alpha=16,
             lora_dropout=0.05,
             full_ft_attn=True,
+            lora_ffn=False,
         ),
     )

@@ -17,6 +17,7 @@ import math
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -177,17 +178,29 @@ def load_detection(path: str | os.PathLike, tokens: list[str], classes: Iterable
     return data
 
 
-def load_text(path: str | os.PathLike, records: list[dict]) -> tuple[list[str], list[list[str]], list[str]]:
-    """Predictions for every (sample, question) of the split's ``qa`` → (predictions, references, tokens).
+class TextPairs(NamedTuple):
+    """One entry per (sample, question) of the split's ``qa``, in info-file order."""
+
+    predictions: list[str]
+    references: list[list[str]]  # the info file's answers to that question
+    tokens: list[str]
+    questions: list[str]
+    kinds: list[str]  # the QA type (``"type"``; "" when absent), that of the question's first turn
+
+
+def load_text(path: str | os.PathLike, records: list[dict]) -> TextPairs:
+    """Predictions for every (sample, question) of the split's ``qa``.
 
     References are the info file's answers; a line's ``reference``, when it differs from them, is an
     error (the file was made for other data). Lines of other samples are ignored.
     """
     path = Path(path)
     expected: dict[tuple[str, str], list[str]] = {}
+    kinds: dict[tuple[str, str], str] = {}
     for record in records:
         for qa in record.get("qa", []):
             expected.setdefault((record["token"], qa["question"]), []).append(qa["answer"])
+            kinds.setdefault((record["token"], qa["question"]), str(qa.get("type", "")))
     if not expected:
         raise ValueError(f"{path} is present but the split's info records hold no 'qa' pairs to score it against")
     split_tokens = {record["token"] for record in records}
@@ -223,4 +236,5 @@ def load_text(path: str | os.PathLike, records: list[dict]) -> tuple[list[str], 
     _fail(path, "reference differs from the info file's answer", mismatched)
     _fail(path, "no prediction for a question of the split", [f"{t} {q!r}" for t, q in expected if (t, q) not in found])
     keys = list(expected)
-    return [found[k] for k in keys], [expected[k] for k in keys], [k[0] for k in keys]
+    return TextPairs([found[k] for k in keys], [expected[k] for k in keys], [k[0] for k in keys],
+                     [k[1] for k in keys], [kinds[k] for k in keys])

@@ -129,7 +129,7 @@ def plot_summary(path: str | os.PathLike, metrics: Mapping[str, object]) -> None
         ],
         "detection": [k for k in metrics if k.startswith("det/") and k.split("/")[1] in ("NDS", "mAP", "mAP_present", "AP")],
         "lanes": [k for k in metrics if k in ("lane/DET_l", "lane/chamfer_AP", "lane/F1")],
-        "text": [k for k in metrics if k.startswith("text/") and k != "text/num_pairs"],
+        "text": [k for k in metrics if k.startswith("text/") and not k.startswith("text/num_")],
     }
     panels = {title: keys for title, keys in panels.items() if keys}
     if not panels:

@@ -99,8 +99,12 @@ def evaluate_predictions(
             if token in plot_inputs:
                 plot_inputs[token]["pred_lanes"] = lanes
     if "text" in present:
-        answers, references, _ = predictions.load_text(present["text"], records)
-        metrics.update(text.text_metrics(answers, references))
+        pairs = predictions.load_text(present["text"], records)
+        metrics.update(text.text_metrics(pairs.predictions, pairs.references))
+        counting = [i for i, kind in enumerate(pairs.kinds) if kind == text.COUNTING_TYPE]
+        metrics.update(text.counting_metrics([pairs.questions[i] for i in counting],
+                                             [pairs.predictions[i] for i in counting],
+                                             [pairs.references[i] for i in counting]))
         conventions.update(text.CONVENTIONS)
     if "detection" in present:
         root = data_root if data_root is not None else metadata.get("data_root")

@@ -132,6 +132,26 @@ class DataConfig:
 
 
 @dataclass
+class ParamGroupsConfig:
+    """Learning-rate multipliers per parameter group (``onedrive.training.optimizer``; official values).
+
+    llm:             the LLM: pretrained weights trained in full, LoRA adapters, embeddings / LM head.
+    heads:           queries, ego-status encoder, 3D position encoders, detection / lane / planning heads.
+    task_modules:    the query self-attention and the per-type query FFNs inside the LLM layers.
+    vit_layer_decay: ViT layer l of L at ``vit_layer_decay ** (L + 1 - l)``; the ViT embeddings
+                     and the projector at ``vit_layer_decay ** (L + 1)``.
+    """
+
+    llm: float = 4.0
+    heads: float = 4.0
+    task_modules: float = 2.0
+    vit_layer_decay: float = 0.9
+
+
+WHOLE_RUN_COSINE = "cosine_whole_run"  # train.lr_scheduler handled by OneDriveTrainer, not by transformers
+
+
+@dataclass
 class TrainConfig:
     """Optimisation (transformers ``TrainingArguments`` underneath).
 
@@ -140,6 +160,10 @@ class TrainConfig:
     ``max_steps > 0`` overrides ``epochs``. Schedule: linear warm-up over ``warmup_steps``
     then cosine down to ``min_lr_rate × learning_rate``. ``precision``: mixed precision
     ("bf16", "fp16") or "fp32". ``report_to`` None: TensorBoard when it is installed.
+    ``lr_scheduler="cosine_whole_run"``: the official schedule (``onedrive.training.optimizer``),
+    cosine over every step with a linear warm-up from ``warmup_start_rate × learning_rate``.
+    ``param_groups``: learning-rate multipliers per parameter group (None: one learning rate
+    and transformers' weight-decay rule).
     """
 
     output_dir: str = "runs/experiment"
@@ -165,6 +189,8 @@ class TrainConfig:
     save_total_limit: int | None = 3
     seed: int = 0
     report_to: tuple[str, ...] | None = None
+    warmup_start_rate: float | None = None
+    param_groups: ParamGroupsConfig | None = None
 
 
 @dataclass
@@ -177,6 +203,8 @@ class RecipeConfig:
     lora_rank:    LoRA rank on the LLM's attention and FFN projections (0: no LoRA).
     full_ft_attn: the pretrained self-attention projections of the task layers train in
                   full (and carry no LoRA), as in the official release.
+    lora_ffn:     LoRA also on the FFN projections (gate / up / down); the official release
+                  puts LoRA on q / k / v / o only (False).
     """
 
     stage: str = "perception"
@@ -185,6 +213,7 @@ class RecipeConfig:
     lora_alpha: int = 16
     lora_dropout: float = 0.05
     full_ft_attn: bool = True
+    lora_ffn: bool = True
 
 
 @dataclass
@@ -488,6 +517,39 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
             f"train.deepspeed={train.deepspeed!r} does not exist (see configs/deepspeed/zero2.json)"
         )
 
+    problems.extend(check_optimization(train))
     problems.extend(check_recipe(config.recipe))
     if problems:
         raise ConfigError("invalid experiment config:\n  - " + "\n  - ".join(problems))
+
+
+def check_optimization(train: TrainConfig) -> list[str]:
+    """Problems of the schedule / parameter-group fields, and a DeepSpeed config that would replace them."""
+    problems = []
+    if train.warmup_start_rate is not None and not 0 <= train.warmup_start_rate <= 1:
+        problems.append(f"train.warmup_start_rate must be in [0, 1], got {train.warmup_start_rate}")
+    if train.warmup_start_rate is not None and train.lr_scheduler != WHOLE_RUN_COSINE:
+        problems.append(
+            f"train.warmup_start_rate is used by train.lr_scheduler={WHOLE_RUN_COSINE!r} only, got "
+            f"lr_scheduler={train.lr_scheduler!r}: set warmup_start_rate=None or change the scheduler"
+        )
+    groups = train.param_groups
+    if groups is not None and (min(groups.llm, groups.heads, groups.task_modules) <= 0
+                               or not 0 < groups.vit_layer_decay <= 1):
+        problems.append(f"train.param_groups: multipliers > 0 and 0 < vit_layer_decay <= 1 required, got {groups}")
+    if train.deepspeed is not None and Path(train.deepspeed).is_file():
+        try:
+            sections = json.loads(Path(train.deepspeed).read_text())
+        except json.JSONDecodeError as error:
+            return problems + [f"train.deepspeed={train.deepspeed!r} is not valid JSON: {error}"]
+        if groups is not None and "optimizer" in sections:
+            problems.append(
+                f"train.deepspeed={train.deepspeed!r} has an 'optimizer' section: DeepSpeed would build its own "
+                "optimizer and drop train.param_groups; remove the section (the Trainer builds AdamW from train.*)"
+            )
+        if train.lr_scheduler == WHOLE_RUN_COSINE and "scheduler" in sections:
+            problems.append(
+                f"train.deepspeed={train.deepspeed!r} has a 'scheduler' section: DeepSpeed would replace "
+                f"train.lr_scheduler={WHOLE_RUN_COSINE!r}; remove the section"
+            )
+    return problems

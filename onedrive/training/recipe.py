@@ -20,9 +20,9 @@ Stages (paper §3, official release: LoRA rank 16 + ``full_ft_attn``):
 | planning   | planning                                  | yes         | 0, 1, 1 |
 | joint      | vit, projector, perception, planning      | yes         | 1, 1, 1 |
 
-LoRA (peft) targets exactly ``model.language_model.layers.N.self_attn.{q,k,v,o}_proj`` and
-``...mlp.{gate,up,down}_proj`` — never the ViT, never the query FFNs or the query
-self-attention. With ``full_ft_attn`` the task layers' self-attention projections train
+LoRA (peft) targets exactly ``model.language_model.layers.N.self_attn.{q,k,v,o}_proj`` and,
+with ``lora_ffn``, ``...mlp.{gate,up,down}_proj`` — never the ViT, never the query FFNs or the
+query self-attention (the official release: q / k / v / o only). With ``full_ft_attn`` the task layers' self-attention projections train
 in full instead of through LoRA (official release, ``load_uni_model``). At the end of a
 stage LoRA is merged into the weights (``merge_and_unload``), so every stage's output is
 a plain ``OneDriveForDriving`` folder.
@@ -158,12 +158,18 @@ def parameter_group(name: str) -> str:
     )
 
 
-def lora_target_regex(num_layers: int, full_attention_layers: list[int]) -> str:
-    """peft ``target_modules`` regex: attention projections (except fully trained layers) and FFN projections."""
+def lora_target_regex(num_layers: int, full_attention_layers: list[int], ffn: bool = True) -> str:
+    """peft ``target_modules`` regex: attention projections (except fully trained layers) and, with ``ffn``, FFN projections."""
     attention_layers = [
         index for index in range(num_layers) if index not in set(full_attention_layers)
     ]
-    patterns = [r"model\.language_model\.layers\.\d+\.mlp\.(gate|up|down)_proj"]
+    patterns = [r"model\.language_model\.layers\.\d+\.mlp\.(gate|up|down)_proj"] if ffn else []
+    if not attention_layers and not patterns:
+        raise ValueError(
+            f"LoRA has nothing to adapt: all {num_layers} LLM layers are task layers whose attention trains in full "
+            "(recipe.full_ft_attn) and recipe.lora_ffn is False; set model.task.task_layers to fewer layers, "
+            "recipe.lora_ffn=True, or recipe.lora_rank=0"
+        )
     if attention_layers:
         layers = "|".join(str(index) for index in attention_layers)
         patterns.insert(
@@ -201,7 +207,7 @@ def lora_config(recipe: RecipeConfig, model) -> LoraConfig | None:
         lora_alpha=recipe.lora_alpha,
         lora_dropout=recipe.lora_dropout,
         target_modules=lora_target_regex(
-            model.config.text_config.num_hidden_layers, full_attention
+            model.config.text_config.num_hidden_layers, full_attention, recipe.lora_ffn
         ),
         bias="none",
     )

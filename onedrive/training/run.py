@@ -34,6 +34,7 @@ from onedrive.training.build import (
     ensure_tiny_internvl,
 )
 from onedrive.training.config import (
+    WHOLE_RUN_COSINE,
     ConfigError,
     ExperimentConfig,
     check_config,
@@ -67,9 +68,11 @@ def training_arguments(
         if train.report_to is not None
         else (["tensorboard"] if is_tensorboard_available() else [])
     )
+    # cosine_whole_run is OneDriveTrainer.create_scheduler's; TrainingArguments holds a valid name it never uses
+    scheduler = "cosine_with_min_lr" if train.lr_scheduler == WHOLE_RUN_COSINE else train.lr_scheduler
     scheduler_kwargs = (
         {"min_lr_rate": train.min_lr_rate}
-        if train.lr_scheduler == "cosine_with_min_lr"
+        if scheduler == "cosine_with_min_lr"
         else {}
     )
     return TrainingArguments(
@@ -83,7 +86,7 @@ def training_arguments(
         adam_beta1=train.adam_beta1,
         adam_beta2=train.adam_beta2,
         optim=train.optimizer,
-        lr_scheduler_type=train.lr_scheduler,
+        lr_scheduler_type=scheduler,
         lr_scheduler_kwargs=scheduler_kwargs,
         warmup_steps=train.warmup_steps,
         max_grad_norm=train.max_grad_norm,
@@ -184,6 +187,7 @@ def prepare_experiment(
         data_collator=partial(collate_drive_batch, pad_token_id=tokenizer.pad_token_id),
         train_dataset=dataset,
         processing_class=processor,
+        train_config=config.train,
     )
     return PreparedRun(config, trainer, applied, checkpoint)
 

@@ -11,6 +11,13 @@ TensorBoard — is the Trainer's own):
   keys), returning ``output.loss`` and keeping each entry of ``output.losses``.
 * ``log``: next to ``loss``, every ``loss_<name>`` averaged over the micro-batches of the
   logging window and over processes — the same averaging the Trainer applies to ``loss``.
+* ``create_optimizer`` / ``create_scheduler`` (when ``train_config`` asks for them): the
+  official parameter groups (``train.param_groups``) and the whole-run cosine
+  (``train.lr_scheduler="cosine_whole_run"``) of ``onedrive.training.optimizer``. The optimizer
+  class and its other settings (AdamW, betas, eps) stay the Trainer's (``args.optim``). Under
+  DeepSpeed the Trainer calls these same methods, provided the DeepSpeed config has no
+  ``optimizer`` / ``scheduler`` section (``check_config`` refuses one that would replace them).
+  The logged ``learning_rate`` is the first parameter group's.
 
     python -c "from onedrive.training.trainer import OneDriveTrainer; help(OneDriveTrainer)"
 """
@@ -21,13 +28,17 @@ from typing import Any
 
 import torch
 from transformers import Trainer
+from transformers.trainer_optimizer import is_optimizer_factory
 
 from onedrive.schema import DriveBatch
+from onedrive.training.config import WHOLE_RUN_COSINE, TrainConfig
+from onedrive.training.optimizer import lr_groups, whole_run_cosine_schedule
 
 
 class OneDriveTrainer(Trainer):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, train_config: TrainConfig | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.train_config = train_config
         self._loss_sums: dict[str, torch.Tensor] = {}
         self._loss_micro_batches = 0
 
@@ -70,3 +81,32 @@ class OneDriveTrainer(Trainer):
             )
             self._loss_sums, self._loss_micro_batches = {}, 0
         super().log(logs, start_time)
+
+    def create_optimizer(self, model=None) -> torch.optim.Optimizer:
+        groups = self.train_config.param_groups if self.train_config is not None else None
+        if groups is None or self.optimizer is not None:
+            return super().create_optimizer(model)
+        opt_model = self.model if model is None else model
+        optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+        if is_optimizer_factory(optimizer_cls) or {"params", "model", "optimizer_dict"} & optimizer_kwargs.keys():
+            raise ValueError(
+                f"train.param_groups needs an optimizer built from parameter groups (e.g. adamw_torch); "
+                f"train.optimizer={self.args.optim!r} builds its own"
+            )
+        param_groups = lr_groups(opt_model, groups, self.args.learning_rate, self.args.weight_decay)
+        self.optimizer = optimizer_cls(param_groups, **optimizer_kwargs)
+        return self.optimizer
+
+    def create_scheduler(self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None):
+        train = self.train_config
+        if train is None or train.lr_scheduler != WHOLE_RUN_COSINE or self.lr_scheduler is not None:
+            return super().create_scheduler(num_training_steps, optimizer)
+        self.lr_scheduler = whole_run_cosine_schedule(
+            self.optimizer if optimizer is None else optimizer,
+            warmup_steps=self.args.get_warmup_steps(num_training_steps),
+            total_steps=num_training_steps,
+            min_lr_rate=train.min_lr_rate,
+            warmup_start_rate=train.warmup_start_rate if train.warmup_start_rate is not None else 0.0,
+        )
+        self._created_lr_scheduler = True
+        return self.lr_scheduler

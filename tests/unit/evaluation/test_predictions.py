@@ -93,10 +93,12 @@ def test_text_pairs_follow_the_info_file(tmp_path):
         {"sample_token": "b", "question": "How many cars?", "prediction": "none", "reference": "None."},
         {"sample_token": "other-split", "question": "?", "prediction": "x"},
     ]
-    predictions, references, tokens = load_text(write_jsonl(tmp_path / "text.jsonl", rows), records_with_qa())
-    assert predictions == ["two", "straight", "none"]
-    assert references == [["Two cars."], ["Go straight."], ["None."]]
-    assert tokens == ["a", "a", "b"]
+    pairs = load_text(write_jsonl(tmp_path / "text.jsonl", rows), records_with_qa())
+    assert pairs.predictions == ["two", "straight", "none"]
+    assert pairs.references == [["Two cars."], ["Go straight."], ["None."]]
+    assert pairs.tokens == ["a", "a", "b"]
+    assert pairs.questions == ["How many cars?", "What next?", "How many cars?"]
+    assert pairs.kinds == ["count", "plan", "count"]
 
     with pytest.raises(ValueError, match=r"no prediction for a question .* e.g. \[\"b 'How many cars\?'\"\]"):
         load_text(write_jsonl(tmp_path / "text.jsonl", rows[:2]), records_with_qa())

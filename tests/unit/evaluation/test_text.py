@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from onedrive.evaluation.text import text_metrics, tokenize
+from onedrive.errors import InputError
+from onedrive.evaluation.runner import evaluate_predictions
+from onedrive.evaluation.text import asked_class, count_phrase, counting_metrics, text_metrics, tokenize
 
 ANSWERS = [
     "There are three cars ahead of the ego vehicle.",
@@ -42,3 +46,72 @@ def test_empty_inputs_raise():
         text_metrics([], [])
     with pytest.raises(ValueError, match="pair 0 has no reference"):
         text_metrics(["a"], [[]])
+
+
+# Counting questions and references as onedrive/data/synthetic/qa.py writes them.
+BUS_QUESTION = "How many buses are within 30 meters of the ego vehicle?"
+BUS_ANSWER = "There are 2 buses within 30 meters."
+CONE_QUESTION = "How many traffic cones are within 30 meters of the ego vehicle?"
+CONE_ANSWER = "There is 1 traffic cone within 30 meters."
+CAR_QUESTION = "How many cars are within 30 meters of the ego vehicle?"
+CAR_ANSWER = "There are no cars within 30 meters."
+
+
+def test_counting_metrics_on_hand_made_answers():
+    questions = [BUS_QUESTION, BUS_QUESTION, CONE_QUESTION, CAR_QUESTION, CAR_QUESTION, CONE_QUESTION]
+    references = [[BUS_ANSWER], [BUS_ANSWER], [CONE_ANSWER], [CAR_ANSWER], [CAR_ANSWER], [CONE_ANSWER]]
+    predictions = [
+        "There are 2 buses within 30 meters.",  # right class, right count
+        "There are 2 pedestrians within 30 meters.",  # wrong class
+        "There are 3 traffic cones within 30 meters.",  # right class, wrong count
+        "The lane ahead is clear.",  # no count phrase: unparseable, not followed
+        "There are zero cars nearby.",  # count in words: right class, right count
+        "A traffic cone is there.",  # names the class but gives no count: unparseable
+    ]
+    metrics = counting_metrics(questions, predictions, references)
+    assert metrics["text/num_counting_questions"] == 6
+    assert metrics["text/counting_class_named"] == pytest.approx(3 / 6)
+    assert metrics["text/counting_correct"] == pytest.approx(2 / 6)
+
+
+def test_count_phrase_and_asked_class():
+    assert count_phrase("There are no construction vehicles within 30 meters.") == ("construction_vehicle", 0)
+    assert count_phrase("THERE IS 1 TRAFFIC CONE.") == ("traffic_cone", 1)
+    assert count_phrase("There are 4 cars and 1 bus.") == ("car", 4)  # the first count phrase is the answer
+    assert count_phrase("Cars and buses.") is None
+    assert asked_class(CONE_QUESTION) == "traffic_cone"
+    assert asked_class("Describe the current driving scene.") is None
+
+
+def test_counting_questions_the_metric_cannot_read_raise():
+    assert counting_metrics([], [], []) == {"text/num_counting_questions": 0}
+    with pytest.raises(InputError, match="counting question 'How many lanes"):
+        counting_metrics(["How many lanes are there?"], ["Two."], [["Two lanes."]])
+    with pytest.raises(InputError, match="references giving '<count> <class>'"):
+        counting_metrics([BUS_QUESTION], ["x"], [["Some buses."]])
+
+
+def test_evaluation_scores_exactly_the_counting_questions(tmp_path):
+    records = [
+        {"token": "s0", "qa": [{"question": "Describe the current driving scene.", "answer": "A road.",
+                                "type": "description"},
+                               {"question": BUS_QUESTION, "answer": BUS_ANSWER, "type": "counting"},
+                               {"question": CONE_QUESTION, "answer": CONE_ANSWER, "type": "counting"}]},
+        {"token": "s1", "qa": [{"question": CAR_QUESTION, "answer": CAR_ANSWER, "type": "counting"}]},
+    ]
+    infos = tmp_path / "synthetic_infos_val.json"
+    infos.write_text(json.dumps({"metadata": {}, "infos": records}))
+    predictions = {("s0", BUS_QUESTION): "There are 2 buses within 30 meters.",
+                   ("s0", CONE_QUESTION): "There are 2 cars within 30 meters.",
+                   ("s1", CAR_QUESTION): "No idea."}
+    (tmp_path / "preds").mkdir()
+    (tmp_path / "preds" / "text.jsonl").write_text("\n".join(
+        json.dumps({"sample_token": r["token"], "question": qa["question"], "reference": qa["answer"],
+                    "prediction": predictions.get((r["token"], qa["question"]), "There are 2 buses.")})
+        for r in records for qa in r["qa"]))
+    metrics = evaluate_predictions(tmp_path / "preds", infos, out_dir=tmp_path / "eval", num_plots=0)
+    saved = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert saved["text/num_pairs"] == 4 and saved["text/num_counting_questions"] == 3
+    assert saved["text/counting_class_named"] == pytest.approx(1 / 3) == metrics["text/counting_class_named"]
+    assert saved["text/counting_correct"] == pytest.approx(1 / 3)
+    assert "text/counting" in saved["conventions"]
