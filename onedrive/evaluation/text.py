@@ -15,7 +15,7 @@ METEOR and SPICE (Java) are not computed.
 Question following (``counting_metrics``), on exactly the split's counting questions (QA type
 ``"counting"``, the synthetic QA's "How many <class> are within 30 meters ...?"): an answer's
 count phrase is the first "<count> <class>" in it (count: digits, "no", "zero" or one to twenty
-in words; class: a detection class, singular or plural, as ``onedrive.data.synthetic.qa.readable``
+in words; class: a detection class, singular or plural, as ``onedrive.synthetic.qa.readable``
 writes it). ``text/counting_class_named``: share whose count phrase names the class asked;
 ``text/counting_correct``: share that also gives the reference's count. An answer without a count
 phrase counts as not following. ``text/num_counting_questions`` is the denominator (0: no rates).
@@ -27,8 +27,8 @@ import re
 import string
 from collections.abc import Sequence
 
-from onedrive.data.synthetic.classes import DETECTION_CLASSES
-from onedrive.data.synthetic.qa import readable
+from onedrive.synthetic.classes import DETECTION_CLASSES
+from onedrive.synthetic.qa import readable
 from onedrive.errors import InputError
 
 _PUNCTUATION = str.maketrans({c: " " for c in string.punctuation})

@@ -48,7 +48,7 @@ def test_empty_inputs_raise():
         text_metrics(["a"], [[]])
 
 
-# Counting questions and references as onedrive/data/synthetic/qa.py writes them.
+# Counting questions and references as onedrive/synthetic/qa.py writes them.
 BUS_QUESTION = "How many buses are within 30 meters of the ego vehicle?"
 BUS_ANSWER = "There are 2 buses within 30 meters."
 CONE_QUESTION = "How many traffic cones are within 30 meters of the ego vehicle?"

@@ -10,7 +10,7 @@ import pytest
 from onedrive.training.config import WHOLE_RUN_COSINE, ConfigError, ParamGroupsConfig, check_config, load_config
 from onedrive.training.recipe import lora_target_regex
 from onedrive.training.run import prepare_experiment
-from onedrive.training.tiny_run import tiny_experiment
+from tiny_run import tiny_experiment
 
 REPO = Path(__file__).resolve().parents[3]
 LR, WEIGHT_DECAY = 1e-3, 1e-4
