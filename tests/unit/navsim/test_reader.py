@@ -10,7 +10,6 @@ import pytest
 from shapely.geometry import LineString
 
 from onedrive.data import DriveDataset, OneDriveProcessor, build_tokenizer
-from onedrive.data.navsim.benchmark import benchmark_navsim_reading
 from onedrive.data.navsim.logs import CAMERA_NAMES, load_log, log_paths
 from onedrive.data.navsim.scenes import (
     NUM_HISTORY, command, cameras, ego_status, future_poses, load_scenes, relative_poses,
@@ -150,8 +149,3 @@ def test_log_missing_a_key_names_the_token(navsim_root, tmp_path):
     path.write_bytes(pickle.dumps(frames))
     with pytest.raises(ValueError, match=f"token '{frames[2]['token']}'.*CAM_B0"):
         load_log(path)
-
-
-def test_benchmark_reports_samples_per_second():
-    result = benchmark_navsim_reading(scenes=2, samples_per_scene=2, image_size=(32, 16))
-    assert result["tokens"] == 2 and result["samples_per_s"] > 0
