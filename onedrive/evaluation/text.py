@@ -18,6 +18,8 @@ from __future__ import annotations
 import string
 from collections.abc import Sequence
 
+from onedrive.extras import extra_module
+
 _PUNCTUATION = str.maketrans({c: " " for c in string.punctuation})
 
 CONVENTIONS = {
@@ -36,9 +38,9 @@ def tokenize(text: str) -> str:
 
 def text_metrics(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> dict[str, float]:
     """Score N predictions, each against its list of reference answers."""
-    from pycocoevalcap.bleu.bleu import Bleu
-    from pycocoevalcap.cider.cider import Cider
-    from pycocoevalcap.rouge.rouge import Rouge
+    Bleu = extra_module("pycocoevalcap.bleu.bleu", "dev").Bleu
+    Cider = extra_module("pycocoevalcap.cider.cider", "dev").Cider
+    Rouge = extra_module("pycocoevalcap.rouge.rouge", "dev").Rouge
 
     if len(predictions) != len(references):
         raise ValueError(f"{len(predictions)} predictions but {len(references)} reference lists")

@@ -24,6 +24,7 @@ from torch.export import Dim
 
 from onedrive.configuration_onedrive import OneDriveConfig
 from onedrive.export.graph import GRAPH_INPUTS, StructuredGraph, check_graph_inputs
+from onedrive.extras import extra_module
 from onedrive.modeling.modeling_onedrive import OneDriveForDriving
 
 GRAPH_FILES = {"structured": "onedrive_structured.onnx", "planning": "onedrive_planning.onnx"}
@@ -125,7 +126,7 @@ class OnnxDriving:
     """An onnxruntime session of one exported graph; ``run`` checks the inputs and returns named arrays."""
 
     def __init__(self, path: str | Path, config: OneDriveConfig, threads: int | None = None):
-        import onnxruntime
+        onnxruntime = extra_module("onnxruntime", "onnx")
 
         options = onnxruntime.SessionOptions()
         if threads is not None:

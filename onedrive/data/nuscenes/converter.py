@@ -36,8 +36,6 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-from nuscenes import NuScenes
-from nuscenes.eval.detection.utils import category_to_detection_name
 from pyquaternion import Quaternion
 
 from onedrive.configuration_onedrive import NUSCENES_DETECTION_CLASSES
@@ -50,6 +48,10 @@ from onedrive.data.nuscenes.images import check_image
 from onedrive.data.nuscenes.lanes import LaneIndex, lanes_in_bev
 from onedrive.data.nuscenes.planning_targets import FUTURE_STEPS, agent_futures, driving_command, ego_future
 from onedrive.data.nuscenes.qa import OmniDriveQA, SplitFileQA, split_qa_file
+from onedrive.extras import extra_module
+
+NuScenes = extra_module("nuscenes", "nuscenes").NuScenes
+category_to_detection_name = extra_module("nuscenes.eval.detection.utils", "nuscenes").category_to_detection_name
 
 CAMERA_ORDER = ("CAM_FRONT", "CAM_FRONT_RIGHT", "CAM_FRONT_LEFT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT")
 REFERENCE_CHANNEL = "LIDAR_TOP"
