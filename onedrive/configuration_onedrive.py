@@ -5,7 +5,7 @@
 ``task_config`` (``OneDriveTaskConfig``): query counts, classes, lane points,
 trajectory shape, which decoder layers carry task modules, the 3D position range,
 camera tiling and loss weights. Defaults follow the official release's nuScenes
-settings (docs/design.md §1, shared REFERENCE.md).
+settings (docs/design.md §1, docs/reference.md "Settings of the official OneDrive release").
 """
 
 from __future__ import annotations

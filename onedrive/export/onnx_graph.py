@@ -1,6 +1,6 @@
 """ONNX graphs of the structured path and of the planning-only early exit (``graph.StructuredGraph``).
 
-Route (shared REFERENCE.md, "ONNX export of an InternVL-based structured path"):
+Route (docs/reference.md, "ONNX export of the structured path"):
 ``torch.onnx.export(..., dynamo=True, opset_version=23)`` of the tensor-in/tensor-out
 wrapper, traced on a batch of 2 (a size-1 axis would be specialised) with a dynamic
 batch axis (pixel tiles = batch × cameras × tiles) and a dynamic prompt length. The
