@@ -1,6 +1,7 @@
 """OneDrive: a unified driving vision-language-action model on InternVL3."""
 
-from onedrive.configuration_onedrive import NUSCENES_DETECTION_CLASSES, OneDriveConfig, OneDriveTaskConfig
+from onedrive.configuration_onedrive import OneDriveConfig, OneDriveTaskConfig
+from onedrive.schema import NUSCENES_DETECTION_CLASSES
 
 __version__ = "0.1.0"
 

@@ -14,18 +14,7 @@ from huggingface_hub.dataclasses import strict
 from transformers import InternVLConfig
 from transformers.configuration_utils import PreTrainedConfig
 
-NUSCENES_DETECTION_CLASSES = (
-    "car",
-    "truck",
-    "bus",
-    "trailer",
-    "construction_vehicle",
-    "pedestrian",
-    "motorcycle",
-    "bicycle",
-    "traffic_cone",
-    "barrier",
-)
+from onedrive.schema import NUSCENES_DETECTION_CLASSES
 
 
 @strict

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image
 from transformers import PreTrainedTokenizerBase, ProcessorMixin
 
-from onedrive.configuration_onedrive import NUSCENES_DETECTION_CLASSES, OneDriveConfig
 from onedrive.data.image_transforms import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -39,6 +39,10 @@ from onedrive.data.image_transforms import (
     random_crop_box,
 )
 from onedrive.data.prompts import ImageTokens, tokenize_turn, user_content
+from onedrive.schema import NUSCENES_DETECTION_CLASSES
+
+if TYPE_CHECKING:  # annotation only: the data package does not import the model's configuration
+    from onedrive.configuration_onedrive import OneDriveConfig
 
 
 @dataclass

@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 from pyquaternion import Quaternion
 
-from onedrive.configuration_onedrive import NUSCENES_DETECTION_CLASSES
 from onedrive.extras import extra_module
 from onedrive.io import write_text_atomic
+from onedrive.schema import NUSCENES_DETECTION_CLASSES
 
 DEVKIT_CONFIG = "detection_cvpr_2019"
 MAX_BOXES_PER_SAMPLE = 500  # devkit detection_cvpr_2019 config

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from onedrive.configuration_onedrive import NUSCENES_DETECTION_CLASSES
 from onedrive.evaluation.detection import MAX_BOXES_PER_SAMPLE
 from onedrive.io import read_json
+from onedrive.schema import NUSCENES_DETECTION_CLASSES
 
 PREDICTION_FILES = {
     "detection": "detection.json",

@@ -38,7 +38,6 @@ from pathlib import Path
 import numpy as np
 from pyquaternion import Quaternion
 
-from onedrive.configuration_onedrive import NUSCENES_DETECTION_CLASSES
 from onedrive.data.nuscenes.bev import check_bev_range
 from onedrive.data.nuscenes.devkit import load_map, load_nuscenes
 from onedrive.data.nuscenes.drivable import drivable_in_bev, drivable_union
@@ -49,11 +48,12 @@ from onedrive.data.nuscenes.lanes import LaneIndex, lanes_in_bev
 from onedrive.data.nuscenes.planning_targets import FUTURE_STEPS, agent_futures, driving_command, ego_future
 from onedrive.data.nuscenes.qa import OmniDriveQA, SplitFileQA, split_qa_file
 from onedrive.extras import extra_module
+from onedrive.schema import NUSCENES_CAMERAS, NUSCENES_DETECTION_CLASSES
 
 NuScenes = extra_module("nuscenes", "nuscenes").NuScenes
 category_to_detection_name = extra_module("nuscenes.eval.detection.utils", "nuscenes").category_to_detection_name
 
-CAMERA_ORDER = ("CAM_FRONT", "CAM_FRONT_RIGHT", "CAM_FRONT_LEFT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT")
+CAMERA_ORDER = NUSCENES_CAMERAS
 REFERENCE_CHANNEL = "LIDAR_TOP"
 DEFAULT_BEV_RANGE = (-51.2, -51.2, -5.0, 51.2, 51.2, 3.0)
 
