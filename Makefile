@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
+# A second environment with the core install alone (no extras): every public module must import there.
+CORE_VENV ?= .venv-core
 
-.PHONY: setup test test-slow demo demo-navsim demo-detection benchmark
+.PHONY: setup test test-core-install test-slow demo demo-navsim demo-detection benchmark
 
 setup: $(VENV)/.installed
 
@@ -19,6 +21,18 @@ $(VENV)/.installed: setup.py
 test: setup
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+	$(MAKE) test-core-install
+
+$(CORE_VENV)/.installed: setup.py
+	$(PYTHON) -m venv $(CORE_VENV)
+	$(CORE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CORE_VENV)/bin/python -m pip install --quiet "$(TORCH)"
+	$(CORE_VENV)/bin/python -m pip install --quiet -e . "$(TORCH)"
+	touch $@
+
+# `pip install -e .` alone: every module of onedrive imports, and what needs an extra names it when used.
+test-core-install: $(CORE_VENV)/.installed
+	$(CORE_VENV)/bin/python tests/packaging/check_core_install.py
 
 # The slow tests include 2-process torchrun / DeepSpeed runs and ONNX exports.
 test-slow: setup

@@ -7,7 +7,7 @@ from setuptools import find_packages, setup
 EXTRAS = {
     # The official devkit reads nuScenes tables and maps and runs DetectionEval;
     # it needs numpy < 2, and opencv-python < 5 keeps numpy there.
-    "nuscenes": ["nuscenes-devkit>=1.1.11", "numpy<2", "opencv-python<5", "shapely>=2"],
+    "nuscenes": ["nuscenes-devkit>=1.1.11", "numpy<2", "opencv-python<5"],
     "deepspeed": ["deepspeed>=0.15", "accelerate>=1.0"],
     "flash": ["flash-attn>=2.6"],
     "onnx": ["onnx>=1.17", "onnxruntime>=1.20", "onnxscript>=0.3", "numpy<2"],
@@ -40,6 +40,9 @@ setup(
         "scipy>=1.10",
         "pillow>=10",
         "tqdm>=4.60",
+        # geometry of the metrics, the synthetic world and the NAVSIM reader
+        "shapely>=2",
+        "pyquaternion>=0.9",
     ],
     extras_require=EXTRAS,
 )

@@ -25,8 +25,8 @@ from onedrive.data.collate import collate_drive_batch
 from onedrive.data.dataset import DriveDataset
 from onedrive.model.processing_onedrive import OneDriveProcessor
 from onedrive.model.tokenization_onedrive import build_tokenizer
+from onedrive.schema import NUSCENES_CAMERAS
 
-BENCHMARK_CAMERAS = ("CAM_FRONT", "CAM_FRONT_RIGHT", "CAM_FRONT_LEFT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT")
 
 
 def write_benchmark_infos(folder: Path, num_samples: int, image_hw: tuple[int, int], seed: int = 0) -> Path:
@@ -37,7 +37,7 @@ def write_benchmark_infos(folder: Path, num_samples: int, image_hw: tuple[int, i
     records = []
     for index in range(num_samples):
         cams = {}
-        for camera_index, name in enumerate(BENCHMARK_CAMERAS):
+        for camera_index, name in enumerate(NUSCENES_CAMERAS):
             relative = f"samples/{name}/{index:05d}.jpg"
             (folder / relative).parent.mkdir(parents=True, exist_ok=True)
             pixels = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)

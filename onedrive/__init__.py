@@ -2,14 +2,8 @@
 
 from transformers import AutoConfig, AutoModel, AutoProcessor
 
-from onedrive.model import (
-    NUSCENES_DETECTION_CLASSES,
-    OneDriveConfig,
-    OneDriveForDriving,
-    OneDriveProcessor,
-    OneDriveTaskConfig,
-)
-from onedrive.schema import CameraGeometry, DriveBatch, DriveTargets
+from onedrive.model import OneDriveConfig, OneDriveForDriving, OneDriveProcessor, OneDriveTaskConfig
+from onedrive.schema import NUSCENES_DETECTION_CLASSES, CameraGeometry, DriveBatch, DriveTargets
 
 __version__ = "0.1.0"
 

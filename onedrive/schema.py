@@ -1,7 +1,9 @@
-"""Typed containers that travel from the data pipeline into the model.
+"""Typed containers that travel from the data pipeline into the model, and the datasets' constants.
 
 Shared by `onedrive.data` (which builds them) and `onedrive.model` (which reads
-them); neither of those packages imports the other.
+them); neither of those packages imports the other. The dataset constants (detection
+classes, camera names and order) are defined here once, for the converters, the
+processor, the evaluation, the model's configuration and the experiment configs.
 
 Frames and units (docs/design.md §4): the ego frame of the key frame, x forward,
 y left, z up, metres, radians, yaw counter-clockwise from x.
@@ -25,6 +27,23 @@ import torch
 EGO_STATUS_FIELDS = ("vx", "vy", "ax", "ay", "yaw_rate", "speed")
 IGNORE_INDEX = -100  # label of every token that is not part of an answer
 COMMANDS = ("right", "left", "straight")
+
+# The devkit's ten detection classes (docs/reference.md), in the order of the class index.
+NUSCENES_DETECTION_CLASSES = (
+    "car",
+    "truck",
+    "bus",
+    "trailer",
+    "construction_vehicle",
+    "pedestrian",
+    "motorcycle",
+    "bicycle",
+    "traffic_cone",
+    "barrier",
+)
+# Camera order of an info record's ``cams`` and of the model's image input.
+NUSCENES_CAMERAS = ("CAM_FRONT", "CAM_FRONT_RIGHT", "CAM_FRONT_LEFT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT")
+NAVSIM_CAMERAS = ("CAM_F0", "CAM_L0", "CAM_L1", "CAM_L2", "CAM_R0", "CAM_R1", "CAM_R2", "CAM_B0")
 
 
 @dataclass

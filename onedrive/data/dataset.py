@@ -21,7 +21,6 @@ torch's RNG, which ``DataLoader`` seeds differently in every worker and epoch.
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +31,8 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
+from onedrive.errors import InputError
+from onedrive.infos import load_infos
 from onedrive.schema import EGO_STATUS_FIELDS, DriveSample, SampleTargets
 
 if TYPE_CHECKING:  # the processor is passed in; data does not import the model
@@ -173,21 +174,11 @@ def record_targets(record: dict, processor: OneDriveProcessor, token: str) -> Sa
 
 
 def _load_infos(path: Path) -> tuple[dict, list[dict]]:
-    if not path.is_file():
-        raise ValueError(f"info file {path} does not exist")
-    try:
-        content = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"info file {path} is not valid JSON: {error}") from error
-    if not isinstance(content, dict) or not isinstance(content.get("infos"), list) or "metadata" not in content:
-        raise ValueError(f"info file {path} must be {{'metadata': ..., 'infos': [...]}}, got {type(content).__name__}")
-    infos = content["infos"]
-    if not infos:
-        raise ValueError(f"info file {path} holds no records")
+    metadata, infos = load_infos(path)
     for index, record in enumerate(infos):
-        if not isinstance(record, dict) or not isinstance(record.get("token"), str) or "cams" not in record:
-            raise ValueError(f"info file {path}: record {index} has no 'token' string or no 'cams'")
-    return content["metadata"], infos
+        if "cams" not in record:
+            raise InputError(f"info file {path}: record {index} ({record['token']}) has no 'cams'")
+    return metadata, infos
 
 
 def _items(infos: list[dict], qa_mode: str, qa_seed: int) -> list[tuple[int, int | None]]:

@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.cluster.vq import kmeans2
 
+from onedrive.extras import extra_module
+
 STEP_SECONDS = 0.5  # nuScenes key frames at 2 Hz
 BOX_PRIOR_CLUSTERS = 50  # per class: 10 classes x 50 = the devkit's 500 boxes per sample
 
@@ -55,7 +57,7 @@ def mean_trajectory(train_records: list[dict], records: list[dict], steps: int =
 
 def box_prior_file(train_records: list[dict], records: list[dict]) -> tuple[str, dict]:
     """("detection.json", submission) of :func:`box_prior` for every record, with the devkit's class ranges."""
-    from nuscenes.eval.common.config import config_factory
+    config_factory = extra_module("nuscenes.eval.common.config", "nuscenes").config_factory
 
     from onedrive.evaluation.detection import (
         DEVKIT_CONFIG,

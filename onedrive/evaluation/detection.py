@@ -31,8 +31,9 @@ from pathlib import Path
 import numpy as np
 from pyquaternion import Quaternion
 
-from onedrive.model.configuration_onedrive import NUSCENES_DETECTION_CLASSES
+from onedrive.extras import extra_module
 from onedrive.io import write_text_atomic
+from onedrive.schema import NUSCENES_DETECTION_CLASSES
 
 DEVKIT_CONFIG = "detection_cvpr_2019"
 MAX_BOXES_PER_SAMPLE = 500  # devkit detection_cvpr_2019 config
@@ -158,10 +159,10 @@ def evaluate_detection(
     ``sample_tokens``, else ValueError. Devkit outputs (``metrics_summary.json``, curves) go to
     ``out_dir/detection`` when ``out_dir`` is given.
     """
-    from nuscenes import NuScenes
-    from nuscenes.eval.common.config import config_factory
-    from nuscenes.eval.detection.evaluate import DetectionEval
-    from nuscenes.utils.splits import get_scenes_of_split
+    NuScenes = extra_module("nuscenes", "nuscenes").NuScenes
+    config_factory = extra_module("nuscenes.eval.common.config", "nuscenes").config_factory
+    DetectionEval = extra_module("nuscenes.eval.detection.evaluate", "nuscenes").DetectionEval
+    get_scenes_of_split = extra_module("nuscenes.utils.splits", "nuscenes").get_scenes_of_split
 
     nusc = NuScenes(version=version, dataroot=str(data_root), verbose=False)
     scenes = set(get_scenes_of_split(eval_split, nusc))

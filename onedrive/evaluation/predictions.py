@@ -21,9 +21,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from onedrive.model.configuration_onedrive import NUSCENES_DETECTION_CLASSES
 from onedrive.evaluation.detection import MAX_BOXES_PER_SAMPLE
+from onedrive.infos import load_infos as load_infos  # the evaluation's API since before onedrive.infos
 from onedrive.io import read_json
+from onedrive.schema import NUSCENES_DETECTION_CLASSES
 
 PREDICTION_FILES = {
     "detection": "detection.json",
@@ -39,24 +40,6 @@ def _fail(path: Path | str, reason: str, tokens: Iterable[str]) -> None:
     tokens = list(tokens)
     if tokens:
         raise ValueError(f"{path}: {reason} for {len(tokens)} split sample(s), e.g. {tokens[:SHOWN]}")
-
-
-def load_infos(path: str | os.PathLike) -> tuple[dict, list[dict]]:
-    """Read ``<name>_infos_<split>.json`` → (metadata, records). Checks the top-level layout and token uniqueness."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"info file {path} does not exist")
-    data = read_json(path)
-    if not isinstance(data, dict) or "infos" not in data or "metadata" not in data:
-        raise ValueError(f"info file {path}: expected {{'metadata': ..., 'infos': [...]}}, got keys {list(data)[:5]}")
-    records = data["infos"]
-    tokens = [r.get("token") for r in records]
-    if any(not isinstance(t, str) for t in tokens):
-        raise ValueError(f"info file {path}: every record needs a string 'token'")
-    duplicated = sorted({t for t in tokens if tokens.count(t) > 1}) if len(set(tokens)) != len(tokens) else []
-    if duplicated:
-        raise ValueError(f"info file {path}: duplicated tokens {duplicated[:SHOWN]}")
-    return data["metadata"], records
 
 
 def check_complete(path: Path, predictions: Mapping, tokens: list[str]) -> None:

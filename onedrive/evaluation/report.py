@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from onedrive.extras import extra_module
+
 PERCENT_KEYS = ("collision", "boundary")
 
 
@@ -76,10 +78,9 @@ def plot_sample(
     half_range: float = 50.0,
 ) -> None:
     """BEV figure of one sample: drivable area, GT (green) and predicted (red) boxes, lanes, trajectories."""
-    import matplotlib
-
+    matplotlib = extra_module("matplotlib", "dev")
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = extra_module("matplotlib.pyplot", "dev")
 
     fig, ax = plt.subplots(figsize=(6, 6))
     for polygon in record.get("drivable_area", []):
@@ -117,10 +118,9 @@ def plot_sample(
 
 def plot_summary(path: str | os.PathLike, metrics: Mapping[str, object]) -> None:
     """One bar panel per scored family."""
-    import matplotlib
-
+    matplotlib = extra_module("matplotlib", "dev")
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = extra_module("matplotlib.pyplot", "dev")
 
     panels = {
         "planning L2 (m)": [k for k in metrics if k.startswith("plan/l2_") or k.startswith("plan/uniad/l2_")],

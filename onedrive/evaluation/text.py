@@ -27,9 +27,10 @@ import re
 import string
 from collections.abc import Sequence
 
+from onedrive.errors import InputError
+from onedrive.extras import extra_module
 from onedrive.synthetic.classes import DETECTION_CLASSES
 from onedrive.synthetic.qa import readable
-from onedrive.errors import InputError
 
 _PUNCTUATION = str.maketrans({c: " " for c in string.punctuation})
 COUNTING_TYPE = "counting"
@@ -64,9 +65,9 @@ def tokenize(text: str) -> str:
 
 def text_metrics(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> dict[str, float]:
     """Score N predictions, each against its list of reference answers."""
-    from pycocoevalcap.bleu.bleu import Bleu
-    from pycocoevalcap.cider.cider import Cider
-    from pycocoevalcap.rouge.rouge import Rouge
+    Bleu = extra_module("pycocoevalcap.bleu.bleu", "dev").Bleu
+    Cider = extra_module("pycocoevalcap.cider.cider", "dev").Cider
+    Rouge = extra_module("pycocoevalcap.rouge.rouge", "dev").Rouge
 
     if len(predictions) != len(references):
         raise ValueError(f"{len(predictions)} predictions but {len(references)} reference lists")

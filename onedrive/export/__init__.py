@@ -6,10 +6,8 @@
 from onedrive.export.checkpoint import CheckpointInfo, load_training_checkpoint
 from onedrive.export.graph import GRAPH_INPUTS, StructuredGraph, check_graph_inputs
 from onedrive.export.hf_folder import export_checkpoint
-from onedrive.export.loading import load_model, register_auto_processor
+from onedrive.export.loading import load_model
 from onedrive.export.weights import CheckpointError
-
-register_auto_processor()
 
 __all__ = [
     "GRAPH_INPUTS",
@@ -20,5 +18,4 @@ __all__ = [
     "export_checkpoint",
     "load_model",
     "load_training_checkpoint",
-    "register_auto_processor",
 ]

@@ -8,9 +8,6 @@ the Hugging Face cache — ``HF_HUB_OFFLINE=1`` reads only the cache), its
 ``config.json`` must be a OneDrive config, every weight file must be present and whole
 (``weights.check_weight_files``), pickle weights need ``allow_pickle``, and after
 loading no tensor may be missing, unexpected or of the wrong shape.
-
-``register_auto_processor`` makes ``AutoProcessor`` resolve ``OneDriveProcessor``; it is
-called when ``onedrive.export`` is imported.
 """
 
 from __future__ import annotations
@@ -19,7 +16,6 @@ from pathlib import Path
 
 import torch
 from huggingface_hub import snapshot_download
-from transformers import AutoProcessor
 
 from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.export.weights import (
@@ -32,13 +28,6 @@ from onedrive.model.modeling_onedrive import OneDriveForDriving
 
 # What a model repository needs for loading (tokenizer / processor files are fetched by their own classes).
 MODEL_FILE_PATTERNS = ["config.json", "generation_config.json", "*.safetensors", "*.safetensors.index.json"]
-
-
-def register_auto_processor() -> None:
-    """``AutoProcessor.from_pretrained`` → ``OneDriveProcessor`` for folders whose processor_config names it."""
-    from onedrive.model.processing_onedrive import OneDriveProcessor
-
-    AutoProcessor.register(OneDriveConfig, OneDriveProcessor, exist_ok=True)
 
 
 def resolve_model_folder(path_or_repo: str | Path, revision: str | None = None) -> Path:

@@ -1,6 +1,6 @@
 """ONNX graphs of the structured path and of the planning-only early exit (``graph.StructuredGraph``).
 
-Route (shared REFERENCE.md, "ONNX export of an InternVL-based structured path"):
+Route (docs/reference.md, "ONNX export of the structured path"):
 ``torch.onnx.export(..., dynamo=True, opset_version=23)`` of the tensor-in/tensor-out
 wrapper, traced on a batch of 2 (a size-1 axis would be specialised) with a dynamic
 batch axis (pixel tiles = batch × cameras × tiles) and a dynamic prompt length. The
@@ -24,6 +24,7 @@ from torch.export import Dim
 
 from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.export.graph import GRAPH_INPUTS, StructuredGraph, check_graph_inputs
+from onedrive.extras import extra_module
 from onedrive.model.modeling_onedrive import OneDriveForDriving
 
 GRAPH_FILES = {"structured": "onedrive_structured.onnx", "planning": "onedrive_planning.onnx"}
@@ -125,7 +126,7 @@ class OnnxDriving:
     """An onnxruntime session of one exported graph; ``run`` checks the inputs and returns named arrays."""
 
     def __init__(self, path: str | Path, config: OneDriveConfig, threads: int | None = None):
-        import onnxruntime
+        onnxruntime = extra_module("onnxruntime", "onnx")
 
         options = onnxruntime.SessionOptions()
         if threads is not None:

@@ -5,7 +5,7 @@
 ``task_config`` (``OneDriveTaskConfig``): query counts, classes, lane points,
 trajectory shape, which decoder layers carry task modules, the 3D position range,
 camera tiling and loss weights. Defaults follow the official release's nuScenes
-settings (docs/design.md §1, shared REFERENCE.md).
+settings (docs/design.md §1, docs/reference.md "Settings of the official OneDrive release").
 """
 
 from __future__ import annotations
@@ -14,18 +14,7 @@ from huggingface_hub.dataclasses import strict
 from transformers import InternVLConfig
 from transformers.configuration_utils import PreTrainedConfig
 
-NUSCENES_DETECTION_CLASSES = (
-    "car",
-    "truck",
-    "bus",
-    "trailer",
-    "construction_vehicle",
-    "pedestrian",
-    "motorcycle",
-    "bicycle",
-    "traffic_cone",
-    "barrier",
-)
+from onedrive.schema import NUSCENES_DETECTION_CLASSES
 
 
 @strict
@@ -42,14 +31,39 @@ class OneDriveTaskConfig(PreTrainedConfig):
     supervised on each of them (deep supervision).
     ``position_range`` is ``[x_min, y_min, z_min, x_max, y_max, z_max]`` in metres (ego
     frame); ``depth_range`` / ``depth_bins`` sample the camera frustum (PETR).
-    ``azimuth_prior_logit`` > 0 adds the fixed azimuth attention prior between
-    detection queries and image tokens (``modeling/azimuth_prior.py``);
-    ``det_reference_init`` places the detection reference points (``modeling/queries.py``).
-    ``plan_anchor`` = ``constant_velocity`` makes the planning head predict corrections to
-    the ego's current velocity ``(vx, vy)`` held for ``plan_step_seconds`` per waypoint
-    (``modeling/heads/planning.py``). ``plan_mode_target`` picks the mode-score target:
-    ``winner`` (the mode nearest the ground truth, one-hot) or ``soft`` (a softmax over the
-    modes' negative L1 errors divided by ``plan_mode_temperature``, metres).
+
+    Four options that the official release does not have. Their defaults reproduce the
+    paper's model; the demo configs (``DEMO_TASK`` in
+    ``configs/demo/demo_stage1_perception.py``) turn all four on, because a small model
+    trained from a random InternVL for a few thousand steps needs them.
+
+    * ``azimuth_prior_logit`` (default 0: off). When > 0, a fixed attention bias makes
+      each detection query look first at the image tokens in its own direction around
+      the camera rig; the value is the bias's peak, in logits (the demo uses 5). It
+      changes the image tokens' keys, so every token reading them sees a different
+      model from step 0. Use it when the vision-language model is random or tiny and
+      detection does not start (the demo: no detection after 4,000 steps without it);
+      keep it at 0 when fine-tuning a pretrained InternVL. ``model/azimuth_prior.py``.
+    * ``det_reference_init`` (default ``uniform``: random reference points, as PETR).
+      ``sunflower`` places the detection reference points evenly on a spiral over the
+      scored disc at car height, so no region starts without queries. Use it with few
+      detection queries (hundreds rather than the paper's 600) or short training.
+      ``model/queries.py``.
+    * ``plan_anchor`` (default ``none``: the head predicts waypoint increments from
+      zero). ``constant_velocity`` makes each increment a correction to the ego's
+      current velocity ``(vx, vy)`` (from ``ego_status``) held for ``plan_step_seconds``,
+      so an untrained head already plans constant velocity. Use it when planning is
+      trained briefly or on little data; it needs ``ego_status_dim`` >= 2.
+      ``model/heads/planning.py``.
+    * ``plan_mode_target`` (default ``winner``: the mode nearest the ground truth,
+      one-hot, as VAD and the release). ``soft`` trains the mode scores towards
+      ``softmax(-L1_m / plan_mode_temperature)`` over the modes' mean L1 errors (metres),
+      which does not flip from one mode to another as the modes improve. Use it when the
+      mode-score loss rises while the trajectories improve (the demo's stage 3). Its
+      ``plan_cls`` includes the target's entropy, which no gradient lowers
+      (``tools/stage_losses.py`` separates the two parts); keep the temperature near the
+      spread of the modes' errors (0.1 m in the demo: at 0.5 m the target was nearly
+      uniform and the scores barely learned).
     """
 
     model_type = "onedrive_task"

@@ -27,7 +27,7 @@ import torch
 from PIL import Image
 from transformers import PreTrainedTokenizerBase, ProcessorMixin
 
-from onedrive.model.configuration_onedrive import NUSCENES_DETECTION_CLASSES, OneDriveConfig
+from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.model.image_processing_onedrive import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -38,7 +38,7 @@ from onedrive.model.image_processing_onedrive import (
     random_crop_box,
 )
 from onedrive.model.prompts import ImageTokens, tokenize_turn, user_content
-from onedrive.schema import DriveSample
+from onedrive.schema import NUSCENES_DETECTION_CLASSES, DriveSample
 
 
 class OneDriveProcessor(ProcessorMixin):

@@ -25,7 +25,7 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from onedrive.model.configuration_onedrive import NUSCENES_DETECTION_CLASSES
+from onedrive.schema import NAVSIM_CAMERAS, NUSCENES_CAMERAS, NUSCENES_DETECTION_CLASSES
 
 PAD_TOKEN = "<|endoftext|>"
 IM_START_TOKEN = "<|im_start|>"
@@ -54,10 +54,7 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
 
-_CAMERAS = (
-    "CAM_FRONT CAM_FRONT_RIGHT CAM_FRONT_LEFT CAM_BACK CAM_BACK_LEFT CAM_BACK_RIGHT "
-    "CAM_F0 CAM_L0 CAM_L1 CAM_L2 CAM_R0 CAM_R1 CAM_R2 CAM_B0"
-)
+_CAMERAS = " ".join(NUSCENES_CAMERAS + NAVSIM_CAMERAS)
 _OBJECTS = " ".join(name.replace("_", " ") for name in NUSCENES_DETECTION_CLASSES)
 
 # Built-in driving vocabulary: the words questions and answers about a driving scene use.

@@ -1,7 +1,7 @@
 """The road network as a nuScenes map expansion JSON (``maps/expansion/<location>.json``).
 
 Layout read by nuscenes-devkit's ``NuScenesMap`` (``nuscenes/map_expansion/map_api.py``,
-v1.3 maps; facts in REFERENCE.md "nuScenes map expansion"): geometric layers ``node``
+v1.3 maps; facts in docs/reference.md "nuScenes map expansion on disk"): geometric layers ``node``
 (x, y in metres), ``line`` and ``polygon`` (exterior + holes), and the semantic layers
 pointing at them. Written here:
 * ``drivable_area``: one record, the whole road surface (a polygon whose holes are the

@@ -170,13 +170,6 @@ class RoadNetwork:
     def road_lanes(self) -> list[Lane]:
         return [lane for lane in self.lanes.values() if not lane.is_connector]
 
-    def lane_end_junction(self, lane: Lane) -> str | None:
-        """Junction a road lane runs into (``None`` for connectors)."""
-        if lane.is_connector:
-            return None
-        x, y, _ = lane.end_pose
-        return min(self.junctions, key=lambda j: math.hypot(self.junctions[j][0] - x, self.junctions[j][1] - y))
-
 
 def _wrap(angle: float) -> float:
     return (angle + math.pi) % (2 * math.pi) - math.pi

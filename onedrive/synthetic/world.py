@@ -21,11 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from nuscenes.utils import splits as devkit_splits
 
 from onedrive.synthetic.cameras import Camera, nuscenes_rig
 from onedrive.synthetic.roads import RoadConfig, RoadNetwork, build_road_network
 from onedrive.synthetic.traffic import FRAME_DT, MANEUVERS, SceneTraffic, generate_traffic
+from onedrive.extras import extra_module
+
+devkit_splits = extra_module("nuscenes.utils.splits", "nuscenes")
 
 FIRST_TIMESTAMP_US = 1_533_151_600_000_000  # 2018-08-01, like the nuScenes Boston logs
 SCENE_GAP_US = 60_000_000

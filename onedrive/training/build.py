@@ -25,6 +25,7 @@ from transformers import AutoTokenizer, InternVLConfig, PreTrainedTokenizerBase
 from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.data import DriveDataset
 from onedrive.model import OneDriveProcessor, build_tokenizer
+from onedrive.infos import load_infos
 from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 from onedrive.training.config import ExperimentConfig, TinyInternVLConfig, model_folder
@@ -183,13 +184,9 @@ def build_tokenizer_for(config: ExperimentConfig) -> PreTrainedTokenizerBase:
 
 
 def _training_qa(config: ExperimentConfig) -> list[str]:
-    import json
-
-    content = json.loads(
-        config.data.infos_path(config.data.train_split).read_text(encoding="utf-8")
-    )
+    _, records = load_infos(config.data.infos_path(config.data.train_split))
     texts = []
-    for record in content.get("infos", []):
+    for record in records:
         for turn in record.get("qa") or []:
             texts += [str(turn.get("question", "")), str(turn.get("answer", ""))]
     return texts

@@ -36,25 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from onedrive.model.configuration_onedrive import OneDriveTaskConfig
+from onedrive.schema import NAVSIM_CAMERAS as NAVSIM_CAMERAS  # the configs import both from here
+from onedrive.schema import NUSCENES_CAMERAS
 
-NUSCENES_CAMERAS = (
-    "CAM_FRONT",
-    "CAM_FRONT_RIGHT",
-    "CAM_FRONT_LEFT",
-    "CAM_BACK",
-    "CAM_BACK_LEFT",
-    "CAM_BACK_RIGHT",
-)
-NAVSIM_CAMERAS = (
-    "CAM_F0",
-    "CAM_L0",
-    "CAM_L1",
-    "CAM_L2",
-    "CAM_R0",
-    "CAM_R1",
-    "CAM_R2",
-    "CAM_B0",
-)
 PRECISIONS = ("bf16", "fp16", "fp32")
 DTYPES = ("float32", "bfloat16", "float16")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")

@@ -26,6 +26,7 @@ from transformers.integrations import is_tensorboard_available
 from transformers.trainer_utils import get_last_checkpoint
 
 from onedrive.data import collate_drive_batch
+from onedrive.extras import extra_module
 from onedrive.training.build import (
     build_model,
     build_processor,
@@ -209,7 +210,7 @@ def save_final(trainer: OneDriveTrainer, applied: AppliedRecipe, final: Path) ->
         trainer.is_deepspeed_enabled
         and trainer.accelerator.deepspeed_config["zero_optimization"]["stage"] == 3
     ):
-        import deepspeed
+        deepspeed = extra_module("deepspeed", "deepspeed")
 
         gather = deepspeed.zero.GatheredParameters(
             list(applied.model.parameters()), modifier_rank=0

@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 from pyquaternion import Quaternion
 
-CAMERA_NAMES = ("CAM_F0", "CAM_L0", "CAM_L1", "CAM_L2", "CAM_R0", "CAM_R1", "CAM_R2", "CAM_B0")
+from onedrive.schema import NAVSIM_CAMERAS
+
+CAMERA_NAMES = NAVSIM_CAMERAS
 FRAME_KEYS = (
     "token", "timestamp", "log_name", "scene_token", "map_location", "roadblock_ids", "ego2global_translation",
     "ego2global_rotation", "ego_dynamic_state", "driving_command", "cams",

@@ -36,11 +36,8 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-from nuscenes import NuScenes
-from nuscenes.eval.detection.utils import category_to_detection_name
 from pyquaternion import Quaternion
 
-from onedrive.model.configuration_onedrive import NUSCENES_DETECTION_CLASSES
 from onedrive.data.nuscenes.bev import check_bev_range
 from onedrive.data.nuscenes.devkit import load_map, load_nuscenes
 from onedrive.data.nuscenes.drivable import drivable_in_bev, drivable_union
@@ -50,8 +47,13 @@ from onedrive.data.nuscenes.images import check_image
 from onedrive.data.nuscenes.lanes import LaneIndex, lanes_in_bev
 from onedrive.data.nuscenes.planning_targets import FUTURE_STEPS, agent_futures, driving_command, ego_future
 from onedrive.data.nuscenes.qa import OmniDriveQA, SplitFileQA, split_qa_file
+from onedrive.extras import extra_module
+from onedrive.schema import NUSCENES_CAMERAS, NUSCENES_DETECTION_CLASSES
 
-CAMERA_ORDER = ("CAM_FRONT", "CAM_FRONT_RIGHT", "CAM_FRONT_LEFT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT")
+NuScenes = extra_module("nuscenes", "nuscenes").NuScenes
+category_to_detection_name = extra_module("nuscenes.eval.detection.utils", "nuscenes").category_to_detection_name
+
+CAMERA_ORDER = NUSCENES_CAMERAS
 REFERENCE_CHANNEL = "LIDAR_TOP"
 DEFAULT_BEV_RANGE = (-51.2, -51.2, -5.0, 51.2, 51.2, 3.0)
 

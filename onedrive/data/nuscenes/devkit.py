@@ -7,8 +7,11 @@ import json
 import os
 from pathlib import Path
 
-from nuscenes import NuScenes
-from nuscenes.map_expansion.map_api import NuScenesMap, locations
+from onedrive.extras import extra_module
+
+NuScenes = extra_module("nuscenes", "nuscenes").NuScenes
+_map_api = extra_module("nuscenes.map_expansion.map_api", "nuscenes")
+NuScenesMap, locations = _map_api.NuScenesMap, _map_api.locations
 
 
 def load_nuscenes(data_root: str | os.PathLike, version: str) -> NuScenes:

@@ -14,12 +14,14 @@ from collections.abc import Sequence
 
 import numpy as np
 import shapely
-from nuscenes.map_expansion.map_api import NuScenesMap
 from shapely import affinity
 from shapely.geometry.polygon import orient
 
 from onedrive.data.nuscenes.bev import bev_rectangle, global_patch, global_to_ego_affine
 from onedrive.data.nuscenes.geometry import invert_pose
+from onedrive.extras import extra_module
+
+NuScenesMap = extra_module("nuscenes.map_expansion.map_api", "nuscenes").NuScenesMap
 
 
 def drivable_union(nusc_map: NuScenesMap) -> shapely.Geometry:

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from onedrive.data.nuscenes.geometry import yaw_of_rotation
+from onedrive.extras import extra_module
 
 _CAN_SCENE_NAME = re.compile(r"^scene-\d{4}$")
 
@@ -68,7 +69,7 @@ class CanBusEgoStatus:
     """
 
     def __init__(self, can_bus_root: str | os.PathLike, max_gap_s: float = 0.5):
-        from nuscenes.can_bus.can_bus_api import NuScenesCanBus
+        NuScenesCanBus = extra_module("nuscenes.can_bus.can_bus_api", "nuscenes").NuScenesCanBus
 
         folder = os.path.join(os.fspath(can_bus_root), "can_bus")
         if not os.path.isdir(folder):

@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from nuscenes.utils.geometry_utils import transform_matrix
 from pyquaternion import Quaternion
+
+from onedrive.extras import extra_module
+
+transform_matrix = extra_module("nuscenes.utils.geometry_utils", "nuscenes").transform_matrix
 
 
 def pose_matrix(translation: Sequence[float], rotation: Sequence[float]) -> np.ndarray:

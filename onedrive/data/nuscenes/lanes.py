@@ -17,11 +17,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import shapely
-from nuscenes.map_expansion.map_api import NuScenesMap
 from shapely import affinity
 
 from onedrive.data.nuscenes.bev import bev_rectangle, global_patch, global_to_ego_affine
 from onedrive.data.nuscenes.geometry import ground_height_in_ego, invert_pose
+from onedrive.extras import extra_module
+
+NuScenesMap = extra_module("nuscenes.map_expansion.map_api", "nuscenes").NuScenesMap
 
 LANE_LAYERS = ("lane", "lane_connector")
 

@@ -16,7 +16,9 @@ import json
 import os
 from pathlib import Path
 
-from nuscenes.utils.splits import create_splits_scenes
+from onedrive.extras import extra_module
+
+create_splits_scenes = extra_module("nuscenes.utils.splits", "nuscenes").create_splits_scenes
 
 STANDARD_SPLITS = {"trainval": ("train", "val"), "mini": ("mini_train", "mini_val"), "test": ("test",)}
 
