@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 import onedrive  # noqa: F401  (registers the Auto classes)
-from onedrive.training.config import ConfigError, apply_overrides, load_config
+from onedrive.errors import run_tool
+from onedrive.training.config import apply_overrides, load_config
 from onedrive.training.loss_trend import format_loss_trend
 from onedrive.training.stage_losses import SAMPLES, stage_losses
 
@@ -29,11 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=SAMPLES, help="training samples, spread over the split")
     parser.add_argument("--out", type=Path, help="also write the result as JSON here")
     args = parser.parse_args(argv)
-    try:
-        config = apply_overrides(load_config(args.config), args.overrides)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    config = apply_overrides(load_config(args.config), args.overrides)
     result = stage_losses(config, args.samples)
     print(f"{config.name}: each loss on {result['samples']} training samples (no augmentation)")
     moved = {name: (start, result["end"][name]) for name, start in result["start"].items()}
@@ -45,4 +42,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

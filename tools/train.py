@@ -23,9 +23,9 @@ import argparse
 import sys
 
 import onedrive  # noqa: F401  (registers the Auto classes)
-from onedrive.training.config import ConfigError, apply_overrides, load_config
-from onedrive.training.run import train_experiment
 from onedrive.errors import run_tool
+from onedrive.training.config import apply_overrides, load_config
+from onedrive.training.run import train_experiment
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -59,12 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        config = apply_overrides(load_config(args.config), args.overrides)
-        final = train_experiment(config, resume=args.resume)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    config = apply_overrides(load_config(args.config), args.overrides)
+    final = train_experiment(config, resume=args.resume)
     print(f"model folder for the next stage / evaluation: {final}")
     return 0
 

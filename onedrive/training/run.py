@@ -47,6 +47,7 @@ from onedrive.training.recipe import (
     merge_lora,
     parameter_table,
 )
+from onedrive.training.resume_check import check_resumable
 from onedrive.training.trainer import OneDriveTrainer
 
 
@@ -111,7 +112,8 @@ def training_arguments(
 
 
 def resolve_resume(config: ExperimentConfig, resume: bool | str | None) -> str | None:
-    """Checkpoint to resume from; refuses to start over a run that already has checkpoints."""
+    """Checkpoint to resume from; refuses to start over a run that already has checkpoints, and to resume from a
+    checkpoint that lacks a file (``resume_check.check_resumable``)."""
     output_dir = Path(config.train.output_dir)
     last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
     if resume is None or resume is False:
@@ -126,10 +128,13 @@ def resolve_resume(config: ExperimentConfig, resume: bool | str | None) -> str |
             raise ConfigError(
                 f"--resume: no checkpoint-* folder in train.output_dir={str(output_dir)!r}"
             )
-        return last
-    if not Path(resume).is_dir():
+        checkpoint = last
+    elif not Path(resume).is_dir():
         raise ConfigError(f"--resume {resume}: no such checkpoint folder")
-    return str(resume)
+    else:
+        checkpoint = str(resume)
+    check_resumable(checkpoint, deepspeed=config.train.deepspeed is not None, world_size=world_size())
+    return checkpoint
 
 
 @dataclass
