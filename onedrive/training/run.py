@@ -4,7 +4,7 @@
 failing fast: the config (data files, previous stage, batch split, recipe) is checked
 before any model or data is loaded. At the end, LoRA is merged and a loadable model
 folder ``<train.output_dir>/final`` (``save_pretrained`` + the processor / tokenizer)
-is written atomically; the next stage's ``model.init_from`` reads it.
+is written atomically (``onedrive.staging``); the next stage's ``model.init_from`` reads it.
 
     python -c "from onedrive.training.run import training_arguments; help(training_arguments)"
 """
@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -26,6 +24,7 @@ from transformers.integrations import is_tensorboard_available
 from transformers.trainer_utils import get_last_checkpoint
 
 from onedrive.data import collate_drive_batch
+from onedrive.staging import StagingFolder
 from onedrive.training.build import (
     build_model,
     build_processor,
@@ -221,12 +220,14 @@ def save_final(trainer: OneDriveTrainer, applied: AppliedRecipe, final: Path) ->
     with gather:
         merged = merge_lora(applied)
         if trainer.is_world_process_zero():
-            staging = Path(tempfile.mkdtemp(prefix="final.", dir=final.parent))
-            merged.save_pretrained(staging)
-            trainer.processing_class.save_pretrained(staging)
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(staging, final)
+            staging = StagingFolder(final)
+            try:
+                merged.save_pretrained(staging.path)
+                trainer.processing_class.save_pretrained(staging.path)
+                staging.publish(overwrite=True)
+            except BaseException:
+                staging.discard()
+                raise
             print(f"saved {final}")
     trainer.accelerator.wait_for_everyone()
     return final
