@@ -7,13 +7,15 @@ without its name. ``check_resumable`` refuses such a checkpoint with the file's 
 
 Plain checkpoint (one process or DDP): ``trainer_state.json``, the model weights
 (``model.safetensors``, its index and shards, ``pytorch_model.bin`` or a peft adapter),
-``optimizer.pt``, ``scheduler.pt`` and the RNG state: ``rng_state.pth`` for one process,
-``rng_state_<rank>.pth`` for each of several.
+``optimizer.pt``, ``scheduler.pt``, the RNG state (``rng_state.pth`` for one process,
+``rng_state_<rank>.pth`` for each of several) and, for fp16 mixed precision, the loss
+scaler's ``scaler.pt``.
 
 DeepSpeed checkpoint: the engine keeps model and optimizer states in ``global_step<N>/``
 (``*model_states.pt``, ``*optim_states.pt``), named by the file ``latest``; the Trainer adds
-``trainer_state.json``, ``scheduler.pt`` (the DeepSpeed configs here have no scheduler
-section, so the Trainer's own schedule is saved) and the RNG states.
+``trainer_state.json``, the RNG states and ``scheduler.pt`` — unless the DeepSpeed config
+has a ``scheduler`` section (then the engine keeps the schedule; the configs in
+configs/deepspeed/ have none).
 
 Every torch file must be a complete zip archive (``torch.save``'s format: a truncated file
 loses the archive's directory at its end) and every safetensors file must open (its
@@ -35,6 +37,7 @@ from onedrive.io import read_json
 TRAINER_STATE = "trainer_state.json"
 OPTIMIZER = "optimizer.pt"
 SCHEDULER = "scheduler.pt"
+SCALER = "scaler.pt"
 DEEPSPEED_LATEST = "latest"
 WEIGHT_FILES = (
     "model.safetensors",
@@ -50,20 +53,31 @@ class ResumeError(InputError):
     """A checkpoint that cannot resume a run exactly; the message names the missing or broken file."""
 
 
-def check_resumable(folder: str | Path, deepspeed: bool = False, world_size: int = 1) -> None:
-    """Raise ``ResumeError`` unless ``folder`` holds everything to resume (module docstring) and every file opens."""
+def check_resumable(folder: str | Path, deepspeed_config: str | Path | None = None, fp16: bool = False,
+                    world_size: int = 1) -> None:
+    """Raise ``ResumeError`` unless ``folder`` holds everything to resume (module docstring) and every file opens.
+
+    ``deepspeed_config``: the run's DeepSpeed config file (None: no DeepSpeed); ``fp16``: fp16 mixed precision.
+    """
     folder = Path(folder)
     _read_trainer_state(folder)
-    if deepspeed:
+    if deepspeed_config is not None:
         files = _deepspeed_files(folder)
+        if "scheduler" not in read_json(deepspeed_config):
+            files.append(_required(folder, SCHEDULER, "the learning-rate schedule's position"))
     else:
         if any(folder.glob("global_step*")) and not (folder / OPTIMIZER).exists():
             raise ResumeError(
                 f"{folder} is a DeepSpeed checkpoint (global_step*/ holds the optimizer): resume it with DeepSpeed "
                 f"(--set train.deepspeed=configs/deepspeed/zero2.json or the config the run used)"
             )
-        files = [*_weight_files(folder), _required(folder, OPTIMIZER, "the optimizer state (Adam moments)")]
-    files.append(_required(folder, SCHEDULER, "the learning-rate schedule's position"))
+        files = [
+            *_weight_files(folder),
+            _required(folder, OPTIMIZER, "the optimizer state (Adam moments)"),
+            _required(folder, SCHEDULER, "the learning-rate schedule's position"),
+        ]
+        if fp16:
+            files.append(_required(folder, SCALER, "the fp16 loss scale"))
     files.extend(_rng_files(folder, world_size))
     for path in files:
         _check_opens(path)

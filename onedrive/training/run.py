@@ -132,7 +132,9 @@ def resolve_resume(config: ExperimentConfig, resume: bool | str | None) -> str |
         raise ConfigError(f"--resume {resume}: no such checkpoint folder")
     else:
         checkpoint = str(resume)
-    check_resumable(checkpoint, deepspeed=config.train.deepspeed is not None, world_size=world_size())
+    check_resumable(
+        checkpoint, config.train.deepspeed, fp16=config.train.precision == "fp16", world_size=world_size()
+    )
     return checkpoint
 
 
