@@ -27,7 +27,9 @@ class InputError(ValueError):
 
 # Errors that mean the input is wrong, not the code: the library's own, the file system's for a path the user
 # named, and the ValueErrors with which the library (and json, numpy) reject values.
-BAD_INPUT_ERRORS = (InputError, ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+BAD_INPUT_ERRORS = (
+    InputError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError,
+)
 
 
 def debug_requested(argv: list[str]) -> bool:

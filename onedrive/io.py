@@ -4,6 +4,11 @@ The content goes to a temporary file in the destination folder, is flushed to di
 then moved over the destination with ``os.replace`` (atomic on POSIX and Windows when
 both paths are on one file system). Shared by data conversion, evaluation, inference
 and the tools.
+
+Temporary files and folders are created private (``tempfile``: 0600 / 0700); before
+they take the destination's name they get the modes a plain ``open`` / ``mkdir`` would
+give (0666 / 0777 minus the process's umask), so colleagues sharing a dataset or a run
+folder can read what was written (``apply_umask``, ``apply_umask_tree``).
 """
 
 from __future__ import annotations
@@ -13,6 +18,27 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+
+def umask() -> int:
+    """The process's file-creation mask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(path: str | os.PathLike) -> None:
+    """Give ``path`` the mode ``open`` / ``mkdir`` would: 0666 (files) or 0777 (folders) minus the umask."""
+    base = 0o777 if os.path.isdir(path) else 0o666
+    os.chmod(path, base & ~umask())
+
+
+def apply_umask_tree(folder: str | os.PathLike) -> None:
+    """``apply_umask`` on ``folder`` and everything under it (a staged folder before it is moved into place)."""
+    apply_umask(folder)
+    for root, folders, files in os.walk(folder):
+        for name in folders + files:
+            apply_umask(os.path.join(root, name))
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
@@ -27,6 +53,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        apply_umask(handle.name)
         os.replace(handle.name, path)
     except BaseException:
         if os.path.exists(handle.name):

@@ -26,9 +26,9 @@ import sys
 from loss_trend import format_loss_trend, read_loss_trend
 
 import onedrive  # noqa: F401  (registers the Auto classes)
-from onedrive.training.config import ConfigError, apply_overrides, load_config
-from onedrive.training.run import train_experiment
 from onedrive.errors import run_tool
+from onedrive.training.config import apply_overrides, load_config
+from onedrive.training.run import train_experiment
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -67,12 +67,8 @@ def print_loss_trend(output_dir: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        config = apply_overrides(load_config(args.config), args.overrides)
-        final = train_experiment(config, resume=args.resume)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    config = apply_overrides(load_config(args.config), args.overrides)
+    final = train_experiment(config, resume=args.resume)
     if int(os.environ.get("RANK", "0")) == 0:  # the main process wrote trainer_state.json
         print_loss_trend(config.train.output_dir)
     print(f"model folder for the next stage / evaluation: {final}")

@@ -4,25 +4,29 @@ The folder holds ``config.json`` (``architectures: ["OneDriveForDriving"]``, no
 ``auto_map``: ``import onedrive`` registers the classes), ``model.safetensors`` (sharded
 with ``model.safetensors.index.json`` above ``max_shard_size``), ``generation_config.json``,
 the tokenizer / processor files found in the checkpoint, ``README.md`` (model card) and,
-with ``onnx=True``, ``onnx/`` (see ``onnx_graph``). Nothing of the training state
-(optimizer, scheduler, RNG, training arguments) is copied.
+with ``onnx=True``, ``onnx/`` (see ``onnx_graph``; needs the ``onnx`` extra, checked
+before anything is read). Nothing of the training state (optimizer, scheduler, RNG,
+training arguments) is copied. The folder is staged beside ``out``
+(``onedrive.staging.StagingFolder``): an export killed midway leaves a hidden staging
+folder that the next export to the same ``out`` removes.
 """
 
 from __future__ import annotations
 
-import os
+import importlib.util
 import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 from transformers import GenerationConfig
 
+from onedrive.errors import InputError
 from onedrive.export.checkpoint import CheckpointInfo, load_training_checkpoint
 from onedrive.export.loading import check_model_folder
 from onedrive.export.model_card import model_card
 from onedrive.export.weights import read_json
 from onedrive.model.modeling_onedrive import OneDriveForDriving
+from onedrive.staging import StagingFolder
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 # Tokenizer and processor files that save_pretrained of a tokenizer / ProcessorMixin writes.
@@ -40,6 +44,7 @@ PROCESSING_FILES = (
     "preprocessor_config.json",
 )
 MAX_NEW_TOKENS = 64  # OneDriveForDriving.generate's default
+ONNX_EXPORT_PACKAGES = ("onnx", "onnxscript")  # torch.onnx.export(dynamo=True) needs both
 
 
 def processing_files(info: CheckpointInfo) -> list[Path]:
@@ -67,16 +72,14 @@ def generation_config(model: OneDriveForDriving, info: CheckpointInfo) -> Genera
     )
 
 
-def _replace_folder(staging: Path, out: Path, overwrite: bool) -> None:
-    if not out.exists():
-        os.replace(staging, out)
-        return
-    if not overwrite:
-        raise FileExistsError(f"{out} exists; pass overwrite=True (tools/export.py --overwrite)")
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-    os.replace(out, old / out.name)
-    os.replace(staging, out)
-    shutil.rmtree(old)
+def check_onnx_extra() -> None:
+    """Raise ``InputError`` naming the packages of the ``onnx`` extra that ONNX export needs and that are missing."""
+    missing = [name for name in ONNX_EXPORT_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise InputError(
+            f"ONNX export (--onnx) needs the onnx extra: pip install 'onedrive[onnx]' (or pip install "
+            f"{' '.join(missing)}); not installed: {missing}"
+        )
 
 
 def export_checkpoint(
@@ -99,31 +102,32 @@ def export_checkpoint(
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists; pass overwrite=True (tools/export.py --overwrite)")
+    if onnx:
+        check_onnx_extra()
     metrics_path = Path(metrics) if metrics is not None else _find_metrics(Path(checkpoint))
     metrics_data = read_json(metrics_path) if metrics_path is not None else None
 
     model, info = load_training_checkpoint(checkpoint, base=base, lora_alpha=lora_alpha, allow_pickle=allow_pickle)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging = StagingFolder(out)
     try:
         onnx_files = []
         if onnx:  # from the float32 merged weights, before the dtype cast
-            onnx_files = [f"onnx/{path.name}" for path in export_onnx_graphs(model, staging).values()]
+            onnx_files = [f"onnx/{path.name}" for path in export_onnx_graphs(model, staging.path).values()]
         num_parameters = model.num_parameters()
         model = model.to(DTYPES[dtype])
-        model.save_pretrained(staging, max_shard_size=max_shard_size)
-        generation_config(model, info).save_pretrained(staging)
+        model.save_pretrained(staging.path, max_shard_size=max_shard_size)
+        generation_config(model, info).save_pretrained(staging.path)
         for path in processing_files(info):
-            shutil.copy2(path, staging / path.name)
+            shutil.copy2(path, staging.path / path.name)
         card = model_card(
             model.config, num_parameters, info, dtype, metrics_data, metrics_path, license,
             repo_id or out.name, onnx_files,
         )
-        (staging / "README.md").write_text(card, encoding="utf-8")
-        check_model_folder(staging)  # the written weights open and match their index
-        _replace_folder(staging, out, overwrite)
+        (staging.path / "README.md").write_text(card, encoding="utf-8")
+        check_model_folder(staging.path)  # the written weights open and match their index
+        staging.publish(overwrite)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        staging.discard()
         raise
     return out
 

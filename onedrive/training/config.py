@@ -28,6 +28,7 @@ import dataclasses
 import difflib
 import importlib.util
 import json
+import math
 import re
 import types
 import typing
@@ -35,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from onedrive.errors import InputError
 from onedrive.model.configuration_onedrive import OneDriveTaskConfig
 from onedrive.schema import NAVSIM_CAMERAS as NAVSIM_CAMERAS  # the configs import both from here
 from onedrive.schema import NUSCENES_CAMERAS
@@ -44,7 +46,7 @@ DTYPES = ("float32", "bfloat16", "float16")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A configuration that cannot run; the message says how to fix it."""
 
 
@@ -223,9 +225,18 @@ def load_config(path: str | Path) -> ExperimentConfig:
         raise ConfigError(
             f"config file {path} does not exist (configs live in configs/nuscenes, configs/navsim, configs/demo)"
         )
+    if path.suffix != ".py":
+        record = " (experiment.json is the record a run writes, not a config)" if path.suffix == ".json" else ""
+        raise ConfigError(
+            f"config file {path}: expected a Python file defining `def build() -> ExperimentConfig`, e.g. "
+            f"configs/demo/demo_stage1_perception.py; got a {path.suffix or 'suffix-less'} file{record}"
+        )
     spec = importlib.util.spec_from_file_location(f"onedrive_config_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as error:
+        raise ConfigError(f"config file {path} is not valid Python: {error.msg} (line {error.lineno})") from error
     build = getattr(module, "build", None)
     if not callable(build):
         raise ConfigError(
@@ -428,6 +439,35 @@ def resolve_batch(train: TrainConfig, world_size: int) -> int:
     return accumulation
 
 
+# train.<key>: (the rule its value must follow, the rule in words). None values are not checked.
+TRAIN_RANGES = {
+    "learning_rate": (lambda v: v > 0, "> 0"),
+    "weight_decay": (lambda v: v >= 0, ">= 0"),
+    "adam_beta1": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "adam_beta2": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "min_lr_rate": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "warmup_steps": (lambda v: v >= 0, ">= 0"),
+    "max_grad_norm": (lambda v: v >= 0, ">= 0 (0: no clipping)"),
+    "logging_steps": (lambda v: v >= 1, ">= 1"),
+    "save_steps": (lambda v: v >= 1, ">= 1"),
+    "save_total_limit": (lambda v: v >= 1, ">= 1 (None: keep every checkpoint)"),
+}
+
+
+def check_numbers(config: ExperimentConfig) -> list[str]:
+    """Problems of the numeric values: NaN / infinity in any section, and ``TRAIN_RANGES``."""
+    problems = []
+    for section in ("model", "data", "train", "recipe"):
+        for key, value in dataclasses.asdict(getattr(config, section)).items():
+            if isinstance(value, float) and not math.isfinite(value):
+                problems.append(f"{section}.{key} must be a finite number, got {value}")
+    for key, (rule, words) in TRAIN_RANGES.items():
+        value = getattr(config.train, key)
+        if value is not None and math.isfinite(value) and not rule(value):
+            problems.append(f"train.{key} must be {words}, got {value}")
+    return problems
+
+
 def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
     """Raise ``ConfigError`` for anything that would fail later (before any model or data is loaded)."""
     from onedrive.training.recipe import check_recipe  # recipe imports this module
@@ -502,6 +542,7 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
         )
 
     problems.extend(check_optimization(train))
+    problems.extend(check_numbers(config))
     problems.extend(check_recipe(config.recipe))
     if problems:
         raise ConfigError("invalid experiment config:\n  - " + "\n  - ".join(problems))

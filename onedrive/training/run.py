@@ -4,7 +4,7 @@
 failing fast: the config (data files, previous stage, batch split, recipe) is checked
 before any model or data is loaded. At the end, LoRA is merged and a loadable model
 folder ``<train.output_dir>/final`` (``save_pretrained`` + the processor / tokenizer)
-is written atomically; the next stage's ``model.init_from`` reads it.
+is written atomically (``onedrive.staging``); the next stage's ``model.init_from`` reads it.
 
     python -c "from onedrive.training.run import training_arguments; help(training_arguments)"
 """
@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -27,6 +25,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from onedrive.data import collate_drive_batch
 from onedrive.extras import extra_module
+from onedrive.staging import StagingFolder
 from onedrive.training.build import (
     build_model,
     build_processor,
@@ -48,6 +47,7 @@ from onedrive.training.recipe import (
     merge_lora,
     parameter_table,
 )
+from onedrive.training.resume_check import check_resumable
 from onedrive.training.trainer import OneDriveTrainer
 
 
@@ -114,7 +114,8 @@ def training_arguments(
 
 
 def resolve_resume(config: ExperimentConfig, resume: bool | str | None) -> str | None:
-    """Checkpoint to resume from; refuses to start over a run that already has checkpoints."""
+    """Checkpoint to resume from; refuses to start over a run that already has checkpoints, and to resume from a
+    checkpoint that lacks a file (``resume_check.check_resumable``)."""
     output_dir = Path(config.train.output_dir)
     last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
     if resume is None or resume is False:
@@ -129,10 +130,15 @@ def resolve_resume(config: ExperimentConfig, resume: bool | str | None) -> str |
             raise ConfigError(
                 f"--resume: no checkpoint-* folder in train.output_dir={str(output_dir)!r}"
             )
-        return last
-    if not Path(resume).is_dir():
+        checkpoint = last
+    elif not Path(resume).is_dir():
         raise ConfigError(f"--resume {resume}: no such checkpoint folder")
-    return str(resume)
+    else:
+        checkpoint = str(resume)
+    check_resumable(
+        checkpoint, config.train.deepspeed, fp16=config.train.precision == "fp16", world_size=world_size()
+    )
+    return checkpoint
 
 
 @dataclass
@@ -218,12 +224,14 @@ def save_final(trainer: OneDriveTrainer, applied: AppliedRecipe, final: Path) ->
     with gather:
         merged = merge_lora(applied)
         if trainer.is_world_process_zero():
-            staging = Path(tempfile.mkdtemp(prefix="final.", dir=final.parent))
-            merged.save_pretrained(staging)
-            trainer.processing_class.save_pretrained(staging)
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(staging, final)
+            staging = StagingFolder(final)
+            try:
+                merged.save_pretrained(staging.path)
+                trainer.processing_class.save_pretrained(staging.path)
+                staging.publish(overwrite=True)
+            except BaseException:
+                staging.discard()
+                raise
             print(f"saved {final}")
     trainer.accelerator.wait_for_everyone()
     return final

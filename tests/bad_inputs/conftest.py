@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from checkpoint_files import write_checkpoint
 
 
 @dataclass
@@ -24,6 +25,62 @@ class Workspace:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         return path
+
+    def train_config(self, relative: str = "config.py") -> Path:
+        """A tiny experiment config (``tiny_experiment``) whose checks pass: data root, an info file, output ``out/``.
+
+        Nothing in the info file is read before the config and the resume checkpoint are checked.
+        """
+        data = self.tmp / "data"
+        self.write_text("data/infos/tiny_infos_train.json", "[]")
+        return self.write_text(
+            relative,
+            "from tiny_run import tiny_experiment\n\n\n"
+            f"def build():\n    return tiny_experiment({str(data)!r}, {str(self.tmp / 'out')!r})\n",
+        )
+
+    def checkpoint(self, relative: str = "out/checkpoint-2", omit: tuple[str, ...] = (),
+                   truncate: tuple[str, ...] = ()) -> Path:
+        """A Trainer ``checkpoint-N`` folder (``tests/helpers/checkpoint_files``) without ``omit``, ``truncate`` cut short."""
+        return write_checkpoint(self.tmp / relative, omit=omit, truncate=truncate)
+
+    def nuscenes(self, **options) -> Path:
+        """A hand-written nuScenes folder (``nuscenes``); returns the data root."""
+        return nuscenes(self, **options)
+
+
+# Every table NuScenes() loads; nuscenes() leaves the ones it does not fill empty.
+NUSCENES_TABLES = ("category", "attribute", "visibility", "instance", "sensor", "calibrated_sensor", "ego_pose",
+                   "sample_data", "sample_annotation")
+# Layers NuScenesMap (map expansion v1.3) reads from a map file; nuscenes() writes them empty.
+MAP_LAYERS = ("polygon", "line", "node", "drivable_area", "road_segment", "road_block", "lane", "ped_crossing",
+              "walkway", "stop_line", "carpark_area", "lane_connector", "road_divider", "lane_divider",
+              "traffic_light", "arcline_path_3", "connectivity")
+
+
+def nuscenes(workspace: Workspace, version: str = "v1.0-case", first_sample: str = "sample-0", log: str = "log-0",
+             map_without: tuple[str, ...] = ()) -> Path:
+    """A hand-written nuScenes folder: one scene (``scene-0001``, split ``case`` in splits.json) of one key frame
+    in boston-seaport, pointing at ``first_sample`` and ``log``, and a map expansion without ``map_without``."""
+    root = workspace.tmp / "nuscenes"
+    for table in NUSCENES_TABLES:
+        workspace.write_json(f"nuscenes/{version}/{table}.json", [])
+    workspace.write_json(f"nuscenes/{version}/log.json", [{"token": "log-0", "logfile": "n015-2018-07-24",
+                                                           "vehicle": "n015", "date_captured": "2018-07-24",
+                                                           "location": "boston-seaport"}])
+    workspace.write_json(f"nuscenes/{version}/map.json", [{"token": "map-0", "log_tokens": ["log-0"],
+                                                           "category": "semantic_prior", "filename": ""}])
+    workspace.write_json(f"nuscenes/{version}/sample.json", [{"token": "sample-0", "timestamp": 1_530_000_000_000_000,
+                                                              "prev": "", "next": "", "scene_token": "scene-0"}])
+    workspace.write_json(f"nuscenes/{version}/scene.json", [{"token": "scene-0", "log_token": log, "nbr_samples": 1,
+                                                             "first_sample_token": first_sample,
+                                                             "last_sample_token": "sample-0", "name": "scene-0001",
+                                                             "description": ""}])
+    workspace.write_json(f"nuscenes/{version}/splits.json", {"case": ["scene-0001"]})
+    layers = {layer: [] for layer in MAP_LAYERS if layer not in map_without}
+    workspace.write_json("nuscenes/maps/expansion/boston-seaport.json",
+                         {"version": "1.3", "canvas_edge": [100.0, 100.0], **layers})
+    return root
 
 
 @pytest.fixture

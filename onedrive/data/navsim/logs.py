@@ -8,6 +8,12 @@ read by NAVSIM ``navsim/common/dataloader.py``). Images and point clouds live un
 the eight cameras ``CAMERA_NAMES`` with ``CAMERA_KEYS``) and raises ``ValueError``
 naming the log file and the frame token.
 
+Logs are pickles, and unpickling can run any code a crafted file names. ``LogUnpickler``
+admits only what OpenScene logs hold: Python's built-in values (dicts, lists, tuples,
+strings, numbers, None — no lookup needed) and numpy arrays and scalars
+(``ALLOWED_GLOBALS``: numpy's reconstruction functions of numpy 1 and 2). Any other class
+or function is refused before it is loaded, with its name and the log's.
+
     python -c "from onedrive.data.navsim.logs import log_paths; print(log_paths('data/navsim', 'navtest'))"
 """
 
@@ -30,6 +36,30 @@ CAMERA_KEYS = ("data_path", "sensor2lidar_rotation", "sensor2lidar_translation",
 ANNOTATION_KEYS = ("gt_boxes", "gt_names", "gt_velocity_3d", "instance_tokens", "track_tokens")
 
 
+# (module, name) pairs a log may name: numpy arrays (pickle protocols <= 4: _reconstruct + ndarray + dtype;
+# protocol 5: _frombuffer), numpy scalars (scalar), in numpy 1 (numpy.core) and 2 (numpy._core) spellings; bytes
+# in protocol 2 (_codecs.encode); and the built-in types pickle cannot spell without a lookup (protocol 2 names
+# their module __builtin__).
+ALLOWED_GLOBALS = frozenset(
+    [(f"numpy.{core}.multiarray", name) for core in ("core", "_core") for name in ("_reconstruct", "scalar")]
+    + [(f"numpy.{core}.numeric", "_frombuffer") for core in ("core", "_core")]
+    + [("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")]
+    + [(module, name) for module in ("builtins", "__builtin__") for name in ("set", "frozenset", "complex", "bytearray")]
+)
+
+
+class LogUnpickler(pickle.Unpickler):
+    """``pickle.Unpickler`` that loads only ``ALLOWED_GLOBALS``; anything else raises ``UnpicklingError`` naming it."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in ALLOWED_GLOBALS:
+            raise pickle.UnpicklingError(
+                f"refused to load {module}.{name}: a NAVSIM / OpenScene log holds only built-in values and numpy "
+                f"arrays, and loading anything else can run code"
+            )
+        return super().find_class(module, name)
+
+
 def log_paths(data_root: str | Path, split: str) -> list[Path]:
     """Sorted log files of ``split``; ``ValueError`` when the folder is missing or holds none."""
     folder = Path(data_root) / "navsim_logs" / split
@@ -46,7 +76,7 @@ def load_log(path: str | Path) -> list[dict]:
     path = Path(path)
     try:
         with path.open("rb") as file:
-            frames = pickle.load(file)
+            frames = LogUnpickler(file).load()
     except (OSError, pickle.UnpicklingError, EOFError) as error:
         raise ValueError(f"NAVSIM log {path} cannot be read: {error}") from error
     if not isinstance(frames, list) or not frames:

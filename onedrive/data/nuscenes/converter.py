@@ -23,9 +23,11 @@ key frame, in time order. Conventions:
   ``onedrive.data.nuscenes.ego_status``. Lanes: ``lanes``. Drivable area:
   ``drivable``. QA: ``qa``.
 
-Bad data raises an error naming the file or token: a missing camera channel, a
-missing / corrupt image (``check_images``), a missing map expansion file, a missing
-QA file when a QA folder is given.
+Bad data raises an error naming the file or token: a token that points at no record of
+its table (a scene's ``first_sample_token`` or ``log_token``, a sample's ``next``, …:
+``ValueError`` naming the referring record, the token and the table file), a missing
+camera channel, a missing / corrupt image (``check_images``), a missing map expansion
+file or a map layer missing from it, a missing QA file when a QA folder is given.
 """
 
 from __future__ import annotations
@@ -118,17 +120,26 @@ class SceneConverter:
         source = self._split_qa[split]
         return [] if source is None else source.turns(sample_token)
 
-    def _ego2global(self, sample_data_token: str) -> np.ndarray:
-        sample_data = self.nusc.get("sample_data", sample_data_token)
-        pose = self.nusc.get("ego_pose", sample_data["ego_pose_token"])
+    def _record(self, table: str, token: str, referrer: str) -> dict:
+        """``nusc.get(table, token)``; a token the table does not hold raises ``ValueError`` naming ``referrer``."""
+        try:
+            return self.nusc.get(table, token)
+        except KeyError:
+            path = Path(self.settings.data_root) / self.settings.version / f"{table}.json"
+            raise ValueError(f"{referrer} points at {table} {token!r}, which {path} does not hold") from None
+
+    def _ego2global(self, sample_data_token: str, referrer: str) -> np.ndarray:
+        sample_data = self._record("sample_data", sample_data_token, referrer)
+        pose = self._record("ego_pose", sample_data["ego_pose_token"], f"sample_data {sample_data_token}")
         return pose_matrix(pose["translation"], pose["rotation"])
 
     def _scene_samples(self, scene: dict) -> list[dict]:
         samples, token = [], scene["first_sample_token"]
+        referrer = f"scene {scene['name']} ({scene['token']}) first_sample_token"
         while token:
-            sample = self.nusc.get("sample", token)
+            sample = self._record("sample", token, referrer)
             samples.append(sample)
-            token = sample["next"]
+            token, referrer = sample["next"], f"sample {token} next"
         return samples
 
     def _reference_pose(self, sample: dict) -> np.ndarray:
@@ -136,7 +147,7 @@ class SceneConverter:
             raise ValueError(
                 f"sample {sample['token']} has no {REFERENCE_CHANNEL} sample_data; its ego pose defines the key frame"
             )
-        return self._ego2global(sample["data"][REFERENCE_CHANNEL])
+        return self._ego2global(sample["data"][REFERENCE_CHANNEL], f"sample {sample['token']} {REFERENCE_CHANNEL}")
 
     def _cameras(self, sample: dict, global2ego: np.ndarray) -> dict:
         cams = {}
@@ -146,8 +157,10 @@ class SceneConverter:
                     f"sample {sample['token']} has no {channel} camera (it has {sorted(sample['data'])}); "
                     f"every key frame needs {list(CAMERA_ORDER)}"
                 )
-            sample_data = self.nusc.get("sample_data", sample["data"][channel])
-            calibration = self.nusc.get("calibrated_sensor", sample_data["calibrated_sensor_token"])
+            sample_data = self._record("sample_data", sample["data"][channel], f"sample {sample['token']} {channel}")
+            calibration = self._record(
+                "calibrated_sensor", sample_data["calibrated_sensor_token"], f"sample_data {sample_data['token']}"
+            )
             check_image(
                 self.data_root / sample_data["filename"],
                 sample_data["width"],
@@ -156,7 +169,7 @@ class SceneConverter:
                 sample["token"],
             )
             cam2ego_at_capture = pose_matrix(calibration["translation"], calibration["rotation"])
-            cam2ego = global2ego @ self._ego2global(sample_data["token"]) @ cam2ego_at_capture
+            cam2ego = global2ego @ self._ego2global(sample_data["token"], f"sample {sample['token']}") @ cam2ego_at_capture
             cams[channel] = {
                 "path": sample_data["filename"],
                 "intrinsics": np.asarray(calibration["camera_intrinsic"], dtype=np.float64).tolist(),
@@ -170,7 +183,7 @@ class SceneConverter:
         """Detection-class annotations of a sample by instance token, in ``sample['anns']`` order."""
         result = {}
         for token in sample["anns"]:
-            annotation = self.nusc.get("sample_annotation", token)
+            annotation = self._record("sample_annotation", token, f"sample {sample['token']} anns")
             name = category_to_detection_name(annotation["category_name"])
             if name is None:
                 continue
@@ -186,12 +199,11 @@ class SceneConverter:
     # ------------------------------------------------------------------ scene
     def convert_scene(self, scene_token: str, split: str) -> list[dict]:
         """Info records of every key frame of the scene, in time order."""
-        nusc = self.nusc
-        scene = nusc.get("scene", scene_token)
-        log = nusc.get("log", scene["log_token"])
+        scene = self._record("scene", scene_token, f"the {split} split")
+        log = self._record("log", scene["log_token"], f"scene {scene['name']} ({scene_token}) log_token")
+        samples = self._scene_samples(scene)  # dangling tokens show before the map is read
         context = f"log {log['token']} ({log.get('logfile', '')}) of scene {scene['name']}"
         lane_index, drivable = self._map(log["location"], context)
-        samples = self._scene_samples(scene)
         ego2globals = [self._reference_pose(sample) for sample in samples]
         timestamps = [int(sample["timestamp"]) for sample in samples]
         pose_status = ego_status_from_poses(timestamps, ego2globals)  # (S, 6)
@@ -251,7 +263,9 @@ class SceneConverter:
             rows.append([*center, length, width, height, yaw, velocity_ego[0], velocity_ego[1]])
             names.append(ann["detection_name"])
             attributes.append(
-                nusc.get("attribute", ann["attribute_tokens"][0])["name"] if ann["attribute_tokens"] else ""
+                self._record("attribute", ann["attribute_tokens"][0], f"sample_annotation {ann['token']}")["name"]
+                if ann["attribute_tokens"]
+                else ""
             )
             instances.append(instance)
             tokens.append(ann["token"])

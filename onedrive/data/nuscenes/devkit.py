@@ -55,4 +55,11 @@ def load_map(data_root: str | os.PathLike, location: str, context: str) -> NuSce
         raise ValueError(f"{context}: location {location!r} is not one of the devkit's map locations {locations}")
     if not path.is_file():
         raise FileNotFoundError(f"map expansion file {path} for location {location!r} ({context}) does not exist")
-    return NuScenesMap(dataroot=os.fspath(data_root), map_name=location)
+    try:
+        return NuScenesMap(dataroot=os.fspath(data_root), map_name=location)
+    except KeyError as error:  # the devkit indexes the JSON by layer name, then by token
+        missing = error.args[0] if error.args else ""
+        raise ValueError(
+            f"map expansion file {path} ({context}) has no {missing!r}: a layer of the map expansion v1.3 (e.g. "
+            f"'lane', 'drivable_area', 'lane_connector') or a record a layer refers to is missing"
+        ) from error

@@ -4,10 +4,13 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from checkpoint_files import write_checkpoint
 
+from onedrive.errors import run_tool
 from onedrive.training.build import task_overrides
 from onedrive.training.config import (
     ConfigError,
+    check_numbers,
     TrainConfig,
     apply_overrides,
     check_config,
@@ -200,7 +203,7 @@ def test_tool_fails_fast_without_loading_anything(tmp_path, capsys):
         "from tiny_run import tiny_experiment\n"
         f"def build():\n    return tiny_experiment({str(tmp_path / 'missing')!r}, {str(tmp_path / 'out')!r})\n"
     )
-    assert tool.main([str(config_file), "--set", "train.max_steps=1"]) == 2
+    assert run_tool(tool.main, [str(config_file), "--set", "train.max_steps=1"]) == 2
     err = capsys.readouterr().err
     assert "data.root" in err and "does not exist" in err
     assert (
@@ -213,9 +216,28 @@ def test_existing_checkpoints_need_resume(drive_data, tmp_path):
     from onedrive.training.run import resolve_resume
 
     config = tiny_experiment(drive_data, tmp_path / "out")
-    (tmp_path / "out" / "checkpoint-2").mkdir(parents=True)
+    write_checkpoint(tmp_path / "out" / "checkpoint-2")
     with pytest.raises(ConfigError, match="pass --resume"):
         resolve_resume(config, None)
     assert resolve_resume(config, True).endswith("checkpoint-2")
     with pytest.raises(ConfigError, match="no checkpoint"):
         resolve_resume(tiny_experiment(drive_data, tmp_path / "fresh"), True)
+
+
+@pytest.mark.parametrize("value, message", [("nan", "train.learning_rate must be a finite number, got nan"),
+                                            ("-1", "train.learning_rate must be > 0, got -1.0"),
+                                            ("inf", "train.learning_rate must be a finite number, got inf")])
+def test_bad_learning_rate_is_refused_before_the_run_folder_exists(drive_data, tmp_path, value, message):
+    from onedrive.training.run import prepare_experiment
+
+    config = apply_overrides(tiny_experiment(drive_data, tmp_path / "out"), [f"train.learning_rate={value}"])
+    with pytest.raises(ConfigError, match=message):
+        prepare_experiment(config)
+    assert not (tmp_path / "out").exists()
+
+
+def test_optimizer_ranges(tmp_path):
+    config = tiny_experiment(tmp_path, tmp_path / "out")
+    config.train.adam_beta2, config.train.min_lr_rate, config.train.save_steps = 1.0, 1.0, 0
+    problems = check_numbers(config)
+    assert problems == ["train.adam_beta2 must be in [0, 1), got 1.0", "train.save_steps must be >= 1, got 0"]

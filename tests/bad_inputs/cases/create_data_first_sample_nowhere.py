@@ -1,0 +1,10 @@
+"""tools/create_data.py nuscenes on a scene whose first_sample_token points at no sample."""
+
+TOOL = "create_data"
+EXIT_CODE = 2
+MESSAGE = ("scene scene-0001", "first_sample_token", "sample-9", "sample.json")
+
+
+def arguments(workspace) -> list[str]:
+    root = workspace.nuscenes(first_sample="sample-9")
+    return ["nuscenes", "--data-root", str(root), "--version", "v1.0-case", "--out", str(workspace.tmp / "infos")]
