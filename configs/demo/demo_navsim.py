@@ -34,7 +34,6 @@ def build() -> ExperimentConfig:
             version="navsim-v1",
             train_split="navtrain",
             eval_split="navtest",
-            infos_dir="data/synthetic_navsim/infos",
             cameras=NAVSIM_CAMERAS,
             camera_tiles=(1, 2),
             augment=True,

@@ -6,7 +6,7 @@ is a OneDrive model folder of a driving-pretrained model (e.g. stage 1 of this r
 InternVL3-2B); tensors whose shape the NAVSIM task changes (the 8 x 3 waypoint output)
 are re-initialised and listed at start. Data: OpenScene / NAVSIM logs under ``data/navsim``
 converted once with ``python tools/create_data.py navsim --data-root data/navsim --split navtrain
---split navtest --out data/infos`` (PDMS needs the maps in this repository's PDM map format,
+--split navtest --out data/navsim/infos`` (PDMS needs the maps in this repository's PDM map format,
 see ``onedrive/data/navsim/README.md``).
 
     torchrun --nproc_per_node 8 tools/train.py configs/navsim/onedrive_2b_navsim.py \\
@@ -42,7 +42,6 @@ def build() -> ExperimentConfig:
             version="navsim-v1",
             train_split="navtrain",
             eval_split="navtest",
-            infos_dir="data/infos",
             cameras=NAVSIM_CAMERAS,
             camera_tiles=(1, 2),
             workers=4,

@@ -108,10 +108,12 @@ class ModelConfig:
 class DataConfig:
     """Info files (``tools/create_data.py``) and image processing.
 
-    Info files are ``<infos_dir>/<dataset>_infos_<split>.json``; camera paths in them are
-    relative to ``root``. Each camera image becomes ``camera_tiles`` (rows, cols) ViT tiles
-    of the vision tower's size (448 px for InternVL3) plus a thumbnail; these settings and
-    the camera count are written into the model's task config.
+    Info files are ``<infos_dir>/<dataset>_infos_<split>.json``; ``infos_dir`` None (the
+    default) means ``<root>/infos``, so ``--set data.root=PATH`` moves the info files with
+    the data. Camera paths in them are relative to ``root``. Each camera image becomes
+    ``camera_tiles`` (rows, cols) ViT tiles of the vision tower's size (448 px for
+    InternVL3) plus a thumbnail; these settings and the camera count are written into the
+    model's task config.
     """
 
     dataset: str = "nuscenes"
@@ -119,7 +121,7 @@ class DataConfig:
     version: str = "v1.0-trainval"
     train_split: str = "train"
     eval_split: str = "val"
-    infos_dir: str = "data/infos"
+    infos_dir: str | None = None
     cameras: tuple[str, ...] = NUSCENES_CAMERAS
     camera_tiles: tuple[int, int] = (1, 2)
     use_thumbnail: bool = True
@@ -127,8 +129,12 @@ class DataConfig:
     qa_mode: str = "sample"
     workers: int = 4
 
+    def infos_folder(self) -> Path:
+        """``infos_dir``, or ``<root>/infos`` when it is None."""
+        return Path(self.root) / "infos" if self.infos_dir is None else Path(self.infos_dir)
+
     def infos_path(self, split: str) -> Path:
-        return Path(self.infos_dir) / f"{self.dataset}_infos_{split}.json"
+        return self.infos_folder() / f"{self.dataset}_infos_{split}.json"
 
 
 @dataclass
@@ -458,7 +464,7 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
     if not infos.is_file():
         problems.append(
             f"training info file {infos} does not exist: run `python tools/create_data.py {data.dataset} --data-root "
-            f"{data.root} --version {data.version} --out {data.infos_dir}` or set data.infos_dir / data.train_split"
+            f"{data.root} --version {data.version} --out {data.infos_folder()}` or set data.infos_dir / data.train_split"
         )
     if (
         len(data.cameras) < 1

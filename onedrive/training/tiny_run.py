@@ -169,7 +169,6 @@ def tiny_experiment(
             dataset="tiny",
             root=str(data_dir),
             version="v1.0-tiny",
-            infos_dir=str(data_dir / "infos"),
             cameras=TINY_CAMERAS,
             augment=True,
             workers=0,

@@ -60,12 +60,22 @@ def test_paper_configs_carry_the_paper_settings():
     assert configs[3].model.init_from == configs[2].train.output_dir
 
 
+def test_setting_data_root_moves_the_info_files_of_every_shipped_config(tmp_path):
+    for path in sorted((REPO / "configs").glob("*/*.py")):
+        config = apply_overrides(load_config(path), [f"data.root={tmp_path}"])
+        data = config.data
+        for split in (data.train_split, data.eval_split):
+            assert data.infos_path(split) == tmp_path / "infos" / f"{data.dataset}_infos_{split}.json", path
+    explicit = apply_overrides(load_config(path), [f"data.root={tmp_path}", "data.infos_dir=/elsewhere"])
+    assert explicit.data.infos_path("val").parent == Path("/elsewhere")
+
+
 def test_every_shipped_config_loads():
     files = sorted((REPO / "configs").glob("*/*.py"))
     assert len(files) >= 7
     for path in files:
         config = load_config(path)
-        for field in ("root", "version", "eval_split", "train_split", "infos_dir"):
+        for field in ("root", "version", "eval_split", "train_split"):
             assert getattr(config.data, field)
     navsim = load_config(REPO / "configs" / "navsim" / "onedrive_2b_navsim.py")
     assert (
