@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from onedrive.configuration_onedrive import OneDriveTaskConfig
+from onedrive.data.detection_targets import DetectionTargets
 
 NUSCENES_CAMERAS = (
     "CAM_FRONT",
@@ -113,7 +114,9 @@ class DataConfig:
     the data. Camera paths in them are relative to ``root``. Each camera image becomes
     ``camera_tiles`` (rows, cols) ViT tiles of the vision tower's size (448 px for
     InternVL3) plus a thumbnail; these settings and the camera count are written into the
-    model's task config.
+    model's task config. ``detection_targets``: which annotated boxes are detection
+    training targets (``onedrive.data.detection_targets``: inside ±51.2 m with at least one
+    lidar or radar point, as the official configs build them).
     """
 
     dataset: str = "nuscenes"
@@ -128,6 +131,7 @@ class DataConfig:
     augment: bool = True
     qa_mode: str = "sample"
     workers: int = 4
+    detection_targets: DetectionTargets = field(default_factory=DetectionTargets)
 
     def infos_folder(self) -> Path:
         """``infos_dir``, or ``<root>/infos`` when it is None."""
@@ -476,6 +480,10 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
         )
     if data.workers < 0:
         problems.append(f"data.workers must be >= 0, got {data.workers}")
+    try:
+        DetectionTargets(**dataclasses.asdict(data.detection_targets))
+    except ValueError as error:
+        problems.append(f"data.{error}")
 
     try:
         resolve_batch(train, world_size)

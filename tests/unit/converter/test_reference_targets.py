@@ -1,0 +1,68 @@
+"""Training and evaluation targets built as the reference builds them, on a small synthetic world.
+
+The world (``onedrive.data.synthetic``) is written in the real nuScenes layout and converted by the
+real converter; ``tools/create_data.py``'s layout puts the info files under ``<root>/infos``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from onedrive.data import OneDriveProcessor, build_tokenizer
+from onedrive.data.nuscenes.converter import ConverterSettings
+from onedrive.data.nuscenes.pipeline import create_infos
+from onedrive.data.synthetic import SyntheticConfig, make_synthetic
+from onedrive.training.build import build_train_dataset
+from onedrive.training.config import ConfigError, apply_overrides, check_config, load_config
+from onedrive.configuration_onedrive import OneDriveConfig
+from onedrive.tiny import tiny_internvl_config
+
+REPO = Path(__file__).resolve().parents[3]
+DEMO_STAGE1 = REPO / "configs" / "demo" / "demo_stage1_perception.py"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("reference_targets") / "synthetic"
+    make_synthetic(root, SyntheticConfig(scenes=2, samples_per_scene=4, image_size=(32, 16)), progress=False)
+    create_infos(ConverterSettings(str(root), "v1.0-synthetic"), root / "infos", progress=False)
+    return root
+
+
+def demo_config(world: Path, *overrides: str):
+    return apply_overrides(load_config(DEMO_STAGE1), [f"data.root={world}", *overrides])
+
+
+@pytest.fixture(scope="module")
+def processor() -> OneDriveProcessor:
+    return OneDriveProcessor.from_config(OneDriveConfig(**tiny_internvl_config().to_dict()), build_tokenizer())
+
+
+def target_counts(dataset) -> list[int]:
+    return [len(dataset[index].targets.labels) for index in range(len(dataset))]
+
+
+def test_training_uses_the_configured_detection_target_rule(world, processor):
+    records = json.loads((world / "infos" / "nuscenes_infos_synthetic_train.json").read_text())["infos"]
+    default = build_train_dataset(demo_config(world), processor)
+    every_box = build_train_dataset(
+        demo_config(world, "data.detection_targets.min_points=0", "data.detection_targets.bev_range=None"), processor
+    )
+    expected = []
+    for record in records:
+        boxes = np.asarray(record["gt_boxes"]).reshape(-1, 9)
+        points = np.add(record["gt_num_lidar_pts"], record["gt_num_radar_pts"])
+        inside = (np.abs(boxes[:, :2]) < 51.2).all(axis=1)
+        expected.append(int((inside & (points > 0)).sum()))
+    assert target_counts(default) == expected
+    assert target_counts(every_box) == [len(record["gt_names"]) for record in records]
+    assert sum(expected) < sum(len(record["gt_names"]) for record in records)
+
+
+def test_check_config_rejects_an_empty_target_range(world):
+    with pytest.raises(ConfigError, match="detection_targets.bev_range"):
+        check_config(demo_config(world, "data.detection_targets.bev_range=10,-5,-10,5"))
