@@ -26,7 +26,8 @@ def build() -> ExperimentConfig:
         model=replace(
             stage3.model,
             init_from=stage3.train.output_dir,
-            task={**planning_task, "plan_steps": 8, "plan_dims": 3},
+            # NAVSIM infos hold no QA: a text loss would only teach the model to echo its driving command.
+            task={**planning_task, "plan_steps": 8, "plan_dims": 3, "text_weight": 0.0},
         ),
         data=DataConfig(
             dataset="navsim",

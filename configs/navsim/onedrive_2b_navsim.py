@@ -1,7 +1,8 @@
 """NAVSIM — planning-only training of InternVL3-2B, initialised from a driving checkpoint.
 
 8 cameras, trajectories of 8 poses (x, y, heading) over 4 s at 2 Hz; only the planning
-parts (+ LoRA on the LLM) train, with the planning + text losses. ``model.init_from``
+parts (+ LoRA on the LLM) train, with the planning loss alone (NAVSIM has no QA, so no text
+loss: its text target would be the driving command). ``model.init_from``
 is a OneDrive model folder of a driving-pretrained model (e.g. stage 1 of this recipe on
 InternVL3-2B); tensors whose shape the NAVSIM task changes (the 8 x 3 waypoint output)
 are re-initialised and listed at start. Data: OpenScene / NAVSIM logs under ``data/navsim``
@@ -32,6 +33,7 @@ def build() -> ExperimentConfig:
             task={
                 "plan_steps": 8,
                 "plan_dims": 3,
+                "text_weight": 0.0,  # NAVSIM infos hold no QA: the text target would be the driving command
                 "num_det_queries": 600,
                 "num_lane_queries": 600,
             },

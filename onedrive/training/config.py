@@ -425,6 +425,27 @@ def resolve_batch(train: TrainConfig, world_size: int) -> int:
     return accumulation
 
 
+def _text_weight(config: ExperimentConfig) -> float:
+    """The run's text loss weight: ``model.task.text_weight``, else the stage's."""
+    from onedrive.training.recipe import STAGES  # recipe imports this module
+
+    stage = STAGES.get(config.recipe.stage)
+    default = stage.loss_weights["text_weight"] if stage is not None else 0.0
+    return float(config.model.task.get("text_weight", default))
+
+
+def _has_qa(infos: Path) -> bool:
+    """Whether some record of the info file has QA turns; ``ConfigError`` when it is not an info file."""
+    try:
+        content = json.loads(infos.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"training info file {infos} cannot be read as JSON: {error}") from error
+    records = content.get("infos") if isinstance(content, dict) else None
+    if not isinstance(records, list):
+        raise ConfigError(f"training info file {infos} must be {{'metadata': ..., 'infos': [...]}}")
+    return any(isinstance(record, dict) and record.get("qa") for record in records)
+
+
 def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
     """Raise ``ConfigError`` for anything that would fail later (before any model or data is loaded)."""
     from onedrive.training.recipe import check_recipe  # recipe imports this module
@@ -470,6 +491,17 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
             f"training info file {infos} does not exist: run `python tools/create_data.py {data.dataset} --data-root "
             f"{data.root} --version {data.version} --out {data.infos_folder()}` or set data.infos_dir / data.train_split"
         )
+    elif _text_weight(config) > 0:
+        try:
+            if not _has_qa(infos):
+                problems.append(
+                    f"the text loss is on (text_weight {_text_weight(config)}) but no record of {infos} has QA turns, "
+                    f"so every text target would be the driving command the planning token already reads: convert "
+                    f"with QA (`python tools/create_data.py {data.dataset} ... --qa OMNIDRIVE_QA_DIR`, the "
+                    f"OmniDrive-nuScenes desc/ vqa/ conv/ folders) or set model.task.text_weight=0"
+                )
+        except ConfigError as error:
+            problems.append(str(error))
     if (
         len(data.cameras) < 1
         or len(data.camera_tiles) != 2

@@ -24,8 +24,9 @@ key frame, in time order. Conventions:
   ``drivable``. QA: ``qa``.
 
 Bad data raises an error naming the file or token: a missing camera channel, a
-missing / corrupt image (``check_images``), a missing map expansion file, a missing
-QA file when a QA folder is given.
+missing / corrupt image (``check_images``), a missing map expansion file, a QA folder
+that does not exist or holds no QA file (a sample without QA files has ``qa`` [];
+``pipeline.convert_splits`` counts them).
 """
 
 from __future__ import annotations

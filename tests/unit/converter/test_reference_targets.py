@@ -7,6 +7,7 @@ real converter; ``tools/create_data.py``'s layout puts the info files under ``<r
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -66,3 +67,13 @@ def test_training_uses_the_configured_detection_target_rule(world, processor):
 def test_check_config_rejects_an_empty_target_range(world):
     with pytest.raises(ConfigError, match="detection_targets.bev_range"):
         check_config(demo_config(world, "data.detection_targets.bev_range=10,-5,-10,5"))
+
+
+def test_a_text_loss_on_infos_without_qa_stops_before_any_heavy_work(world, tmp_path):
+    bare = tmp_path / "without_qa"  # the same world without its qa/ folder, converted as real nuScenes would be without --qa
+    shutil.copytree(world, bare, ignore=shutil.ignore_patterns("qa", "infos"))
+    create_infos(ConverterSettings(str(bare), "v1.0-synthetic"), bare / "infos", progress=False)
+    check_config(demo_config(world))  # the synthetic world's QA: text targets exist
+    with pytest.raises(ConfigError, match=r"text loss is on .* no record of .* has QA turns.*--qa OMNIDRIVE_QA_DIR"):
+        check_config(demo_config(bare))
+    check_config(demo_config(bare, "model.task.text_weight=0"))
