@@ -17,6 +17,7 @@ from onedrive.data import OneDriveProcessor, build_tokenizer
 from onedrive.data.nuscenes.converter import ConverterSettings
 from onedrive.data.nuscenes.pipeline import create_infos
 from onedrive.data.synthetic import SyntheticConfig, make_synthetic
+from onedrive.evaluation.planning import PlanningGroundTruth, collision_steps
 from onedrive.training.build import build_train_dataset
 from onedrive.training.config import ConfigError, apply_overrides, check_config, load_config
 from onedrive.configuration_onedrive import OneDriveConfig
@@ -77,3 +78,53 @@ def test_a_text_loss_on_infos_without_qa_stops_before_any_heavy_work(world, tmp_
     with pytest.raises(ConfigError, match=r"text loss is on .* no record of .* has QA turns.*--qa OMNIDRIVE_QA_DIR"):
         check_config(demo_config(bare))
     check_config(demo_config(bare, "model.task.text_weight=0"))
+
+
+def test_collision_obstacles_are_every_vehicle_emergency_vehicles_included(world, tmp_path):
+    root = tmp_path / "with_ambulance"
+    shutil.copytree(world, root, ignore=shutil.ignore_patterns("infos"))
+    tables = root / "v1.0-synthetic"
+    categories = json.loads((tables / "category.json").read_text())
+    categories.append({"token": "category-ambulance", "name": "vehicle.emergency.ambulance", "description": ""})
+    (tables / "category.json").write_text(json.dumps(categories))
+    car = next(c["token"] for c in categories if c["name"] == "vehicle.car")
+    instances = json.loads((tables / "instance.json").read_text())
+    ambulance = next(i for i in instances if i["category_token"] == car and i["nbr_annotations"] >= 3)
+    ambulance["category_token"] = "category-ambulance"
+    (tables / "instance.json").write_text(json.dumps(instances))
+    create_infos(ConverterSettings(str(root), "v1.0-synthetic"), root / "infos", progress=False)
+    records = [
+        record
+        for split in ("synthetic_train", "synthetic_val")
+        for record in json.loads((root / "infos" / f"nuscenes_infos_{split}.json").read_text())["infos"]
+    ]
+    seen = 0
+    for record in records:
+        vehicles = [i for i, name in enumerate(record["gt_names"]) if name not in ("pedestrian", "traffic_cone", "barrier")]
+        has_ambulance = "vehicle.emergency.ambulance" in record["obstacle_categories"]
+        seen += has_ambulance
+        assert ambulance["token"] not in record["gt_instance_tokens"]  # no detection class
+        assert len(record["obstacle_categories"]) == len(vehicles) + has_ambulance
+        assert all(category.startswith("vehicle.") for category in record["obstacle_categories"])
+        detection_vehicles = [i for i, c in enumerate(record["obstacle_categories"]) if c != "vehicle.emergency.ambulance"]
+        np.testing.assert_allclose(  # the same boxes and futures as the detection ground truth of those vehicles
+            np.asarray(record["obstacle_boxes"]).reshape(-1, 7)[detection_vehicles],
+            np.asarray(record["gt_boxes"]).reshape(-1, 9)[vehicles, :7],
+        )
+        np.testing.assert_allclose(
+            np.asarray(record["obstacle_fut_traj"]).reshape(-1, 6, 2)[detection_vehicles],
+            np.asarray(record["gt_fut_traj"]).reshape(-1, 6, 2)[vehicles],
+        )
+    assert seen >= 3
+    # A plan through the ambulance's future position collides.
+    gt = PlanningGroundTruth.from_infos(records, with_drivable=False)
+    index, row = next(
+        (index, row)
+        for index, record in enumerate(records)
+        for row, category in enumerate(record["obstacle_categories"])
+        if category == "vehicle.emergency.ambulance" and any(record["obstacle_fut_mask"][row])
+    )
+    step = records[index]["obstacle_fut_mask"][row].index(1)
+    plan = np.asarray(records[index]["ego_fut_traj"], dtype=float)  # (6, 2)
+    plan[step] = records[index]["obstacle_fut_traj"][row][step]  # the ego box holds its waypoint
+    assert collision_steps(plan[None], gt, np.array([index]))[0, step]
