@@ -55,6 +55,8 @@ def write_benchmark_infos(folder: Path, num_samples: int, image_hw: tuple[int, i
                 ego_status=[5.0, 0.0, 0.1, 0.0, 0.0, 5.0],
                 gt_boxes=[[10.0, 2.0, 0.5, 4.5, 1.9, 1.6, 0.1, 5.0, 0.0]] * 20,
                 gt_names=["car"] * 20,
+                gt_num_lidar_pts=[50] * 20,
+                gt_num_radar_pts=[2] * 20,
                 lanes=np.zeros((10, 11, 3)).tolist(),
                 ego_fut_traj=[[2.5 * step, 0.0] for step in range(1, 7)],
                 ego_fut_mask=[1] * 6,

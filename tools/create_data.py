@@ -3,8 +3,8 @@
 nuScenes (v1.0-trainval / v1.0-mini / v1.0-test, the map expansion, optionally the
 CAN bus expansion and the OmniDrive-nuScenes QA files):
 
-    python tools/create_data.py nuscenes --data-root data/nuscenes --version v1.0-trainval --out data/infos
-    python tools/create_data.py nuscenes --data-root data/nuscenes --version v1.0-mini --out data/infos \\
+    python tools/create_data.py nuscenes --data-root data/nuscenes --version v1.0-trainval --out data/nuscenes/infos
+    python tools/create_data.py nuscenes --data-root data/nuscenes --version v1.0-mini --out data/nuscenes/infos \\
         --split mini_val --can-bus data --qa data/omnidrive --workers 2
 
 CPU example on the synthetic world (seconds):

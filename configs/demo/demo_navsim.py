@@ -26,7 +26,8 @@ def build() -> ExperimentConfig:
         model=replace(
             stage3.model,
             init_from=stage3.train.output_dir,
-            task={**planning_task, "plan_steps": 8, "plan_dims": 3},
+            # NAVSIM infos hold no QA: a text loss would only teach the model to echo its driving command.
+            task={**planning_task, "plan_steps": 8, "plan_dims": 3, "text_weight": 0.0},
         ),
         data=DataConfig(
             dataset="navsim",
@@ -34,7 +35,6 @@ def build() -> ExperimentConfig:
             version="navsim-v1",
             train_split="navtrain",
             eval_split="navtest",
-            infos_dir="data/synthetic_navsim/infos",
             cameras=NAVSIM_CAMERAS,
             camera_tiles=(1, 2),
             augment=True,

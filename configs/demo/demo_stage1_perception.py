@@ -62,7 +62,6 @@ def build() -> ExperimentConfig:
             version="v1.0-synthetic",
             train_split="synthetic_train",
             eval_split="synthetic_val",
-            infos_dir="data/synthetic/infos",
             camera_tiles=(1, 2),
             augment=True,
             workers=1,

@@ -1,13 +1,14 @@
 """NAVSIM — planning-only training of InternVL3-2B, initialised from a driving checkpoint.
 
 8 cameras, trajectories of 8 poses (x, y, heading) over 4 s at 2 Hz; only the planning
-parts (+ LoRA on the LLM) train, with the planning + text losses, under the official optimiser
-and schedule of the nuScenes configs (``configs/nuscenes/onedrive_1b_stage1_perception.py``). ``model.init_from``
+parts (+ LoRA on the LLM) train, with the planning loss alone (NAVSIM has no QA, so no text
+loss: its text target would be the driving command), under the official optimiser and schedule
+of the nuScenes configs (``configs/nuscenes/onedrive_1b_stage1_perception.py``). ``model.init_from``
 is a OneDrive model folder of a driving-pretrained model (e.g. stage 1 of this recipe on
 InternVL3-2B); tensors whose shape the NAVSIM task changes (the 8 x 3 waypoint output)
 are re-initialised and listed at start. Data: OpenScene / NAVSIM logs under ``data/navsim``
 converted once with ``python tools/create_data.py navsim --data-root data/navsim --split navtrain
---split navtest --out data/infos`` (PDMS needs the maps in this repository's PDM map format,
+--split navtest --out data/navsim/infos`` (PDMS needs the maps in this repository's PDM map format,
 see ``onedrive/data/navsim/README.md``).
 
     torchrun --nproc_per_node 8 tools/train.py configs/navsim/onedrive_2b_navsim.py \\
@@ -35,6 +36,7 @@ def build() -> ExperimentConfig:
             task={
                 "plan_steps": 8,
                 "plan_dims": 3,
+                "text_weight": 0.0,  # NAVSIM infos hold no QA: the text target would be the driving command
                 "num_det_queries": 600,
                 "num_lane_queries": 600,
                 "task_layers": [0, 1, 2, 3, 4, 5],  # the official use_layers
@@ -46,7 +48,6 @@ def build() -> ExperimentConfig:
             version="navsim-v1",
             train_split="navtrain",
             eval_split="navtest",
-            infos_dir="data/infos",
             cameras=NAVSIM_CAMERAS,
             camera_tiles=(1, 2),
             workers=4,

@@ -45,7 +45,6 @@ def build() -> ExperimentConfig:
             version="v1.0-trainval",
             train_split="train",
             eval_split="val",
-            infos_dir="data/infos",
             camera_tiles=(1, 2),  # 896 x 448 per camera: two 448 tiles + thumbnail
             use_thumbnail=True,
             augment=True,

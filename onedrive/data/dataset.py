@@ -31,6 +31,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
+from onedrive.data.detection_targets import DetectionTargets
 from onedrive.errors import InputError
 from onedrive.infos import load_infos
 from onedrive.schema import EGO_STATUS_FIELDS, DriveSample, SampleTargets
@@ -56,6 +57,7 @@ class DriveDataset(Dataset):
         generation: prompts end with the assistant header, no answer, no labels (evaluation).
         cameras: camera names in processor order; default: the ``cams`` keys of the
             first record (the converter writes them in the dataset's camera order).
+        detection_targets: which boxes are detection targets (``onedrive.data.detection_targets``).
     """
 
     def __init__(
@@ -69,12 +71,14 @@ class DriveDataset(Dataset):
         augment: bool = False,
         generation: bool = False,
         cameras: Sequence[str] | None = None,
+        detection_targets: DetectionTargets | None = None,
     ):
         self.infos_path = Path(infos_path)
         self.data_root = Path(data_root)
         self.processor = processor
         self.augment = augment
         self.generation = generation
+        self.detection_targets = detection_targets if detection_targets is not None else DetectionTargets()
         if qa_mode not in QA_MODES:
             raise ValueError(f"qa_mode must be one of {QA_MODES}, got {qa_mode!r}")
         self.metadata, self.infos = _load_infos(self.infos_path)
@@ -124,7 +128,7 @@ class DriveDataset(Dataset):
         )
         sample.ego_status = torch.from_numpy(_array(record, "ego_status", (len(EGO_STATUS_FIELDS),), token)).float()
         sample.command = _command(record, token)
-        sample.targets = record_targets(record, self.processor, token)
+        sample.targets = record_targets(record, self.processor, token, self.detection_targets)
         return sample
 
     def _cameras(self, record: dict, token: str) -> tuple[list[Image.Image], np.ndarray, np.ndarray]:
@@ -145,17 +149,24 @@ class DriveDataset(Dataset):
         return images, np.stack(intrinsics), np.stack(cam2ego)  # (N_cam, 3, 3), (N_cam, 4, 4)
 
 
-def record_targets(record: dict, processor: OneDriveProcessor, token: str) -> SampleTargets:
+def record_targets(
+    record: dict, processor: OneDriveProcessor, token: str, detection_targets: DetectionTargets
+) -> SampleTargets:
     """Ground truth of one info record, checked against the processor's task settings.
 
-    Boxes whose name is not in ``processor.det_classes`` are dropped. Trajectory
-    entries whose mask is 0 may be NaN; they become 0.
+    Detection targets: the boxes whose name is in ``processor.det_classes`` and that pass
+    ``detection_targets`` (range, lidar + radar points). Trajectory entries whose mask is 0
+    may be NaN; they become 0.
     """
     boxes = _array(record, "gt_boxes", (None, 9), token)  # (N, 9)
     names = _field(record, "gt_names", token)
+    lidar = _array(record, "gt_num_lidar_pts", (len(boxes),), token)  # (N,)
+    radar = _array(record, "gt_num_radar_pts", (len(boxes),), token)  # (N,)
     if len(names) != len(boxes):
         raise ValueError(f"sample {token!r}: {len(boxes)} gt_boxes but {len(names)} gt_names")
-    keep = [index for index, name in enumerate(names) if name in processor.det_classes]
+    num_points = np.where((lidar < 0) | (radar < 0), -1, lidar + radar)  # (N,) -1: unknown
+    passes = detection_targets.keep(boxes, num_points)  # (N,)
+    keep = [index for index, name in enumerate(names) if name in processor.det_classes and passes[index]]
     labels = [processor.det_classes.index(names[index]) for index in keep]
     lanes = _array(record, "lanes", (None, processor.lane_points, 3), token)  # (M, P, 3)
     mask = _array(record, "ego_fut_mask", (processor.plan_steps,), token, finite=False)  # (T,)

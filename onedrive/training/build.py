@@ -211,4 +211,5 @@ def build_train_dataset(
         augment=data.augment,
         cameras=data.cameras,
         qa_seed=config.train.seed,
+        detection_targets=data.detection_targets,
     )

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from onedrive.data.detection_targets import DetectionTargets
 from onedrive.errors import InputError
 from onedrive.model.configuration_onedrive import OneDriveTaskConfig
 from onedrive.schema import NAVSIM_CAMERAS as NAVSIM_CAMERAS  # the configs import both from here
@@ -94,10 +95,14 @@ class ModelConfig:
 class DataConfig:
     """Info files (``tools/create_data.py``) and image processing.
 
-    Info files are ``<infos_dir>/<dataset>_infos_<split>.json``; camera paths in them are
-    relative to ``root``. Each camera image becomes ``camera_tiles`` (rows, cols) ViT tiles
-    of the vision tower's size (448 px for InternVL3) plus a thumbnail; these settings and
-    the camera count are written into the model's task config.
+    Info files are ``<infos_dir>/<dataset>_infos_<split>.json``; ``infos_dir`` None (the
+    default) means ``<root>/infos``, so ``--set data.root=PATH`` moves the info files with
+    the data. Camera paths in them are relative to ``root``. Each camera image becomes
+    ``camera_tiles`` (rows, cols) ViT tiles of the vision tower's size (448 px for
+    InternVL3) plus a thumbnail; these settings and the camera count are written into the
+    model's task config. ``detection_targets``: which annotated boxes are detection
+    training targets (``onedrive.data.detection_targets``: inside ±51.2 m with at least one
+    lidar or radar point, as the official configs build them).
     """
 
     dataset: str = "nuscenes"
@@ -105,16 +110,21 @@ class DataConfig:
     version: str = "v1.0-trainval"
     train_split: str = "train"
     eval_split: str = "val"
-    infos_dir: str = "data/infos"
+    infos_dir: str | None = None
     cameras: tuple[str, ...] = NUSCENES_CAMERAS
     camera_tiles: tuple[int, int] = (1, 2)
     use_thumbnail: bool = True
     augment: bool = True
     qa_mode: str = "sample"
     workers: int = 4
+    detection_targets: DetectionTargets = field(default_factory=DetectionTargets)
+
+    def infos_folder(self) -> Path:
+        """``infos_dir``, or ``<root>/infos`` when it is None."""
+        return Path(self.root) / "infos" if self.infos_dir is None else Path(self.infos_dir)
 
     def infos_path(self, split: str) -> Path:
-        return Path(self.infos_dir) / f"{self.dataset}_infos_{split}.json"
+        return self.infos_folder() / f"{self.dataset}_infos_{split}.json"
 
 
 @dataclass
@@ -468,6 +478,27 @@ def check_numbers(config: ExperimentConfig) -> list[str]:
     return problems
 
 
+def _text_weight(config: ExperimentConfig) -> float:
+    """The run's text loss weight: ``model.task.text_weight``, else the stage's."""
+    from onedrive.training.recipe import STAGES  # recipe imports this module
+
+    stage = STAGES.get(config.recipe.stage)
+    default = stage.loss_weights["text_weight"] if stage is not None else 0.0
+    return float(config.model.task.get("text_weight", default))
+
+
+def _has_qa(infos: Path) -> bool:
+    """Whether some record of the info file has QA turns; ``ConfigError`` when it is not an info file."""
+    try:
+        content = json.loads(infos.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"training info file {infos} cannot be read as JSON: {error}") from error
+    records = content.get("infos") if isinstance(content, dict) else None
+    if not isinstance(records, list):
+        raise ConfigError(f"training info file {infos} must be {{'metadata': ..., 'infos': [...]}}")
+    return any(isinstance(record, dict) and record.get("qa") for record in records)
+
+
 def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
     """Raise ``ConfigError`` for anything that would fail later (before any model or data is loaded)."""
     from onedrive.training.recipe import check_recipe  # recipe imports this module
@@ -511,8 +542,19 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
     if not infos.is_file():
         problems.append(
             f"training info file {infos} does not exist: run `python tools/create_data.py {data.dataset} --data-root "
-            f"{data.root} --version {data.version} --out {data.infos_dir}` or set data.infos_dir / data.train_split"
+            f"{data.root} --version {data.version} --out {data.infos_folder()}` or set data.infos_dir / data.train_split"
         )
+    elif _text_weight(config) > 0:
+        try:
+            if not _has_qa(infos):
+                problems.append(
+                    f"the text loss is on (text_weight {_text_weight(config)}) but no record of {infos} has QA turns, "
+                    f"so every text target would be the driving command the planning token already reads: convert "
+                    f"with QA (`python tools/create_data.py {data.dataset} ... --qa OMNIDRIVE_QA_DIR`, the "
+                    f"OmniDrive-nuScenes desc/ vqa/ conv/ folders) or set model.task.text_weight=0"
+                )
+        except ConfigError as error:
+            problems.append(str(error))
     if (
         len(data.cameras) < 1
         or len(data.camera_tiles) != 2
@@ -523,6 +565,10 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
         )
     if data.workers < 0:
         problems.append(f"data.workers must be >= 0, got {data.workers}")
+    try:
+        DetectionTargets(**dataclasses.asdict(data.detection_targets))
+    except ValueError as error:
+        problems.append(f"data.{error}")
 
     try:
         resolve_batch(train, world_size)

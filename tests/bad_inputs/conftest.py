@@ -29,10 +29,12 @@ class Workspace:
     def train_config(self, relative: str = "config.py") -> Path:
         """A tiny experiment config (``tiny_experiment``) whose checks pass: data root, an info file, output ``out/``.
 
-        Nothing in the info file is read before the config and the resume checkpoint are checked.
+        The info file holds one record with a QA turn: enough for the config checks (a text loss needs QA),
+        which run before the resume checkpoint is checked; nothing else in it is read.
         """
         data = self.tmp / "data"
-        self.write_text("data/infos/tiny_infos_train.json", "[]")
+        record = {"token": "t0", "qa": [{"question": "q", "answer": "a", "type": "description"}]}
+        self.write_json("data/infos/tiny_infos_train.json", {"metadata": {"dataset": "tiny"}, "infos": [record]})
         return self.write_text(
             relative,
             "from tiny_run import tiny_experiment\n\n\n"

@@ -116,6 +116,8 @@ def write_random_drive_data(
                 "gt_names": [
                     CLASSES[int(i)] for i in rng.integers(0, len(CLASSES), num_boxes)
                 ],
+                "gt_num_lidar_pts": [20] * num_boxes,
+                "gt_num_radar_pts": [1] * num_boxes,
                 "lanes": lanes.tolist(),
                 "ego_fut_traj": trajectory.tolist(),
                 "ego_fut_mask": [1] * 6,
@@ -169,7 +171,6 @@ def tiny_experiment(
             dataset="tiny",
             root=str(data_dir),
             version="v1.0-tiny",
-            infos_dir=str(data_dir / "infos"),
             cameras=TINY_CAMERAS,
             augment=True,
             workers=0,

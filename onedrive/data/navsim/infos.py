@@ -24,7 +24,7 @@ Differences from the nuScenes records (NAVSIM is planning-only):
 A missing or undecodable camera file, a missing map (for the PDM scenes), a wrong pose
 count or too few future frames raises ``ValueError`` naming the token.
 
-    python tools/create_data.py navsim --data-root data/navsim --split navtest --out data/infos
+    python tools/create_data.py navsim --data-root data/navsim --split navtest --out data/navsim/infos
 """
 
 from __future__ import annotations

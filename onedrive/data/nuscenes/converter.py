@@ -18,6 +18,10 @@ key frame, in time order. Conventions:
   than 1.5 s away): such velocities are written as 0. Attribute: the first of the
   annotation's attributes, "" when it has none. Visibility: the integer level token
   (1 = 0-40 % … 4 = 80-100 %).
+* Collision obstacles: every annotation of an ``obstacles.OBSTACLE_CATEGORIES``
+  category (all ``vehicle.*``, emergency vehicles included), as the reference planning
+  metric draws them: ``obstacle_boxes`` ``[x, y, z, l, w, h, yaw]`` in the ego frame,
+  ``obstacle_categories`` and their futures ``obstacle_fut_*`` (same rule as ``gt_fut_*``).
 * Agent futures, ego future, ``fut_valid`` and the command:
   ``onedrive.data.nuscenes.planning_targets``. Ego status:
   ``onedrive.data.nuscenes.ego_status``. Lanes: ``lanes``. Drivable area:
@@ -27,7 +31,8 @@ Bad data raises an error naming the file or token: a token that points at no rec
 its table (a scene's ``first_sample_token`` or ``log_token``, a sample's ``next``, …:
 ``ValueError`` naming the referring record, the token and the table file), a missing
 camera channel, a missing / corrupt image (``check_images``), a missing map expansion
-file or a map layer missing from it, a missing QA file when a QA folder is given.
+file or a map layer missing from it, a QA folder that does not exist or holds no QA file
+(a sample without QA files has ``qa`` []; ``pipeline.convert_splits`` counts them).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from onedrive.data.nuscenes.ego_status import CanBusEgoStatus, ego_status_from_p
 from onedrive.data.nuscenes.geometry import box_in_frame, invert_pose, pose_matrix
 from onedrive.data.nuscenes.images import check_image
 from onedrive.data.nuscenes.lanes import LaneIndex, lanes_in_bev
+from onedrive.data.nuscenes.obstacles import is_obstacle
 from onedrive.data.nuscenes.planning_targets import FUTURE_STEPS, agent_futures, driving_command, ego_future
 from onedrive.data.nuscenes.qa import OmniDriveQA, SplitFileQA, split_qa_file
 from onedrive.extras import extra_module
@@ -179,12 +185,13 @@ class SceneConverter:
             }
         return cams
 
-    def _annotations(self, sample: dict) -> dict[str, dict]:
-        """Detection-class annotations of a sample by instance token, in ``sample['anns']`` order."""
+    def _annotations(self, sample: dict, name_of=category_to_detection_name) -> dict[str, dict]:
+        """Annotations of a sample whose category ``name_of`` names (not None), by instance token, in
+        ``sample['anns']`` order; the name is kept as ``detection_name`` (default: the detection classes)."""
         result = {}
         for token in sample["anns"]:
             annotation = self._record("sample_annotation", token, f"sample {sample['token']} anns")
-            name = category_to_detection_name(annotation["category_name"])
+            name = name_of(annotation["category_name"])
             if name is None:
                 continue
             instance = annotation["instance_token"]
@@ -209,16 +216,8 @@ class SceneConverter:
         pose_status = ego_status_from_poses(timestamps, ego2globals)  # (S, 6)
         can_status = self.can_bus.scene_status(scene["name"], timestamps) if self.can_bus else [None] * len(samples)
         annotations = [self._annotations(sample) for sample in samples]
-        boxes = [
-            {
-                instance: (
-                    np.asarray(ann["translation"], dtype=np.float64),
-                    Quaternion(ann["rotation"]).rotation_matrix,
-                )
-                for instance, ann in per_sample.items()
-            }
-            for per_sample in annotations
-        ]
+        obstacles = [self._annotations(sample, _obstacle_name) for sample in samples]
+        boxes, obstacle_boxes = _global_boxes(annotations), _global_boxes(obstacles)
         records = []
         for index, sample in enumerate(samples):
             ego2global = ego2globals[index]
@@ -237,6 +236,9 @@ class SceneConverter:
             record["ego_status_source"] = "poses" if status is None else "can_bus"
             record.update(
                 self._ground_truth(annotations[index], boxes[index + 1 : index + 1 + FUTURE_STEPS], global2ego)
+            )
+            record.update(
+                self._obstacles(obstacles[index], obstacle_boxes[index + 1 : index + 1 + FUTURE_STEPS], global2ego)
             )
             trajectory, mask = ego_future(ego2globals, index)
             record["ego_fut_traj"] = trajectory.tolist()
@@ -286,6 +288,38 @@ class SceneConverter:
             "gt_fut_yaw": fut_yaw.tolist(),
             "gt_fut_mask": fut_mask.astype(int).tolist(),
         }
+
+    def _obstacles(self, annotations: dict[str, dict], future_boxes: list[dict], global2ego: np.ndarray) -> dict:
+        rows, categories = [], []
+        for ann in annotations.values():
+            box = self.nusc.get_box(ann["token"])
+            center, yaw, _ = box_in_frame(box.center, box.orientation, np.zeros(3), global2ego)
+            width, length, height = box.wlh
+            rows.append([float(v) for v in (*center, length, width, height, yaw)])
+            categories.append(ann["category_name"])
+        fut_traj, fut_yaw, fut_mask = agent_futures(list(annotations), future_boxes, global2ego)
+        return {
+            "obstacle_boxes": rows,
+            "obstacle_categories": categories,
+            "obstacle_fut_traj": fut_traj.tolist(),
+            "obstacle_fut_yaw": fut_yaw.tolist(),
+            "obstacle_fut_mask": fut_mask.astype(int).tolist(),
+        }
+
+
+def _obstacle_name(category: str) -> str | None:
+    return category if is_obstacle(category) else None
+
+
+def _global_boxes(annotations: list[dict[str, dict]]) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Per sample, ``{instance: (global centre (3,), rotation (3, 3))}`` of its annotations."""
+    return [
+        {
+            instance: (np.asarray(ann["translation"], dtype=np.float64), Quaternion(ann["rotation"]).rotation_matrix)
+            for instance, ann in per_sample.items()
+        }
+        for per_sample in annotations
+    ]
 
 
 def _visibility_level(annotation: dict) -> int:

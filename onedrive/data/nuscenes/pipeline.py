@@ -19,11 +19,19 @@ is re-raised in the parent and nothing is written.
 
 Order of records: splits as requested; scenes of a split sorted by name; key frames
 in time order.
+
+QA: each split's ``metadata`` records ``qa_source`` (``"omnidrive"`` for ``--qa``,
+``"split_file"`` for ``<data_root>/qa/<split>.json``, ``"none"``) and
+``samples_without_qa``, the number of records whose ``qa`` is empty; a split with such
+records is reported through ``logging`` (a warning naming the count, the first tokens and,
+without any QA source, the ``--qa`` option). Their text turn is the planning question
+(``onedrive.data.dataset``), and ``check_config`` refuses a text loss on infos without QA.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
@@ -32,10 +40,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from onedrive.data.nuscenes.converter import ConverterSettings, SceneConverter, info_metadata
+from onedrive.data.nuscenes.qa import split_qa_file
 from onedrive.io import write_json_atomic
 from onedrive.data.nuscenes.splits import default_splits, scenes_of_split
 
 INFO_NAME = "nuscenes"
+LOGGER = logging.getLogger(__name__)
 
 _WORKER_CONVERTER: SceneConverter | None = None
 _WORKER_ERROR: BaseException | None = None
@@ -106,7 +116,34 @@ def convert_splits(
         for (_, split, _), records in zip(tasks, _run(settings, tasks, workers)):
             documents[split]["infos"].extend(records)
             bar.update(len(records))
+    for split, document in documents.items():
+        _record_qa_coverage(settings, split, document)
     return documents
+
+
+def _qa_source(settings: ConverterSettings, split: str) -> str:
+    if settings.qa_root:
+        return "omnidrive"
+    return "split_file" if split_qa_file(settings.data_root, split).is_file() else "none"
+
+
+def _record_qa_coverage(settings: ConverterSettings, split: str, document: dict) -> None:
+    """Write ``qa_source`` / ``samples_without_qa`` into the split's metadata; warn when samples lack QA."""
+    source = _qa_source(settings, split)
+    missing = [record["token"] for record in document["infos"] if not record["qa"]]
+    document["metadata"]["qa_source"] = source
+    document["metadata"]["samples_without_qa"] = len(missing)
+    if not missing:
+        return
+    hint = (
+        "no QA source: pass --qa with the OmniDrive-nuScenes folder (desc/, vqa/, conv/) for text targets"
+        if source == "none"
+        else f"the {source} QA source has no turns for them"
+    )
+    LOGGER.warning(
+        "split %s: %d of %d samples have no QA turns (%s), e.g. %s; their text turn is the planning question",
+        split, len(missing), len(document["infos"]), hint, ", ".join(missing[:3]),
+    )
 
 
 def create_infos(

@@ -9,8 +9,9 @@ Two layouts, both giving ``[{"question", "answer", "type"}, ...]`` per sample to
   one turn whose question is ``DESCRIPTION_QUESTION``); ``vqa`` and ``conv`` files
   hold lists of ``{"question", "answer"}``. Types are the folder names. OmniDrive's
   split folders are ``train`` / ``val``; every split folder is indexed, so the mini
-  splits find their samples too. A sample with no file in any of the three folders is
-  an error (``FileNotFoundError`` naming the token and the folders searched).
+  splits find their samples too. Each of the three files is optional (OmniDrive's
+  pipeline reads whichever exist); a sample with none of them has no turns, and the
+  conversion counts and reports such samples (``pipeline.convert_splits``).
 * ``SplitFileQA`` — the synthetic world's ``<data_root>/qa/<split>.json``, a dict
   ``{sample_token: [{"question", "answer", "type"}]}``; used automatically when that
   file exists and no ``--qa`` folder is given. A sample of the split missing from the
@@ -55,10 +56,8 @@ class OmniDriveQA:
             )
 
     def turns(self, sample_token: str) -> list[dict]:
-        files = self.files.get(sample_token)
-        if not files:
-            searched = ", ".join(str(self.root / kind / "*" / f"{sample_token}.json") for kind in OMNIDRIVE_KINDS)
-            raise FileNotFoundError(f"no QA file for sample {sample_token}: looked for {searched}")
+        """The sample's turns in desc, vqa, conv order; [] when it has none of the three files."""
+        files = self.files.get(sample_token, {})
         result = []
         for kind in OMNIDRIVE_KINDS:
             if kind not in files:

@@ -78,13 +78,6 @@ def test_annotation_without_instance(tiny_world, tmp_path):
     _assert_nothing_written(tmp_path / "out")
 
 
-def test_missing_qa_file(tiny_world, tmp_path):
-    qa = tmp_path / "qa"
-    for token in tiny_world.sample_tokens["scene-0001"][:-1]:  # the last key frame has none
-        (qa / "vqa" / "train").mkdir(parents=True, exist_ok=True)
-        (qa / "vqa" / "train" / f"{token}.json").write_text(json.dumps([{"question": "q", "answer": "a"}]))
-    with pytest.raises(FileNotFoundError, match="no QA file for sample s1-sample-9"):
-        _convert(tiny_world, tmp_path / "out", qa_root=str(qa))
-    _assert_nothing_written(tmp_path / "out")
+def test_missing_qa_folder(tiny_world, tmp_path):
     with pytest.raises(FileNotFoundError, match="QA folder does not exist"):
         _convert(tiny_world, tmp_path / "out", qa_root=str(tmp_path / "nowhere"))

@@ -73,6 +73,8 @@ def test_files_metadata_and_order(infos, world):
             "barrier",
         ],
         "created_by": "onedrive 0.1.0",
+        "qa_source": "none",
+        "samples_without_qa": 10,
     }
     assert [r["token"] for r in train["infos"]] == world.sample_tokens["scene-0001"]
     val = documents["nuscenes_infos_tiny_val.json"]["infos"]
@@ -103,6 +105,14 @@ def test_boxes_return_to_their_annotations(records, nusc):
             assert name in ("car", "pedestrian", "barrier", "truck")
             checked += 1
     assert checked == 10 + 5 + 1 + 3  # the animal is not a detection class
+
+
+def test_obstacles_are_the_vehicles_whatever_their_detection_class(records):
+    record = records["s1-sample-2"]  # car, pedestrian, barrier, animal
+    assert record["obstacle_categories"] == ["vehicle.car"]
+    np.testing.assert_allclose(record["obstacle_boxes"], [row[:7] for row in record["gt_boxes"][:1]])
+    assert record["obstacle_fut_mask"] == record["gt_fut_mask"][:1]
+    assert records["s2-sample-0"]["obstacle_fut_mask"] == [[1, 0, 1, 0, 0, 0]]  # the truck's gap
 
 
 def test_box_fields_and_nan_velocity(records):

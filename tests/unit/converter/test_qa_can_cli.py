@@ -32,6 +32,28 @@ def test_omnidrive_qa_layout(tiny_world, tmp_path):
     assert [turn["type"] for turn in infos[1]["qa"]] == ["desc", "conv"]
 
 
+def test_omnidrive_files_are_each_optional_and_samples_without_any_are_counted(tiny_world, tmp_path, caplog):
+    qa = tmp_path / "omnidrive"
+    tokens = tiny_world.sample_tokens["scene-0001"]
+    (qa / "vqa" / "train").mkdir(parents=True)
+    (qa / "desc" / "train").mkdir(parents=True)
+    for token in tokens[:-2]:  # the last two key frames have no file at all
+        (qa / "vqa" / "train" / f"{token}.json").write_text(json.dumps([{"question": "q", "answer": "a"}]))
+    (qa / "desc" / "train" / f"{tokens[0]}.json").write_text(json.dumps({"description": "a road"}))
+    settings = ConverterSettings(str(tiny_world.root), tiny_world.version, qa_root=str(qa))
+    with caplog.at_level("WARNING", logger="onedrive.data.nuscenes.pipeline"):
+        document = convert_splits(settings, ["tiny_train"], progress=False)["tiny_train"]
+    assert [len(record["qa"]) for record in document["infos"]] == [2] + [1] * 7 + [0, 0]
+    assert document["metadata"]["qa_source"] == "omnidrive"
+    assert document["metadata"]["samples_without_qa"] == 2
+    assert "split tiny_train: 2 of 10 samples have no QA turns" in caplog.text and tokens[-2] in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="onedrive.data.nuscenes.pipeline"):
+        document = convert_splits(ConverterSettings(str(tiny_world.root), tiny_world.version), ["tiny_train"], progress=False)["tiny_train"]
+    assert (document["metadata"]["qa_source"], document["metadata"]["samples_without_qa"]) == ("none", 10)
+    assert "10 of 10 samples have no QA turns (no QA source: pass --qa" in caplog.text
+
+
 def test_split_qa_file_used_automatically(tiny_world):
     tokens = tiny_world.sample_tokens["scene-0002"]
     (tiny_world.root / "qa").mkdir()

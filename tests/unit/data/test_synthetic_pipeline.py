@@ -38,6 +38,7 @@ def test_synthetic_world_to_batch(tmp_path, processor, tokenizer, tiny_config):
     assert ((batch.input_ids == tiny_config.image_token_id).sum(dim=1) == per_sample).all()
     assert batch.pixel_values.shape == (2 * 6 * 3, 3, 56, 56)
     assert torch.isfinite(batch.pixel_values).all() and batch.pixel_values.std() > 0.1  # rendered, not blank
+    dropped = 0
     for row, record in enumerate(records):
         token, question, answer = dataset.qa_turn(row)
         assert (question, answer) in {(turn["question"], turn["answer"]) for turn in record["qa"]}
@@ -49,9 +50,17 @@ def test_synthetic_world_to_batch(tmp_path, processor, tokenizer, tiny_config):
         expected[:2, 2] += 0.5 * scale[:2, 0] - 0.5
         np.testing.assert_allclose(batch.camera.intrinsics[row, 0].numpy(), expected, rtol=1e-5)
         np.testing.assert_allclose(batch.camera.cam2ego[row, 0].numpy(), front["cam2ego"], atol=1e-6)
-        kept = [name for name in record["gt_names"] if name in processor.det_classes]
+        # Detection targets as the official configs build them: inside ±51.2 m, at least one lidar or radar point.
+        points = np.add(record["gt_num_lidar_pts"], record["gt_num_radar_pts"])
+        boxes = np.asarray(record["gt_boxes"])
+        inside = (np.abs(boxes[:, :2]) < 51.2).all(axis=1)
+        target = [name in processor.det_classes and n > 0 and ok for name, n, ok in zip(record["gt_names"], points, inside)]
+        dropped += len(target) - sum(target)
+        kept = [name for name, is_target in zip(record["gt_names"], target) if is_target]
         assert [processor.det_classes[label] for label in batch.targets.labels[row]] == kept
+        np.testing.assert_allclose(batch.targets.boxes[row].numpy(), boxes[target].reshape(-1, 9), atol=1e-5)
         np.testing.assert_allclose(batch.targets.trajectory[row].numpy(), record["ego_fut_traj"], atol=1e-6)
         assert batch.targets.trajectory_mask[row].tolist() == [bool(flag) for flag in record["ego_fut_mask"]]
         assert batch.targets.lanes[row].shape == (len(record["lanes"]), 11, 3)
         assert batch.command[row] == record["command"]
+    assert dropped > 0  # the world holds boxes without points or beyond the range

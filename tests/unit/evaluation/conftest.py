@@ -13,7 +13,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from PIL import Image
+from nuscenes.eval.detection.utils import category_to_detection_name
 from pyquaternion import Quaternion
+
+from onedrive.data.nuscenes.obstacles import is_obstacle
 
 NUM_STEPS = 6
 
@@ -33,6 +36,11 @@ def make_record(token: str, **overrides) -> dict:
         "gt_fut_traj": [],
         "gt_fut_yaw": [],
         "gt_fut_mask": [],
+        "obstacle_boxes": [],
+        "obstacle_categories": [],
+        "obstacle_fut_traj": [],
+        "obstacle_fut_yaw": [],
+        "obstacle_fut_mask": [],
         "lanes": [],
         "drivable_area": [{"exterior": [[-50, -10], [50, -10], [50, 10], [-50, 10]], "holes": []}],
         "qa": [],
@@ -41,15 +49,39 @@ def make_record(token: str, **overrides) -> dict:
     return record
 
 
+AGENT_CATEGORIES = {  # the nuScenes category an agent of that name is annotated under
+    "car": "vehicle.car",
+    "truck": "vehicle.truck",
+    "ambulance": "vehicle.emergency.ambulance",  # no detection class
+    "pedestrian": "human.pedestrian.adult",
+    "traffic_cone": "movable_object.trafficcone",
+}
+
+
 def add_agent(record: dict, name: str, fut_xy, fut_yaw=None, size=(4.0, 2.0), mask=None) -> dict:
-    """Append an agent whose future centres are ``fut_xy`` (6, 2); its current box sits at step 1's position."""
+    """Append an agent whose future centres are ``fut_xy`` (6, 2); its current box sits at step 1's position.
+
+    As the converter does: a box of a detection class goes into ``gt_*``, a box of an obstacle category
+    (``onedrive.data.nuscenes.obstacles``) into ``obstacle_*``.
+    """
     fut_xy = np.asarray(fut_xy, dtype=float).reshape(NUM_STEPS, 2)
     fut_yaw = np.zeros(NUM_STEPS) if fut_yaw is None else np.asarray(fut_yaw, dtype=float)
-    record["gt_boxes"] = list(record["gt_boxes"]) + [[*fut_xy[0], 0.0, size[0], size[1], 1.5, float(fut_yaw[0]), 0.0, 0.0]]
-    record["gt_names"] = list(record["gt_names"]) + [name]
-    record["gt_fut_traj"] = list(record["gt_fut_traj"]) + [fut_xy.tolist()]
-    record["gt_fut_yaw"] = list(record["gt_fut_yaw"]) + [fut_yaw.tolist()]
-    record["gt_fut_mask"] = list(record["gt_fut_mask"]) + [[1] * NUM_STEPS if mask is None else list(mask)]
+    fut_mask = [1] * NUM_STEPS if mask is None else list(mask)
+    box = [*fut_xy[0], 0.0, size[0], size[1], 1.5, float(fut_yaw[0])]
+    category = AGENT_CATEGORIES[name]
+    detection_name = category_to_detection_name(category)
+    if detection_name is not None:
+        record["gt_boxes"] = list(record["gt_boxes"]) + [box + [0.0, 0.0]]
+        record["gt_names"] = list(record["gt_names"]) + [detection_name]
+        record["gt_fut_traj"] = list(record["gt_fut_traj"]) + [fut_xy.tolist()]
+        record["gt_fut_yaw"] = list(record["gt_fut_yaw"]) + [fut_yaw.tolist()]
+        record["gt_fut_mask"] = list(record["gt_fut_mask"]) + [fut_mask]
+    if is_obstacle(category):
+        record["obstacle_boxes"] = list(record["obstacle_boxes"]) + [box]
+        record["obstacle_categories"] = list(record["obstacle_categories"]) + [category]
+        record["obstacle_fut_traj"] = list(record["obstacle_fut_traj"]) + [fut_xy.tolist()]
+        record["obstacle_fut_yaw"] = list(record["obstacle_fut_yaw"]) + [fut_yaw.tolist()]
+        record["obstacle_fut_mask"] = list(record["obstacle_fut_mask"]) + [fut_mask]
     return record
 
 

@@ -75,3 +75,51 @@ def test_exact_intersection_matches_the_reference_raster_away_from_the_cell_scal
         local = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]]) * [half_l[s, 0, 0], half_w[s, 0, 0]]
         corners = local @ np.array([[cos, sin], [-sin, cos]]) + agent_xy[s, t]
         assert raster_collision(traj[s, t], headings[s, t], corners) == exact[s, t], (s, t)
+
+
+def overlap_depth(ego, agent) -> float:
+    """How far the ego box must shrink (mitre) to stop touching the agent box, by bisection (m)."""
+    low, high = 0.0, 1.0
+    for _ in range(20):
+        middle = (low + high) / 2
+        if shapely.intersects(shapely.buffer(ego, -middle, join_style="mitre"), agent):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def test_exact_and_raster_answers_differ_only_within_a_quarter_metre_of_contact():
+    """The size of the difference stated in ``planning.py`` (measured there on 3,000 samples: 0.237 m at most)."""
+    rng = np.random.default_rng(1)
+    num = 1000
+    speed = rng.uniform(2.5, 8.0, num)
+    heading = rng.uniform(-np.pi, np.pi, num)
+    step = np.stack([np.cos(heading), np.sin(heading)], -1) * speed[:, None]
+    traj = np.cumsum(np.repeat(step[:, None], 6, axis=1), axis=1)  # (S, 6, 2)
+    centre = traj + EGO_CENTRE_OFFSET * np.stack([np.cos(heading), np.sin(heading)], -1)[:, None]
+    headings = collision_headings(traj)
+    agent_xy = centre + rng.uniform(-5.0, 5.0, size=(num, 6, 2))
+    agent_yaw = rng.uniform(-np.pi, np.pi, size=(num, 6))
+    agent_size = np.column_stack([rng.uniform(1.0, 6.0, num), rng.uniform(0.8, 2.5, num)])
+    gt = PlanningGroundTruth(
+        tokens=[str(i) for i in range(num)], ego_fut_traj=np.zeros((num, 6, 2)), fut_valid=np.ones(num, bool),
+        agent_sample=np.arange(num), agent_size=agent_size, agent_fut_xy=agent_xy, agent_fut_yaw=agent_yaw,
+        agent_fut_mask=np.ones((num, 6), bool), drivable=None,
+    )
+    exact = collision_steps(traj, gt, np.arange(num))  # (S, 6)
+    ego = rectangles(centre, headings, EGO_LENGTH, EGO_WIDTH)
+    agent = rectangles(agent_xy, agent_yaw, agent_size[:, None, 0], agent_size[:, None, 1])
+    near = shapely.intersects(shapely.buffer(ego, 0.6, join_style="mitre"), agent) & ~shapely.intersects(
+        shapely.buffer(ego, -0.6, join_style="mitre"), agent
+    )
+    differences = []
+    for s, t in zip(*np.nonzero(near)):
+        cos, sin = np.cos(agent_yaw[s, t]), np.sin(agent_yaw[s, t])
+        local = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]]) * agent_size[s] / 2
+        corners = local @ np.array([[cos, sin], [-sin, cos]]) + agent_xy[s, t]
+        if raster_collision(traj[s, t], headings[s, t], corners) != exact[s, t]:
+            apart = float(shapely.distance(ego[s, t], agent[s, t]))
+            differences.append(overlap_depth(ego[s, t], agent[s, t]) if exact[s, t] else apart)
+    assert len(differences) > 20  # the raster does differ near contact
+    assert max(differences) < 0.25

@@ -86,6 +86,15 @@ def test_non_vehicle_obstacles_and_missing_future_steps_are_ignored(infos):
     assert metrics["plan/collision_3s"] == 0.0
 
 
+def test_an_emergency_vehicle_is_an_obstacle(infos):
+    record = infos.make("s0")
+    pred = swerving_prediction()
+    infos.add_agent(record, "ambulance", pred + [EGO_CENTRE_OFFSET, 0.0], mask=[0, 0, 0, 0, 1, 0])
+    assert record["gt_names"] == []  # no detection class
+    metrics = score([record], [pred])
+    assert (metrics["plan/collision_2s"], metrics["plan/collision_3s"]) == (0.0, 1.0)
+
+
 def test_steps_where_the_ground_truth_collides_are_not_counted(infos):
     record = infos.make("s0")
     obstacle = np.tile([100.0, 100.0], (6, 1))
@@ -148,10 +157,13 @@ def test_bad_inputs_raise_with_the_reason(infos):
         score(records, [STRAIGHT])
     with pytest.raises(ValueError, match=r"NaN/inf, e.g. \['s1'\]"):
         score(records, [STRAIGHT, np.full((6, 2), np.nan)])
-    with pytest.raises(ValueError, match="s0: gt_fut_traj has shape"):
+    with pytest.raises(ValueError, match="s0: obstacle_fut_traj has shape"):
         infos.add_agent(records[0], "car", STRAIGHT)
-        records[0]["gt_fut_traj"] = [[[0.0, 0.0]] * 5]
+        records[0]["obstacle_fut_traj"] = [[[0.0, 0.0]] * 5]
         PlanningGroundTruth.from_infos(records)
+    with pytest.raises(ValueError, match="s1: no 'obstacle_\\*' keys .* re-run tools/create_data.py"):
+        del records[1]["obstacle_categories"]
+        PlanningGroundTruth.from_infos(records[1:])
     with pytest.raises(ValueError, match="fut_valid is True but ego_fut_mask"):
         PlanningGroundTruth.from_infos([infos.make("s2", ego_fut_mask=[1, 1, 1, 1, 1, 0])])
 

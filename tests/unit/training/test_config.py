@@ -63,12 +63,22 @@ def test_paper_configs_carry_the_paper_settings():
     assert configs[3].model.init_from == configs[2].train.output_dir
 
 
+def test_setting_data_root_moves_the_info_files_of_every_shipped_config(tmp_path):
+    for path in sorted((REPO / "configs").glob("*/*.py")):
+        config = apply_overrides(load_config(path), [f"data.root={tmp_path}"])
+        data = config.data
+        for split in (data.train_split, data.eval_split):
+            assert data.infos_path(split) == tmp_path / "infos" / f"{data.dataset}_infos_{split}.json", path
+    explicit = apply_overrides(load_config(path), [f"data.root={tmp_path}", "data.infos_dir=/elsewhere"])
+    assert explicit.data.infos_path("val").parent == Path("/elsewhere")
+
+
 def test_every_shipped_config_loads():
     files = sorted((REPO / "configs").glob("*/*.py"))
     assert len(files) >= 7
     for path in files:
         config = load_config(path)
-        for field in ("root", "version", "eval_split", "train_split", "infos_dir"):
+        for field in ("root", "version", "eval_split", "train_split"):
             assert getattr(config.data, field)
     navsim = load_config(REPO / "configs" / "navsim" / "onedrive_2b_navsim.py")
     assert (
@@ -93,10 +103,11 @@ def test_every_shipped_config_loads():
     assert (detection.model.task, detection.data, detection.recipe) == (demo[0].model.task, demo[0].data, demo[0].recipe)
     assert detection.train.max_steps > demo[0].train.max_steps
     assert detection.train.output_dir.startswith("runs/demo_detection/")
-    # The NAVSIM demo trains planning only, from the stage-3 model: the planning stage's loss weights.
+    # The NAVSIM demo trains planning only, from the stage-3 model: the planning stage's loss weights,
+    # without the text loss (NAVSIM infos hold no QA; the text target would be the driving command).
     navsim_demo = load_config(REPO / "configs" / "demo" / "demo_navsim.py")
     weights = {key: value for key, value in task_overrides(navsim_demo).items() if key.endswith("_weight")}
-    assert weights == {"perception_weight": 0.0, "planning_weight": 1.0, "text_weight": 1.0}
+    assert weights == {"perception_weight": 0.0, "planning_weight": 1.0, "text_weight": 0.0}
     assert navsim_demo.model.init_from == demo[2].train.output_dir
 
 
