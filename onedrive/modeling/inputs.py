@@ -107,8 +107,10 @@ def check_finite_pixels(pixel_values: torch.Tensor, tiles_per_sample: torch.Tens
     bad_tiles = ~torch.isfinite(pixel_values.flatten(1)).all(dim=1)  # (T,)
     if bad_tiles.any():
         sample_of_tile = torch.repeat_interleave(torch.arange(len(tiles_per_sample)), tiles_per_sample.cpu())  # (T,)
-        samples = sorted(set(sample_of_tile[bad_tiles.cpu()].tolist()))
+        where = f"tiles {torch.nonzero(bad_tiles).flatten().tolist()[:5]}"
+        if len(sample_of_tile) == len(bad_tiles):
+            where = f"samples {sorted(set(sample_of_tile[bad_tiles.cpu()].tolist()))} of the batch"
         raise InputError(
-            f"pixel_values hold NaN or inf in {int(bad_tiles.sum())} of {pixel_values.shape[0]} tiles, samples "
-            f"{samples} of the batch; images must be finite (the processor's normalised tiles always are)"
+            f"pixel_values hold NaN or inf in {int(bad_tiles.sum())} of {pixel_values.shape[0]} tiles, {where}; "
+            "images must be finite (the processor's normalised tiles always are)"
         )
