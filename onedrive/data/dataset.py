@@ -21,7 +21,6 @@ torch's RNG, which ``DataLoader`` seeds differently in every worker and epoch.
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +30,9 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
+from onedrive.data.info_classes import check_class_names
 from onedrive.data.processor import DriveSample, OneDriveProcessor, SampleTargets
+from onedrive.io import read_json
 from onedrive.schema import EGO_STATUS_FIELDS
 
 PLANNING_QUESTION = "What should the ego vehicle do next?"
@@ -172,10 +173,7 @@ def record_targets(record: dict, processor: OneDriveProcessor, token: str) -> Sa
 def _load_infos(path: Path) -> tuple[dict, list[dict]]:
     if not path.is_file():
         raise ValueError(f"info file {path} does not exist")
-    try:
-        content = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"info file {path} is not valid JSON: {error}") from error
+    content = read_json(path)
     if not isinstance(content, dict) or not isinstance(content.get("infos"), list) or "metadata" not in content:
         raise ValueError(f"info file {path} must be {{'metadata': ..., 'infos': [...]}}, got {type(content).__name__}")
     infos = content["infos"]
@@ -184,6 +182,7 @@ def _load_infos(path: Path) -> tuple[dict, list[dict]]:
     for index, record in enumerate(infos):
         if not isinstance(record, dict) or not isinstance(record.get("token"), str) or "cams" not in record:
             raise ValueError(f"info file {path}: record {index} has no 'token' string or no 'cams'")
+    check_class_names(path, content["metadata"], infos)
     return content["metadata"], infos
 
 
