@@ -70,13 +70,7 @@ def evaluate_predictions(
     (with ``"conventions"``). Raises ValueError when no prediction file is present or any file does
     not cover the split.
     """
-    predictions_dir = Path(predictions_dir)
-    present = {family: predictions_dir / name for family, name in predictions.PREDICTION_FILES.items()
-               if (predictions_dir / name).is_file()}
-    if not present:
-        raise ValueError(
-            f"{predictions_dir} holds none of {sorted(predictions.PREDICTION_FILES.values())}; nothing to evaluate"
-        )
+    present = predictions.prediction_files(predictions_dir)
     metadata, records = predictions.load_infos(infos_path)
     tokens = [record["token"] for record in records]
     metrics: dict = {"num_split_samples": len(tokens)}
