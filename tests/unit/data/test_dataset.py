@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
+from onedrive.errors import InputError
 from onedrive.data import COMMAND_ANSWERS, PLANNING_QUESTION, DriveDataset, collate_drive_batch
 
 INFOS = "demo_infos_val.json"
@@ -43,11 +44,12 @@ def test_item_contents(info_dir, processor, tokenizer, records):
     assert tokenizer.decode(sample.input_ids[sample.labels != -100]) == COMMAND_ANSWERS[1] + "<|im_end|>"
     assert sample.command == 1
     torch.testing.assert_close(sample.ego_status, torch.tensor([4.0, 0.1, 0.2, 0.0, 0.01, 5.0]))
-    # "animal" is not a detection class: dropped; labels index det_classes.
-    assert sample.targets.boxes.shape == (2, 9)
+    # labels index det_classes.
+    assert sample.targets.boxes.shape == (3, 9)
     assert sample.targets.labels.tolist() == [
         processor.det_classes.index("car"),
         processor.det_classes.index("pedestrian"),
+        processor.det_classes.index("traffic_cone"),
     ]
     assert sample.targets.lanes.shape == (2, 11, 3)
     assert sample.targets.trajectory.shape == (6, 2)
@@ -133,6 +135,14 @@ def test_bad_records_raise_naming_the_sample(info_dir, processor, edit, message)
         dataset[2]
 
 
+@pytest.mark.parametrize("name", ["Car", "spaceship"])
+def test_unknown_class_names_are_an_error_naming_file_sample_and_name(info_dir, processor, name):
+    _rewrite(info_dir, lambda record: record["gt_names"].__setitem__(0, name))
+    with pytest.raises(InputError, match=rf"info file {info_dir / INFOS}: 1 box\(es\) with an unknown class name "
+                                         rf"\(sample: name\), e.g. tok2: '{name}';"):
+        DriveDataset(info_dir / INFOS, info_dir, processor)
+
+
 def test_nan_trajectory_is_allowed_only_where_masked(info_dir, processor):
     traj = [[1.0, 0.0]] * 4 + [[float("nan"), float("nan")]] * 2
     _rewrite(info_dir, _set("ego_fut_traj", traj))
@@ -168,7 +178,7 @@ def test_bad_info_files_are_refused(info_dir, processor, tmp_path):
         DriveDataset(info_dir / INFOS, info_dir, processor, cameras=["CAM_FRONT", "CAM_BACK"])
     broken = tmp_path / "broken.json"
     broken.write_text('{"metadata": {}, "infos": [')
-    with pytest.raises(ValueError, match=rf"info file {broken} is not valid JSON"):
+    with pytest.raises(ValueError, match=rf"{broken}: not valid JSON"):
         DriveDataset(broken, info_dir, processor)
     with pytest.raises(ValueError, match="does not exist"):
         DriveDataset(tmp_path / "absent.json", info_dir, processor)
