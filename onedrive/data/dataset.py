@@ -31,7 +31,8 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from onedrive.data.info_classes import check_class_names
-from onedrive.data.processor import DriveSample, OneDriveProcessor, SampleTargets
+from onedrive.data.processor import CAMERA_IMAGE_MODE, DriveSample, OneDriveProcessor, SampleTargets
+from onedrive.errors import InputError
 from onedrive.io import read_json
 from onedrive.schema import EGO_STATUS_FIELDS
 
@@ -204,9 +205,15 @@ def _read_image(path: Path, token: str) -> Image.Image:
         raise ValueError(f"sample {token!r}: image file {path} does not exist")
     try:
         with Image.open(path) as image:
-            return image.convert("RGB")  # decodes the whole file
+            image.load()  # decodes the whole file
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise ValueError(f"sample {token!r}: image file {path} cannot be decoded ({error})") from error
+    if image.mode != CAMERA_IMAGE_MODE:
+        raise InputError(
+            f"sample {token!r}: image file {path} has PIL mode {image.mode!r}, camera images must be "
+            f"{CAMERA_IMAGE_MODE!r} (3 channels of 8 bits); grayscale, RGBA or palette files are refused, not converted"
+        )
+    return image
 
 
 def _field(mapping: dict, key: str, where: str):

@@ -185,3 +185,14 @@ def test_bad_info_files_are_refused(info_dir, processor, tmp_path):
     broken.write_text(json.dumps({"metadata": {}, "infos": [{"cams": {}}]}))
     with pytest.raises(ValueError, match="record 0 has no 'token' string"):
         DriveDataset(broken, info_dir, processor)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA"])
+def test_grayscale_and_rgba_camera_files_are_refused_naming_the_file(info_dir, processor, mode):
+    image = info_dir / "samples/CAM_BACK/tok1.png"
+    Image.open(image).convert(mode).save(image)
+    dataset = DriveDataset(info_dir / INFOS, info_dir, processor)
+    dataset[0]  # other samples still load
+    with pytest.raises(InputError, match=rf"sample 'tok1': image file {image} has PIL mode '{mode}', camera images "
+                                         r"must be 'RGB'"):
+        dataset[1]
