@@ -24,7 +24,7 @@ from pathlib import Path
 
 from onedrive.evaluation import evaluate_predictions
 from onedrive.evaluation.report import markdown_table
-from onedrive.io import write_text_atomic
+from onedrive.io import write_json_atomic, write_text_atomic
 from onedrive.errors import run_tool
 
 
@@ -91,8 +91,9 @@ def score_baselines(split: dict) -> dict:
     steps = 8 if navsim else 6
     files = {
         "constant_velocity": baselines.prediction_file(
-            baselines.constant_velocity(records, steps, with_heading=navsim), navsim),
-        "mean_trajectory": baselines.prediction_file(baselines.mean_trajectory(train_records, records, steps), navsim),
+            baselines.constant_velocity(records, steps, with_heading=navsim, source=f"info file {split['infos']}"), navsim),
+        "mean_trajectory": baselines.prediction_file(
+            baselines.mean_trajectory(train_records, records, steps, source=f"info file {split['train_infos']}"), navsim),
     }
     if not navsim:
         files["box_prior"] = baselines.box_prior_file(train_records, records)
@@ -100,7 +101,7 @@ def score_baselines(split: dict) -> dict:
     for name, (file_name, payload) in files.items():
         folder = Path(split["out"]) / "baselines" / name
         folder.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(folder / file_name, json.dumps(payload))
+        write_json_atomic(folder / file_name, payload)  # refuses NaN: a baseline file holds numbers only
         metrics = evaluate_predictions(folder, split["infos"], data_root=split["data_root"], version=split["version"],
                                        eval_split=split["eval_split"], num_plots=0)
         results.update({f"baseline/{name}/{key}": value for key, value in metrics.items()
