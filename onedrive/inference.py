@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from onedrive.data import DriveDataset, OneDriveProcessor, collate_drive_batch
 from onedrive.evaluation.detection import boxes_to_submission, write_submission
+from onedrive.evaluation.predictions import PREDICTION_FILES
 from onedrive.io import write_text_atomic
 from onedrive.modeling.modeling_onedrive import OneDriveForDriving
 from onedrive.modeling.outputs import DrivePrediction
@@ -54,10 +55,14 @@ def predict_split(
     """Write the prediction files for the split of ``infos_path``.
 
     nuScenes models (``plan_dims`` 2): detection.json, planning.json, lanes.json; NAVSIM
-    models (``plan_dims`` 3): navsim.json; both: text.jsonl when ``text``.
+    models (``plan_dims`` 3): navsim.json; both: text.jsonl when ``text``. Prediction files of an
+    earlier run in ``out_dir`` are removed first, so the folder holds only what this run wrote
+    (an old text.jsonl would otherwise be scored for a model that answered no question).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    for name in PREDICTION_FILES.values():
+        (out_dir / name).unlink(missing_ok=True)
     dataset = DriveDataset(infos_path, data_root, processor, qa_mode="all" if text else "planning", generation=True)
     records = {record["token"]: record for record in dataset.infos}
     tokenizer = processor.tokenizer
