@@ -34,6 +34,7 @@ from onedrive.data.info_classes import check_class_names
 from onedrive.data.processor import CAMERA_IMAGE_MODE, DriveSample, OneDriveProcessor, SampleTargets
 from onedrive.errors import InputError
 from onedrive.io import read_json
+from onedrive.numbers import as_numbers
 from onedrive.schema import EGO_STATUS_FIELDS
 
 PLANNING_QUESTION = "What should the ego vehicle do next?"
@@ -232,7 +233,7 @@ def _command(record: dict, token: str) -> int:
 def _array(mapping: dict, key: str, shape: tuple[int | None, ...], where: str, finite: bool = True) -> np.ndarray:
     """``mapping[key]`` as float64 array of ``shape`` (None: any length; empty lists allowed there)."""
     try:
-        array = np.asarray(_field(mapping, key, where), dtype=np.float64)
+        array = as_numbers(_field(mapping, key, where))
     except (TypeError, ValueError) as error:
         raise ValueError(
             f"sample {where!r}: {key} is not a numeric array of shape {_shape_text(shape)} ({error})"

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.cluster.vq import kmeans2
 
 from onedrive.errors import InputError
-from onedrive.evaluation.numbers import as_numbers
+from onedrive.numbers import as_numbers
 
 STEP_SECONDS = 0.5  # nuScenes key frames at 2 Hz
 BOX_PRIOR_CLUSTERS = 50  # per class: 10 classes x 50 = the devkit's 500 boxes per sample

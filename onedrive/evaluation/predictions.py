@@ -23,7 +23,7 @@ from onedrive.configuration_onedrive import NUSCENES_DETECTION_CLASSES
 from onedrive.evaluation.detection import MAX_BOXES_PER_SAMPLE
 from onedrive.data.info_classes import check_class_names
 from onedrive.errors import InputError
-from onedrive.evaluation.numbers import as_numbers, is_number
+from onedrive.numbers import as_numbers, is_number
 from onedrive.io import parse_json, read_json
 
 PREDICTION_FILES = {

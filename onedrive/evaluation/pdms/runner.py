@@ -29,7 +29,7 @@ from onedrive.evaluation.pdms.scene import PDMSScene
 from onedrive.evaluation.pdms.scorer import PDMScorer
 from onedrive.evaluation.pdms.tracker import BatchTracker, initial_state
 from onedrive.evaluation.pdms.trajectory import AGENT_POSES, agent_states_10hz
-from onedrive.evaluation.numbers import as_numbers
+from onedrive.numbers import as_numbers
 from onedrive.io import read_json
 
 SUB_SCORES = ("PDMS", "NC", "DAC", "TTC", "C", "EP")

@@ -116,6 +116,7 @@ def _set(key, value):
         (lambda r: r["cams"].pop("CAM_BACK"), r"sample 'tok2': camera 'CAM_BACK' missing"),
         (_set("ego_status", [1.0, float("nan"), 0, 0, 0, 1]), r"sample 'tok2': ego_status holds NaN"),
         (_set("ego_status", [1.0, 2.0]), r"sample 'tok2': ego_status must have shape \(6,\), got \(2,\)"),
+        (_set("ego_status", ["4.0", "0.1", "0", "0", "0", "1"]), r"sample 'tok2': ego_status is not a numeric array .*str"),
         (lambda r: r["gt_boxes"][1].__setitem__(3, float("nan")), r"sample 'tok2': gt_boxes holds NaN .*\[\[1, 3\]\]"),
         (_set("gt_boxes", [[1.0] * 7]), r"sample 'tok2': gt_boxes must have shape \(N, 9\), got \(1, 7\)"),
         (_set("gt_names", ["car"]), r"sample 'tok2': 3 gt_boxes but 1 gt_names"),

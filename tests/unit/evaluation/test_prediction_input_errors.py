@@ -84,3 +84,12 @@ def test_unknown_class_names_in_the_info_file_are_an_error(infos, info_factory, 
     with pytest.raises(InputError, match=rf"info file {info_path}: 1 box\(es\) with an unknown class name "
                                          rf"\(sample: name\), e.g. tok-0: '{name}'; the class names are \['car', "):
         evaluate_predictions(folder, info_path)
+
+
+def test_info_numbers_given_as_strings_are_refused(infos, info_factory, tmp_path):
+    info_path = info_factory([infos.make("tok-0"), infos.make("tok-1", ego_fut_traj=[[str(x), "0.0"] for x, _ in TRAJ])])
+    folder = tmp_path / "preds"
+    folder.mkdir()
+    (folder / "planning.json").write_text(json.dumps({t: {"trajectory": TRAJ} for t in TOKENS}))
+    with pytest.raises(InputError, match=r"info record tok-1: ego_fut_traj must be an array of numbers"):
+        evaluate_predictions(folder, info_path)

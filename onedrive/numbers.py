@@ -1,7 +1,8 @@
-"""Numbers read from prediction files must be JSON numbers: a string such as ``"1.5"`` is not converted.
+"""Numbers read from JSON files (info records, prediction files) must be JSON numbers: a string such
+as ``"1.5"`` is not converted.
 
-``numpy.asarray(["1.5"], dtype=float)`` and ``float("1.5")`` would accept it; a prediction file
-that holds strings was written wrong, and scoring it would hide that.
+``numpy.asarray(["1.5"], dtype=float)`` and ``float("1.5")`` would accept it; a file that holds
+strings where numbers belong was written wrong, and reading it anyway would hide that.
 """
 
 from __future__ import annotations
