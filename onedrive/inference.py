@@ -23,7 +23,7 @@ from tqdm import tqdm
 from onedrive.data import DriveDataset, OneDriveProcessor, collate_drive_batch
 from onedrive.evaluation.detection import boxes_to_submission, write_submission
 from onedrive.evaluation.predictions import PREDICTION_FILES
-from onedrive.io import write_text_atomic
+from onedrive.io import write_json_atomic, write_text_atomic
 from onedrive.modeling.modeling_onedrive import OneDriveForDriving
 from onedrive.modeling.outputs import DrivePrediction
 
@@ -115,7 +115,7 @@ def predict_split(
         }
     for name, payload in files.items():
         paths[name] = out_dir / f"{name}.json"
-        write_text_atomic(paths[name], json.dumps(payload))
+        write_json_atomic(paths[name], payload)  # refuses NaN: a prediction file holds numbers only
     if text:
         paths["text"] = out_dir / "text.jsonl"
         write_text_atomic(paths["text"], "".join(json.dumps(row) + "\n" for row in answers))

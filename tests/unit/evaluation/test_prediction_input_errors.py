@@ -93,3 +93,14 @@ def test_info_numbers_given_as_strings_are_refused(infos, info_factory, tmp_path
     (folder / "planning.json").write_text(json.dumps({t: {"trajectory": TRAJ} for t in TOKENS}))
     with pytest.raises(InputError, match=r"info record tok-1: ego_fut_traj must be an array of numbers"):
         evaluate_predictions(folder, info_path)
+
+
+def test_a_detection_submission_with_nan_is_not_written(tmp_path):
+    from onedrive.evaluation.detection import write_submission
+
+    box = {"sample_token": "tok-0", "translation": [float("nan"), 2.0, 0.0], "size": [2.0, 4.0, 1.5],
+           "rotation": [1.0, 0.0, 0.0, 0.0], "velocity": [0.0, 0.0], "detection_name": "car",
+           "detection_score": 0.5, "attribute_name": ""}
+    with pytest.raises(ValueError, match=r"cannot write .*detection.json as JSON"):
+        write_submission({"tok-0": [box]}, tmp_path / "detection.json")
+    assert not (tmp_path / "detection.json").exists()
