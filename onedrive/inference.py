@@ -23,7 +23,8 @@ from tqdm import tqdm
 from onedrive.data import DriveDataset, collate_drive_batch
 from onedrive.model import OneDriveProcessor
 from onedrive.evaluation.detection import boxes_to_submission, write_submission
-from onedrive.io import write_text_atomic
+from onedrive.evaluation.predictions import PREDICTION_FILES
+from onedrive.io import write_json_atomic, write_text_atomic
 from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.model.outputs import DrivePrediction
 
@@ -55,10 +56,14 @@ def predict_split(
     """Write the prediction files for the split of ``infos_path``.
 
     nuScenes models (``plan_dims`` 2): detection.json, planning.json, lanes.json; NAVSIM
-    models (``plan_dims`` 3): navsim.json; both: text.jsonl when ``text``.
+    models (``plan_dims`` 3): navsim.json; both: text.jsonl when ``text``. Prediction files of an
+    earlier run in ``out_dir`` are removed first, so the folder holds only what this run wrote
+    (an old text.jsonl would otherwise be scored for a model that answered no question).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    for name in PREDICTION_FILES.values():
+        (out_dir / name).unlink(missing_ok=True)
     dataset = DriveDataset(infos_path, data_root, processor, qa_mode="all" if text else "planning", generation=True)
     records = {record["token"]: record for record in dataset.infos}
     tokenizer = processor.tokenizer
@@ -111,7 +116,7 @@ def predict_split(
         }
     for name, payload in files.items():
         paths[name] = out_dir / f"{name}.json"
-        write_text_atomic(paths[name], json.dumps(payload))
+        write_json_atomic(paths[name], payload)  # refuses NaN: a prediction file holds numbers only
     if text:
         paths["text"] = out_dir / "text.jsonl"
         write_text_atomic(paths["text"], "".join(json.dumps(row) + "\n" for row in answers))

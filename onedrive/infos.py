@@ -1,19 +1,21 @@
 """Reading an info file (``<name>_infos_<split>.json``, docs/design.md §4), for every reader.
 
 ``load_infos`` checks the layout all readers rely on: ``{"metadata": {...}, "infos":
-[record, ...]}`` with at least one record, each a dict with a unique string ``token``.
+[record, ...]}`` with at least one record, each a dict with a unique string ``token``, no key
+given twice, and box class names of the file's dataset (``onedrive.info_classes``).
 The dataset, the evaluation and the training's tokenizer corpus read info files through
 it; what a reader needs beyond that (the dataset: ``cams``) it checks itself.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from pathlib import Path
 
 from onedrive.errors import InputError
+from onedrive.info_classes import check_class_names
+from onedrive.io import read_json
 
 SHOWN = 5  # tokens quoted in an error message
 
@@ -24,9 +26,9 @@ def load_infos(path: str | os.PathLike) -> tuple[dict, list[dict]]:
     if not path.is_file():
         raise InputError(f"info file {path} does not exist")
     try:
-        content = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputError(f"info file {path} is not valid JSON: {error}") from error
+        content = read_json(path)  # refuses malformed JSON and a key given twice
+    except InputError as error:
+        raise InputError(f"info file {error}") from error
     if not isinstance(content, dict) or not isinstance(content.get("infos"), list) or not isinstance(
         content.get("metadata"), dict
     ):
@@ -41,4 +43,5 @@ def load_infos(path: str | os.PathLike) -> tuple[dict, list[dict]]:
     duplicated = sorted(token for token, count in Counter(r["token"] for r in records).items() if count > 1)
     if duplicated:
         raise InputError(f"info file {path}: duplicated tokens {duplicated[:SHOWN]}")
+    check_class_names(path, content["metadata"], records)
     return content["metadata"], records

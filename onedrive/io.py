@@ -2,8 +2,9 @@
 
 The content goes to a temporary file in the destination folder, is flushed to disk,
 then moved over the destination with ``os.replace`` (atomic on POSIX and Windows when
-both paths are on one file system). Shared by data conversion, evaluation, inference
-and the tools.
+both paths are on one file system). Reading refuses an object that gives a key twice
+(Python's ``json`` would keep the last copy silently). Shared by data conversion,
+evaluation, inference and the tools.
 
 Temporary files and folders are created private (``tempfile``: 0600 / 0700); before
 they take the destination's name they get the modes a plain ``open`` / ``mkdir`` would
@@ -16,8 +17,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from onedrive.errors import InputError
 
 
 def umask() -> int:
@@ -62,13 +66,32 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     return path
 
 
+def parse_json(text: str, where: str) -> Any:
+    """The JSON document in ``text``; malformed JSON or an object with a key twice raise ``InputError`` naming
+    ``where`` (a file, a file and line). Python's ``json`` would keep the last copy of a key silently."""
+    try:
+        return json.loads(text, object_pairs_hook=lambda pairs: _unique_keys(pairs, where))
+    except json.JSONDecodeError as error:
+        raise InputError(f"{where}: not valid JSON ({error})") from error
+
+
+def _unique_keys(pairs: list[tuple[str, Any]], where: str) -> dict:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        twice = sorted(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
+        raise InputError(f"{where}: key(s) {twice[:5]} appear twice in one object; each key must be given once")
+    return document
+
+
 def read_json(path: str | os.PathLike) -> Any:
-    """The JSON document in ``path``; malformed JSON or non-UTF-8 bytes raise ``ValueError`` naming the file."""
+    """The JSON document in ``path``; malformed JSON, a duplicated key or non-UTF-8 bytes raise ``InputError``
+    naming the file."""
     path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from error
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: not valid JSON ({error})") from error
+    return parse_json(text, str(path))
 
 
 def write_json_atomic(path: str | os.PathLike, document: Any) -> Path:

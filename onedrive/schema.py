@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, fields, replace
 import torch
 
 EGO_STATUS_FIELDS = ("vx", "vy", "ax", "ay", "yaw_rate", "speed")
+CAMERA_IMAGE_MODE = "RGB"  # the only PIL mode accepted for camera images (8-bit RGB, as the datasets' JPEGs)
 IGNORE_INDEX = -100  # label of every token that is not part of an answer
 COMMANDS = ("right", "left", "straight")
 

@@ -7,8 +7,10 @@ With an experiment config, the split is the config's ``data.eval_split`` (info f
     python tools/eval.py configs/demo/demo_stage3_joint.py --predictions runs/demo/eval/predictions
     python tools/eval.py CONFIG --checkpoint CKPT --set data.root=/mnt/nuscenes --out OUT
 
-``--checkpoint`` runs inference first (one prefill per question: boxes, lanes, trajectory and
-the answer) and writes the prediction files to ``OUT/predictions``; ``--predictions`` scores
+``OUT`` holds one run: what an earlier evaluation wrote there (metrics.json, metrics.md, plots,
+predictions/, baselines/) is removed before this one starts, and metrics.json is written last,
+so a failed run leaves none. ``--checkpoint`` runs inference first (one prefill per question:
+boxes, lanes, trajectory and the answer) and writes the prediction files to ``OUT/predictions``; ``--predictions`` scores
 files from any model or baseline (formats: docs/design.md §4). Without a config, name the
 info file (and, for detection, the nuScenes-format data):
 
@@ -19,12 +21,12 @@ from __future__ import annotations
 
 import sys
 import argparse
-import json
 from pathlib import Path
 
 from onedrive.evaluation import evaluate_predictions
+from onedrive.evaluation.outputs import start_run
 from onedrive.evaluation.report import markdown_table
-from onedrive.io import write_text_atomic
+from onedrive.io import write_json_atomic
 from onedrive.errors import run_tool
 
 
@@ -91,8 +93,9 @@ def score_baselines(split: dict) -> dict:
     steps = 8 if navsim else 6
     files = {
         "constant_velocity": baselines.prediction_file(
-            baselines.constant_velocity(records, steps, with_heading=navsim), navsim),
-        "mean_trajectory": baselines.prediction_file(baselines.mean_trajectory(train_records, records, steps), navsim),
+            baselines.constant_velocity(records, steps, with_heading=navsim, source=f"info file {split['infos']}"), navsim),
+        "mean_trajectory": baselines.prediction_file(
+            baselines.mean_trajectory(train_records, records, steps, source=f"info file {split['train_infos']}"), navsim),
     }
     if not navsim:
         files["box_prior"] = baselines.box_prior_file(train_records, records)
@@ -100,7 +103,7 @@ def score_baselines(split: dict) -> dict:
     for name, (file_name, payload) in files.items():
         folder = Path(split["out"]) / "baselines" / name
         folder.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(folder / file_name, json.dumps(payload))
+        write_json_atomic(folder / file_name, payload)  # refuses NaN: a baseline file holds numbers only
         metrics = evaluate_predictions(folder, split["infos"], data_root=split["data_root"], version=split["version"],
                                        eval_split=split["eval_split"], num_plots=0)
         results.update({f"baseline/{name}/{key}": value for key, value in metrics.items()
@@ -109,9 +112,12 @@ def score_baselines(split: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """Evaluate; with an output folder, an earlier run's outputs there are removed first (``outputs.start_run``)."""
     args = parse_args(argv)
     split = _split(args)
     predictions = args.predictions
+    if split["out"] is not None:
+        start_run(split["out"], scored=predictions)
     if args.checkpoint:
         from onedrive.model import OneDriveProcessor
         from onedrive.export.loading import load_model
@@ -130,10 +136,8 @@ def main(argv: list[str] | None = None) -> dict:
         eval_split=split["eval_split"],
         out_dir=split["out"],
         num_plots=args.num_plots,
+        extra_metrics=score_baselines(split) if args.baselines else None,
     )
-    if args.baselines:
-        metrics.update(score_baselines(split))
-        write_text_atomic(Path(split["out"]) / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
     print(markdown_table(metrics))
     return metrics
 

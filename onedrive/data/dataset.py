@@ -34,7 +34,8 @@ from torch.utils.data import Dataset
 from onedrive.data.detection_targets import DetectionTargets
 from onedrive.errors import InputError
 from onedrive.infos import load_infos
-from onedrive.schema import EGO_STATUS_FIELDS, DriveSample, SampleTargets
+from onedrive.numbers import as_numbers
+from onedrive.schema import CAMERA_IMAGE_MODE, EGO_STATUS_FIELDS, DriveSample, SampleTargets
 
 if TYPE_CHECKING:  # the processor is passed in; data does not import the model
     from onedrive.model.processing_onedrive import OneDriveProcessor
@@ -210,9 +211,15 @@ def _read_image(path: Path, token: str) -> Image.Image:
         raise ValueError(f"sample {token!r}: image file {path} does not exist")
     try:
         with Image.open(path) as image:
-            return image.convert("RGB")  # decodes the whole file
+            image.load()  # decodes the whole file
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise ValueError(f"sample {token!r}: image file {path} cannot be decoded ({error})") from error
+    if image.mode != CAMERA_IMAGE_MODE:
+        raise InputError(
+            f"sample {token!r}: image file {path} has PIL mode {image.mode!r}, camera images must be "
+            f"{CAMERA_IMAGE_MODE!r} (3 channels of 8 bits); grayscale, RGBA or palette files are refused, not converted"
+        )
+    return image
 
 
 def _field(mapping: dict, key: str, where: str):
@@ -231,7 +238,7 @@ def _command(record: dict, token: str) -> int:
 def _array(mapping: dict, key: str, shape: tuple[int | None, ...], where: str, finite: bool = True) -> np.ndarray:
     """``mapping[key]`` as float64 array of ``shape`` (None: any length; empty lists allowed there)."""
     try:
-        array = np.asarray(_field(mapping, key, where), dtype=np.float64)
+        array = as_numbers(_field(mapping, key, where))
     except (TypeError, ValueError) as error:
         raise ValueError(
             f"sample {where!r}: {key} is not a numeric array of shape {_shape_text(shape)} ({error})"

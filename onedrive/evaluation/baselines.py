@@ -23,18 +23,24 @@ from __future__ import annotations
 import numpy as np
 from scipy.cluster.vq import kmeans2
 
+from onedrive.errors import InputError
 from onedrive.extras import extra_module
+from onedrive.numbers import as_numbers
 
 STEP_SECONDS = 0.5  # nuScenes key frames at 2 Hz
 BOX_PRIOR_CLUSTERS = 50  # per class: 10 classes x 50 = the devkit's 500 boxes per sample
 
 
-def constant_velocity(records: list[dict], steps: int = 6, with_heading: bool = False) -> dict[str, np.ndarray]:
-    """{token: (steps, 2)} waypoints at the current velocity; (steps, 3) with the heading of that velocity."""
+def constant_velocity(records: list[dict], steps: int = 6, with_heading: bool = False,
+                      source: str = "info records") -> dict[str, np.ndarray]:
+    """{token: (steps, 2)} waypoints at the current velocity; (steps, 3) with the heading of that velocity.
+
+    A velocity that is not two finite numbers is an ``InputError`` naming ``source`` (the info file) and the sample.
+    """
     times = STEP_SECONDS * np.arange(1, steps + 1)  # (T,)
     result = {}
     for record in records:
-        velocity = np.asarray(record["ego_status"][:2], dtype=np.float64)  # (2,) ego frame
+        velocity = _finite(record, "ego_status", source)[:2]  # (2,) ego frame (vx, vy)
         waypoints = times[:, None] * velocity  # (T, 2)
         if with_heading:
             heading = np.arctan2(velocity[1], velocity[0]) if np.hypot(*velocity) > 0.1 else 0.0
@@ -43,9 +49,13 @@ def constant_velocity(records: list[dict], steps: int = 6, with_heading: bool = 
     return result
 
 
-def mean_trajectory(train_records: list[dict], records: list[dict], steps: int = 6) -> dict[str, np.ndarray]:
-    """{token: (steps, D)} mean training future of the sample's command (D as in the info files)."""
-    futures = [(int(r["command"]), np.asarray(r["ego_fut_traj"], dtype=np.float64)) for r in train_records if r["fut_valid"]]
+def mean_trajectory(train_records: list[dict], records: list[dict], steps: int = 6,
+                    source: str = "training info records") -> dict[str, np.ndarray]:
+    """{token: (steps, D)} mean training future of the sample's command (D as in the info files).
+
+    A valid future (``fut_valid``) that is not finite numbers is an ``InputError`` naming ``source`` and the sample.
+    """
+    futures = [(int(r["command"]), _finite(r, "ego_fut_traj", source)) for r in train_records if r["fut_valid"]]
     if not futures:
         raise ValueError("the training split has no sample with a valid 6-step future; no mean trajectory to take")
     overall = np.mean([trajectory for _, trajectory in futures], axis=0)[:steps]
@@ -53,6 +63,18 @@ def mean_trajectory(train_records: list[dict], records: list[dict], steps: int =
     for command in {c for c, _ in futures}:
         by_command[command] = np.mean([trajectory for c, trajectory in futures if c == command], axis=0)[:steps]
     return {record["token"]: by_command.get(int(record["command"]), overall) for record in records}
+
+
+def _finite(record: dict, key: str, source: str) -> np.ndarray:
+    """``record[key]`` as a float array of finite numbers, else ``InputError`` naming the source file and sample."""
+    try:
+        value = as_numbers(record[key])
+    except (KeyError, TypeError, ValueError) as error:
+        raise InputError(f"{source}, sample {record.get('token')!r}: {key} must be an array of numbers ({error!r})") from error
+    if not np.isfinite(value).all():
+        raise InputError(f"{source}, sample {record.get('token')!r}: {key} holds NaN or inf ({value.tolist()}); a baseline "
+                         "built on it would not be a number")
+    return value
 
 
 def box_prior_file(train_records: list[dict], records: list[dict]) -> tuple[str, dict]:

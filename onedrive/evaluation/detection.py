@@ -21,7 +21,6 @@ Conventions:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import tempfile
@@ -32,7 +31,7 @@ import numpy as np
 from pyquaternion import Quaternion
 
 from onedrive.extras import extra_module
-from onedrive.io import write_text_atomic
+from onedrive.io import write_json_atomic
 from onedrive.schema import NUSCENES_DETECTION_CLASSES
 
 DEVKIT_CONFIG = "detection_cvpr_2019"
@@ -122,9 +121,9 @@ def boxes_to_submission(
 
 
 def write_submission(results: Mapping[str, list[dict]], path: str | os.PathLike, meta: Mapping | None = None) -> Path:
-    """Write ``{"meta", "results"}`` atomically (``onedrive.io.write_text_atomic``)."""
+    """Write ``{"meta", "results"}`` atomically (``onedrive.io.write_json_atomic``: NaN refused)."""
     payload = {"meta": dict(meta or SUBMISSION_META), "results": dict(results)}
-    return write_text_atomic(path, json.dumps(payload))
+    return write_json_atomic(path, payload)
 
 
 def _present_scores(summary: dict, present: Sequence[str]) -> tuple[float, float]:

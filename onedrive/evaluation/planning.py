@@ -66,6 +66,9 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from onedrive.errors import InputError
+from onedrive.numbers import as_numbers
+
 EGO_LENGTH = 4.084  # m, OmniDrive planning_utils.py (ego_length)
 EGO_WIDTH = 1.85  # m
 BOUNDARY_EGO_LENGTH = 4.08  # m, OmniDrive eval_planning.py ego_boxes for the drivable-area check
@@ -163,7 +166,10 @@ class PlanningGroundTruth:
 def _array(record: dict, key: str, shape: tuple[int, ...]) -> np.ndarray:
     if key not in record:
         raise ValueError(f"info record {record.get('token')}: missing key {key!r} needed by the planning metrics")
-    value = np.asarray(record[key], dtype=np.float64)
+    try:
+        value = as_numbers(record[key])
+    except (TypeError, ValueError) as error:
+        raise InputError(f"info record {record.get('token')}: {key} must be an array of numbers ({error})") from error
     if value.size == 0 and 0 in shape:
         return value.reshape(shape)
     if value.shape != shape:

@@ -12,7 +12,6 @@ the number of offending samples and the first few tokens. Nothing is dropped sil
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterable, Mapping
@@ -22,8 +21,10 @@ from typing import NamedTuple
 import numpy as np
 
 from onedrive.evaluation.detection import MAX_BOXES_PER_SAMPLE
+from onedrive.errors import InputError
 from onedrive.infos import load_infos as load_infos  # the evaluation's API since before onedrive.infos
-from onedrive.io import read_json
+from onedrive.io import parse_json, read_json
+from onedrive.numbers import as_numbers, is_number
 from onedrive.schema import NUSCENES_DETECTION_CLASSES
 
 PREDICTION_FILES = {
@@ -39,7 +40,28 @@ SHOWN = 5  # tokens quoted in an error message
 def _fail(path: Path | str, reason: str, tokens: Iterable[str]) -> None:
     tokens = list(tokens)
     if tokens:
-        raise ValueError(f"{path}: {reason} for {len(tokens)} split sample(s), e.g. {tokens[:SHOWN]}")
+        raise InputError(f"{path}: {reason} for {len(tokens)} split sample(s), e.g. {tokens[:SHOWN]}")
+
+
+def prediction_files(folder: str | os.PathLike) -> dict[str, Path]:
+    """{family: path} of the prediction files in ``folder`` (``PREDICTION_FILES``).
+
+    Any other entry (``plan.json``, ``lane.json``, a sub-folder) is an ``InputError`` listing it with the expected
+    names: a misnamed file would otherwise leave its metric family out without a word. Hidden entries (a name
+    starting with ``.``, e.g. an editor's or an atomic write's temporary file) are not looked at.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"predictions folder {folder} does not exist or is not a folder")
+    expected = sorted(PREDICTION_FILES.values())
+    entries = sorted(entry.name for entry in folder.iterdir() if not entry.name.startswith("."))
+    unknown = [name for name in entries if name not in expected or not (folder / name).is_file()]
+    if unknown:
+        raise InputError(f"{folder} holds {unknown}, which are not prediction files; the files it may hold are "
+                         f"{expected} (docs/design.md §4)")
+    if not entries:
+        raise InputError(f"{folder} holds none of {expected}; nothing to evaluate")
+    return {family: folder / name for family, name in PREDICTION_FILES.items() if name in entries}
 
 
 def check_complete(path: Path, predictions: Mapping, tokens: list[str]) -> None:
@@ -60,7 +82,7 @@ def load_planning(path: str | os.PathLike, tokens: list[str], num_steps: int = 6
             malformed.append(token)
             continue
         try:
-            traj = np.asarray(entry["trajectory"], dtype=np.float64)
+            traj = as_numbers(entry["trajectory"])
         except (TypeError, ValueError):
             malformed.append(token)
             continue
@@ -70,7 +92,7 @@ def load_planning(path: str | os.PathLike, tokens: list[str], num_steps: int = 6
             not_finite.append(token)
         else:
             trajs.append(traj)
-    _fail(path, "entry is not {'trajectory': [[x, y], ...]} of numbers", malformed)
+    _fail(path, "entry is not {'trajectory': [[x, y], ...]} of JSON numbers (not strings)", malformed)
     _fail(path, f"trajectory shape is not ({num_steps}, 2)", wrong_shape)
     _fail(path, "trajectory holds NaN/inf", not_finite)
     return np.stack(trajs).reshape(len(tokens), num_steps, 2)
@@ -93,7 +115,9 @@ def load_lanes(path: str | os.PathLike, tokens: list[str]) -> tuple[list[list[np
             continue
         for entry in entries:
             try:
-                points = np.asarray(entry["points"], dtype=np.float64)
+                points = as_numbers(entry["points"])
+                if not is_number(entry["score"]):
+                    raise TypeError("score is not a number")
                 score = float(entry["score"])
             except (TypeError, ValueError):
                 malformed.append(token)
@@ -108,7 +132,7 @@ def load_lanes(path: str | os.PathLike, tokens: list[str]) -> tuple[list[list[np
             sample_scores.append(score)
         lanes.append(sample_lanes)
         scores.append(np.asarray(sample_scores, dtype=np.float64))
-    _fail(path, "entry is not a list of {'points': [[x, y, z], ...], 'score': s} of numbers", malformed)
+    _fail(path, "entry is not a list of {'points': [[x, y, z], ...], 'score': s} of JSON numbers (not strings)", malformed)
     _fail(path, "lane points are not (K >= 2, 3)", wrong_shape)
     _fail(path, "lane points or score hold NaN/inf", not_finite)
     return lanes, scores
@@ -134,7 +158,9 @@ def load_detection(path: str | os.PathLike, tokens: list[str], classes: Iterable
             too_many.append(f"{token} ({len(boxes)})")
         for box in boxes:
             try:
-                values = [np.asarray(box[key], dtype=np.float64) for key in sizes]
+                values = [as_numbers(box[key]) for key in sizes]
+                if not is_number(box["detection_score"]):
+                    raise TypeError("detection_score is not a number")
                 score = float(box["detection_score"])
                 name, attribute, box_token = box["detection_name"], box["attribute_name"], box["sample_token"]
             except (KeyError, TypeError, ValueError):
@@ -193,11 +219,11 @@ def load_text(path: str | os.PathLike, records: list[dict]) -> TextPairs:
         for number, line in enumerate(f, start=1):
             if not line.strip():
                 continue
+            row = parse_json(line, f"{path} line {number}")
             try:
-                row = json.loads(line)
                 key = (row["sample_token"], row["question"])
                 prediction = row["prediction"]
-            except (json.JSONDecodeError, KeyError, TypeError):
+            except (KeyError, TypeError):
                 malformed.append(f"line {number}")
                 continue
             if not isinstance(prediction, str):

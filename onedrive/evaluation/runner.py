@@ -3,13 +3,15 @@
 Families are scored only where their file is present (``predictions.PREDICTION_FILES``); each
 scores exactly the info file's samples. Outputs, when ``out_dir`` is given: ``metrics.json`` (flat
 keys + ``"conventions"``), ``metrics.md`` (table), ``summary.png`` and ``bev/<token>.png`` for the
-first ``num_plots`` samples. Every file is written atomically.
+first ``num_plots`` samples. Every file is written atomically, ``metrics.json`` last: it exists
+only when the evaluation succeeded (``outputs.start_run`` removes an earlier run's files first).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -62,21 +64,18 @@ def evaluate_predictions(
     eval_split: str | None = None,
     out_dir: str | os.PathLike | None = None,
     num_plots: int = 4,
+    extra_metrics: Mapping[str, object] | None = None,
 ) -> dict:
     """Score every prediction file present in ``predictions_dir`` on the split of ``infos_path``.
 
     Detection needs the nuScenes-format data root, version and devkit split name; they default to the
-    info file's ``metadata`` (``data_root``, ``version``, ``split``). Returns the flat metrics dict
-    (with ``"conventions"``). Raises ValueError when no prediction file is present or any file does
-    not cover the split.
+    info file's ``metadata`` (``data_root``, ``version``, ``split``). ``extra_metrics`` (e.g. the
+    baselines' ``baseline/...`` keys, scored on the same split) join the metrics before anything is
+    written; ``metrics.json`` is written last, so it exists only when every output was written.
+    Returns the flat metrics dict (with ``"conventions"``). Raises ``InputError`` (a ValueError) when
+    the folder holds no prediction file or a file of another name, or any file does not cover the split.
     """
-    predictions_dir = Path(predictions_dir)
-    present = {family: predictions_dir / name for family, name in predictions.PREDICTION_FILES.items()
-               if (predictions_dir / name).is_file()}
-    if not present:
-        raise ValueError(
-            f"{predictions_dir} holds none of {sorted(predictions.PREDICTION_FILES.values())}; nothing to evaluate"
-        )
+    present = predictions.prediction_files(predictions_dir)
     metadata, records = predictions.load_infos(infos_path)
     tokens = [record["token"] for record in records]
     metrics: dict = {"num_split_samples": len(tokens)}
@@ -128,13 +127,15 @@ def evaluate_predictions(
         conventions["navsim"] = NAVSIM_CONVENTION
     metrics["conventions"] = conventions
 
+    metrics.update(extra_metrics or {})
+
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(out_dir / "metrics.json", json.dumps(metrics, indent=2))
-        write_text_atomic(out_dir / "metrics.md", report.markdown_table(metrics))
         report.plot_summary(out_dir / "summary.png", metrics)
         by_token = {record["token"]: record for record in records}
         for token, inputs in plot_inputs.items():
             report.plot_sample(out_dir / "bev" / f"{token}.png", by_token[token], **inputs)
+        write_text_atomic(out_dir / "metrics.md", report.markdown_table(metrics))
+        write_text_atomic(out_dir / "metrics.json", json.dumps(metrics, indent=2))  # last: the run succeeded
     return metrics

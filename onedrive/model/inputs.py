@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from onedrive.errors import InputError
 from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.model.position_3d import check_image_hw
 from onedrive.schema import CameraGeometry
@@ -86,6 +87,8 @@ def check_image_tokens(
             f"(id {config.image_token_id}), pixel_values give {tiles} tiles x {config.tokens_per_tile} = "
             f"{tiles * config.tokens_per_tile} features"
         )
+    if pixel_values is not None:
+        check_finite_pixels(pixel_values, per_sample // config.tokens_per_tile)
     if driving:
         expected = config.task_config.num_cameras * config.image_tokens_per_camera
         wrong = torch.nonzero(per_sample != expected).flatten().tolist()
@@ -94,3 +97,20 @@ def check_image_tokens(
                 f"each sample needs {expected} image tokens ({config.task_config.num_cameras} cameras x "
                 f"{config.image_tokens_per_camera}); samples {wrong} have {per_sample[wrong].tolist()}"
             )
+
+
+def check_finite_pixels(pixel_values: torch.Tensor, tiles_per_sample: torch.Tensor) -> None:
+    """NaN or inf pixels are refused here, where they enter (they would come out as NaN boxes and trajectories).
+
+    pixel_values (T, 3, S, S) tiles of all samples in order; tiles_per_sample (B,).
+    """
+    bad_tiles = ~torch.isfinite(pixel_values.flatten(1)).all(dim=1)  # (T,)
+    if bad_tiles.any():
+        sample_of_tile = torch.repeat_interleave(torch.arange(len(tiles_per_sample)), tiles_per_sample.cpu())  # (T,)
+        where = f"tiles {torch.nonzero(bad_tiles).flatten().tolist()[:5]}"
+        if len(sample_of_tile) == len(bad_tiles):
+            where = f"samples {sorted(set(sample_of_tile[bad_tiles.cpu()].tolist()))} of the batch"
+        raise InputError(
+            f"pixel_values hold NaN or inf in {int(bad_tiles.sum())} of {pixel_values.shape[0]} tiles, {where}; "
+            "images must be finite (the processor's normalised tiles always are)"
+        )

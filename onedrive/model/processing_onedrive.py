@@ -4,7 +4,9 @@ Images: each camera (a PIL image) is resized — or, with ``augment=True``, rand
 cropped then resized — to ``(rows · S, cols · S)`` (``camera_tiles`` of the ViT tile
 size S), cut into tiles plus a thumbnail and normalised (``image_transforms``); its
 intrinsics are updated by the same crop/resize, so ``CameraGeometry`` always
-describes the processed pixels. Text: the chat prompt with one image block per camera
+describes the processed pixels. Camera images must be 8-bit RGB (PIL mode ``RGB``):
+a grayscale, RGBA or palette image is refused, not converted, since a silent conversion
+would feed the model colours it was not trained on (replicated gray, alpha dropped). Text: the chat prompt with one image block per camera
 (``prompts``). Flipping is not offered: mirroring the rig would also have to mirror the
 left/right words in the free-form QA text, which cannot be done reliably.
 
@@ -37,8 +39,9 @@ from onedrive.model.image_processing_onedrive import (
     image_to_tiles,
     random_crop_box,
 )
+from onedrive.errors import InputError
 from onedrive.model.prompts import ImageTokens, tokenize_turn, user_content
-from onedrive.schema import NUSCENES_DETECTION_CLASSES, DriveSample
+from onedrive.schema import CAMERA_IMAGE_MODE, NUSCENES_DETECTION_CLASSES, DriveSample
 
 
 class OneDriveProcessor(ProcessorMixin):
@@ -167,7 +170,7 @@ class OneDriveProcessor(ProcessorMixin):
         """Process one sample.
 
         Args:
-            images: ``num_cameras`` PIL images in camera order (any size; converted to RGB).
+            images: ``num_cameras`` PIL images in camera order (any size; mode ``RGB``, others refused).
             intrinsics: (N_cam, 3, 3) of the given images (pixel centres at integers).
             cam2ego: (N_cam, 4, 4) camera-to-ego transforms (unchanged by resizing).
             question / answer: one QA turn; ``answer=None`` builds a generation prompt.
@@ -191,7 +194,11 @@ class OneDriveProcessor(ProcessorMixin):
                 raise ValueError(f"{where}{name}: expected a PIL image, got {type(image).__name__}")
             if camera_k[0, 0] <= 0 or camera_k[1, 1] <= 0:
                 raise ValueError(f"{where}{name}: intrinsics need fx, fy > 0, got {camera_k.tolist()}")
-            image = image.convert("RGB")
+            if image.mode != CAMERA_IMAGE_MODE:
+                raise InputError(
+                    f"{where}{name}: camera images must have PIL mode {CAMERA_IMAGE_MODE!r} (3 channels of 8 bits), "
+                    f"got {image.mode!r}; grayscale, RGBA or palette images are refused, not converted"
+                )
             width, height = image.size
             if augment:
                 box = random_crop_box((height, width), tuple(self.crop_scale), tuple(self.crop_ratio), rng)

@@ -35,6 +35,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
+from onedrive.info_classes import NAVSIM_CLASSES
 from onedrive.data.navsim.logs import CAMERA_NAMES, ego2global, lidar2ego
 from onedrive.data.navsim.pdms_scenes import check_entry, pdms_entry, write_pdms_scenes
 from onedrive.data.navsim.scenes import (
@@ -42,7 +43,6 @@ from onedrive.data.navsim.scenes import (
 )
 from onedrive.io import write_json_atomic
 
-NAVSIM_CLASSES = ("vehicle", "pedestrian", "bicycle", "traffic_cone", "barrier", "czone_sign", "generic_object")
 DEFAULT_BEV_RANGE = (-51.2, -51.2, -5.0, 51.2, 51.2, 3.0)
 
 

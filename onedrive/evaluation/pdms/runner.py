@@ -29,6 +29,7 @@ from onedrive.evaluation.pdms.scene import PDMSScene
 from onedrive.evaluation.pdms.scorer import PDMScorer
 from onedrive.evaluation.pdms.tracker import BatchTracker, initial_state
 from onedrive.evaluation.pdms.trajectory import AGENT_POSES, agent_states_10hz
+from onedrive.numbers import as_numbers
 from onedrive.io import read_json
 
 SUB_SCORES = ("PDMS", "NC", "DAC", "TTC", "C", "EP")
@@ -37,7 +38,7 @@ SUB_SCORES = ("PDMS", "NC", "DAC", "TTC", "C", "EP")
 def check_poses(token: str, poses) -> np.ndarray:
     """The agent's poses as an (8, 3) float array, or ``ValueError`` naming the token."""
     try:
-        array = np.asarray(poses, dtype=np.float64)
+        array = as_numbers(poses)
     except (TypeError, ValueError) as error:
         raise ValueError(f"token {token!r}: poses must be numbers, got {poses!r} ({error})") from None
     if array.shape != (AGENT_POSES, 3):

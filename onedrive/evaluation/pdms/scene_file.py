@@ -7,13 +7,13 @@ JSON maps (``map.py``) under the data root.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from onedrive.evaluation.pdms.map import load_map
 from onedrive.evaluation.pdms.scene import EgoState, ObjectTrack, PDMSScene
+from onedrive.io import read_json
 
 SCENES_FORMAT = "onedrive-pdms-scenes"
 SCENES_VERSION = 1
@@ -24,7 +24,7 @@ def load_pdms_scenes(path: str | Path, data_root: str | Path | None = None) -> l
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"PDM scene file {path} does not exist")
-    document = json.loads(path.read_text(encoding="utf-8"))
+    document = read_json(path)
     if document.get("format") != SCENES_FORMAT or document.get("version") != SCENES_VERSION:
         raise ValueError(f"{path}: expected format {SCENES_FORMAT!r} version {SCENES_VERSION}, "
                          f"got {document.get('format')!r} {document.get('version')!r}")

@@ -82,3 +82,34 @@ def test_eval_tool_scores_the_baselines_on_the_configs_split(world):
     assert metrics["baseline/box_prior/det/num_samples"] == len(records)
     written = json.loads((world / "eval_baselines" / "metrics.json").read_text())
     assert written["baseline/box_prior/det/mAP"] == metrics["baseline/box_prior/det/mAP"]
+
+
+@pytest.mark.slow
+def test_eval_checkpoint_without_text_scores_no_text_left_by_an_earlier_run(world):
+    """tools/eval.py --checkpoint --no-text --out DIR, DIR holding an earlier run's predictions/text.jsonl and
+    metrics.json: neither survives, no text metric is credited to the model."""
+    tokenizer = build_tokenizer()
+    config = tiny_internvl_config(vocab_size=len(tokenizer), image_token_id=tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>"))
+    save_tiny_internvl(world / "internvl_ckpt", config)
+    model = OneDriveForDriving.from_internvl(
+        str(world / "internvl_ckpt"), task_config=dict(num_det_queries=8, num_lane_queries=4, max_boxes=8, max_lanes=4, depth_bins=4)
+    )
+    checkpoint = world / "checkpoint"
+    model.save_pretrained(checkpoint)
+    OneDriveProcessor.from_config(model.config, tokenizer).save_pretrained(checkpoint)
+    infos = world / "infos" / "nuscenes_infos_synthetic_val.json"
+    records = json.loads(infos.read_text())["infos"]
+    out = world / "eval_checkpoint"
+    (out / "predictions").mkdir(parents=True)
+    (out / "predictions" / "text.jsonl").write_text("".join(  # an earlier run's perfect answers
+        json.dumps({"sample_token": r["token"], "question": qa["question"], "prediction": qa["answer"]}) + "\n"
+        for r in records for qa in r["qa"]))
+    (out / "metrics.json").write_text(json.dumps({"text/BLEU-4": 1.0}))
+    metrics = run_tool("eval", [
+        str(TOOLS.parent / "configs" / "demo" / "demo_stage1_perception.py"), "--checkpoint", str(checkpoint),
+        "--no-text", "--out", str(out), "--num-plots", "0",
+        "--set", f"data.root={world / 'world'}", "--set", f"data.infos_dir={world / 'infos'}",
+    ])
+    assert not any(key.startswith("text/") for key in metrics)
+    assert sorted(path.name for path in (out / "predictions").iterdir()) == ["detection.json", "lanes.json", "planning.json"]
+    assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(metrics))

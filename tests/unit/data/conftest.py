@@ -69,7 +69,7 @@ def make_record(root: Path, token: str, index: int, qa: list[dict] | None = None
             [5.0, -3.0, 0.9, 0.6, 0.6, 1.7, 1.0, 0.5, 0.5],
             [20.0, 4.0, 0.5, 0.4, 0.4, 0.9, 0.0, 0.0, 0.0],
         ],
-        "gt_names": ["car", "pedestrian", "animal"],
+        "gt_names": ["car", "pedestrian", "traffic_cone"],
         "gt_attributes": ["vehicle.moving", "pedestrian.moving", ""],
         "gt_instance_tokens": ["i0", "i1", "i2"],
         "gt_annotation_tokens": ["a0", "a1", "a2"],

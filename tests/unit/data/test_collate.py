@@ -33,7 +33,7 @@ def test_right_padding_and_stacking(samples, tokenizer):
     assert batch.camera.image_hw == (56, 112)
     assert batch.ego_status.shape == (4, 6) and batch.command.tolist() == [0, 1, 2, 0]
     assert batch.targets.trajectory.shape == (4, 6, 2) and batch.targets.trajectory_mask.dtype == torch.bool
-    assert [boxes.shape for boxes in batch.targets.boxes] == [(2, 9)] * 4
+    assert [boxes.shape for boxes in batch.targets.boxes] == [(3, 9)] * 4
     assert batch.sample_tokens == ["tok0", "tok1", "tok2", "tok3"]
     assert "sample_tokens" not in dict(batch)
 

@@ -8,6 +8,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from onedrive.data import COMMAND_ANSWERS, DriveDataset, PLANNING_QUESTION, collate_drive_batch
+from onedrive.errors import InputError
 
 INFOS = "demo_infos_val.json"
 
@@ -43,11 +44,12 @@ def test_item_contents(info_dir, processor, tokenizer, records):
     assert tokenizer.decode(sample.input_ids[sample.labels != -100]) == COMMAND_ANSWERS[1] + "<|im_end|>"
     assert sample.command == 1
     torch.testing.assert_close(sample.ego_status, torch.tensor([4.0, 0.1, 0.2, 0.0, 0.01, 5.0]))
-    # "animal" is not a detection class: dropped; labels index det_classes.
-    assert sample.targets.boxes.shape == (2, 9)
+    # labels index det_classes.
+    assert sample.targets.boxes.shape == (3, 9)
     assert sample.targets.labels.tolist() == [
         processor.det_classes.index("car"),
         processor.det_classes.index("pedestrian"),
+        processor.det_classes.index("traffic_cone"),
     ]
     assert sample.targets.lanes.shape == (2, 11, 3)
     assert sample.targets.trajectory.shape == (6, 2)
@@ -114,6 +116,7 @@ def _set(key, value):
         (lambda r: r["cams"].pop("CAM_BACK"), r"sample 'tok2': camera 'CAM_BACK' missing"),
         (_set("ego_status", [1.0, float("nan"), 0, 0, 0, 1]), r"sample 'tok2': ego_status holds NaN"),
         (_set("ego_status", [1.0, 2.0]), r"sample 'tok2': ego_status must have shape \(6,\), got \(2,\)"),
+        (_set("ego_status", ["4.0", "0.1", "0", "0", "0", "1"]), r"sample 'tok2': ego_status is not a numeric array .*str"),
         (lambda r: r["gt_boxes"][1].__setitem__(3, float("nan")), r"sample 'tok2': gt_boxes holds NaN .*\[\[1, 3\]\]"),
         (_set("gt_boxes", [[1.0] * 7]), r"sample 'tok2': gt_boxes must have shape \(N, 9\), got \(1, 7\)"),
         (_set("gt_names", ["car"]), r"sample 'tok2': 3 gt_boxes but 1 gt_names"),
@@ -131,6 +134,14 @@ def test_bad_records_raise_naming_the_sample(info_dir, processor, edit, message)
     dataset[1]  # other records still load
     with pytest.raises(ValueError, match=message):
         dataset[2]
+
+
+@pytest.mark.parametrize("name", ["Car", "spaceship"])
+def test_unknown_class_names_are_an_error_naming_file_sample_and_name(info_dir, processor, name):
+    _rewrite(info_dir, lambda record: record["gt_names"].__setitem__(0, name))
+    with pytest.raises(InputError, match=rf"info file {info_dir / INFOS}: 1 box\(es\) with an unknown class name "
+                                         rf"\(sample: name\), e.g. tok2: '{name}';"):
+        DriveDataset(info_dir / INFOS, info_dir, processor)
 
 
 def test_nan_trajectory_is_allowed_only_where_masked(info_dir, processor):
@@ -168,10 +179,21 @@ def test_bad_info_files_are_refused(info_dir, processor, tmp_path):
         DriveDataset(info_dir / INFOS, info_dir, processor, cameras=["CAM_FRONT", "CAM_BACK"])
     broken = tmp_path / "broken.json"
     broken.write_text('{"metadata": {}, "infos": [')
-    with pytest.raises(ValueError, match=rf"info file {broken} is not valid JSON"):
+    with pytest.raises(ValueError, match=rf"{broken}: not valid JSON"):
         DriveDataset(broken, info_dir, processor)
     with pytest.raises(ValueError, match="does not exist"):
         DriveDataset(tmp_path / "absent.json", info_dir, processor)
     broken.write_text(json.dumps({"metadata": {}, "infos": [{"cams": {}}]}))
     with pytest.raises(ValueError, match="record 0 has no 'token' string"):
         DriveDataset(broken, info_dir, processor)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA"])
+def test_grayscale_and_rgba_camera_files_are_refused_naming_the_file(info_dir, processor, mode):
+    image = info_dir / "samples/CAM_BACK/tok1.png"
+    Image.open(image).convert(mode).save(image)
+    dataset = DriveDataset(info_dir / INFOS, info_dir, processor)
+    dataset[0]  # other samples still load
+    with pytest.raises(InputError, match=rf"sample 'tok1': image file {image} has PIL mode '{mode}', camera images "
+                                         r"must be 'RGB'"):
+        dataset[1]

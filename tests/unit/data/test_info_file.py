@@ -18,7 +18,7 @@ def write(path, content):
 
 
 BAD_FILES = [
-    ('{"metadata": {}, "infos": [', "is not valid JSON"),
+    ('{"metadata": {}, "infos": [', "not valid JSON"),
     ([{"token": "a"}], r"expected \{'metadata'.*got list"),
     ({"metadata": {}, "records": []}, r"got keys \['metadata', 'records'\]"),
     ({"metadata": {}, "infos": []}, "holds no records"),

@@ -6,6 +6,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
 from onedrive import OneDriveConfig
+from onedrive.errors import InputError
 from onedrive.model import OneDriveProcessor, build_tokenizer
 from onedrive.model.image_processing_onedrive import IMAGENET_MEAN, IMAGENET_STD
 from onedrive.tiny import tiny_internvl_config
@@ -156,3 +157,11 @@ def test_bad_inputs_raise_naming_the_sample(processor, change, message):
 def test_image_markers_in_the_question_are_refused(processor):
     with pytest.raises(ValueError, match=r"prompt holds 76 '<IMG_CONTEXT>' tokens, expected 72"):
         processor(*six_cameras(), "look: " + "<IMG_CONTEXT>" * 4)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P"])
+def test_camera_images_that_are_not_rgb_are_refused_not_converted(processor, mode):
+    images, intrinsics, cam2ego = six_cameras()
+    images[2] = images[2].convert(mode)
+    with pytest.raises(InputError, match=rf"sample 'tok': CAM_2: camera images must have PIL mode 'RGB' .*got '{mode}'"):
+        processor(images, intrinsics, cam2ego, QUESTION, sample_token="tok", camera_names=[f"CAM_{i}" for i in range(6)])

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from onedrive.evaluation.baselines import box_prior, box_prior_file
+from onedrive.errors import InputError
+from onedrive.evaluation.baselines import box_prior, box_prior_file, constant_velocity, mean_trajectory
 
 CLASS_RANGE = {"car": 50.0, "pedestrian": 40.0}
 
@@ -58,3 +59,15 @@ def test_box_prior_file_puts_the_same_ego_frame_boxes_into_every_sample_in_the_g
     assert first["detection_name"] == "car" and first["sample_token"] == "v1"
     np.testing.assert_allclose(first["translation"], [10.0, 0.0, 0.8])
     np.testing.assert_allclose(second["translation"], [110.0, 200.0, 0.8])
+
+
+def test_planning_baselines_blame_a_nan_in_the_info_file_on_the_file_and_sample():
+    good = {"token": "a", "ego_status": [2.0, 0.0, 0.0, 0.0, 0.0, 2.0], "command": 2, "fut_valid": True,
+            "ego_fut_traj": [[float(t), 0.0] for t in range(1, 7)]}
+    bad = dict(good, token="b", ego_status=[float("nan"), 0.0, 0.0, 0.0, 0.0, 2.0])
+    np.testing.assert_allclose(constant_velocity([good])["a"][:, 0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    with pytest.raises(InputError, match=r"info file x_infos_val.json, sample 'b': ego_status holds NaN or inf"):
+        constant_velocity([good, bad], source="info file x_infos_val.json")
+    bad = dict(good, token="c", ego_fut_traj=[[float("nan"), 0.0]] * 6)
+    with pytest.raises(InputError, match=r"info file x_infos_train.json, sample 'c': ego_fut_traj holds NaN or inf"):
+        mean_trajectory([good, bad], [good], source="info file x_infos_train.json")

@@ -95,3 +95,43 @@ def test_eval_tool_scores_only_present_files_and_refuses_an_empty_directory(info
     metrics = eval_main()(["--predictions", str(preds), "--infos", str(info_path)])
     assert not any(key.startswith(("det/", "lane/", "text/")) for key in metrics)
     assert list(metrics["conventions"]) == ["plan", "plan/uniad", "plan/collision", "plan/boundary"]
+
+
+def test_an_output_folder_holds_one_run_and_a_failed_run_leaves_no_metrics(infos, tmp_path):
+    records = [infos.make(f"s{i}") for i in range(3)]
+    info_path = infos.write(tmp_path / "x_infos_val.json", records)
+    out = tmp_path / "eval"
+    (out / "bev").mkdir(parents=True)
+    (out / "bev" / "old-sample.png").write_bytes(b"png")
+    (out / "baselines" / "constant_velocity").mkdir(parents=True)
+    (out / "predictions").mkdir()
+    (out / "predictions" / "text.jsonl").write_text("")  # written by an earlier --checkpoint run
+    (out / "metrics.json").write_text(json.dumps({"text/BLEU-4": 1.0, "plan/l2_avg": 0.1}))
+    (out / "metrics.md").write_text("| text/BLEU-4 | 1.0000 |")
+    (out / "notes.txt").write_text("mine")  # not an evaluation output: kept
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    (preds / "planning.json").write_text(json.dumps({r["token"]: {"trajectory": [[0.0, 0.0]]} for r in records}))
+    with pytest.raises(ValueError, match=r"shape is not \(6, 2\)"):
+        eval_main()(["--predictions", str(preds), "--infos", str(info_path), "--out", str(out)])
+    assert sorted(path.name for path in out.iterdir()) == ["notes.txt"]  # no earlier metrics.json looking current
+
+    (preds / "planning.json").write_text(json.dumps({r["token"]: {"trajectory": r["ego_fut_traj"]} for r in records}))
+    eval_main()(["--predictions", str(preds), "--infos", str(info_path), "--out", str(out), "--num-plots", "1"])
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["plan/l2_avg"] == 0.0 and not any(key.startswith("text/") for key in saved)
+    assert sorted(path.name for path in (out / "bev").iterdir()) == ["s0.png"]
+    assert sorted(path.name for path in out.iterdir()) == ["bev", "metrics.json", "metrics.md", "notes.txt", "summary.png"]
+
+
+def test_predictions_inside_the_output_folder_are_kept_and_the_folder_itself_is_refused_as_output(infos, tmp_path):
+    records = [infos.make(f"s{i}") for i in range(2)]
+    info_path = infos.write(tmp_path / "x_infos_val.json", records)
+    preds = tmp_path / "eval" / "predictions"
+    preds.mkdir(parents=True)
+    (preds / "planning.json").write_text(json.dumps({r["token"]: {"trajectory": r["ego_fut_traj"]} for r in records}))
+    metrics = eval_main()(["--predictions", str(preds), "--infos", str(info_path), "--out", str(tmp_path / "eval")])
+    assert metrics["plan/l2_avg"] == 0.0 and (preds / "planning.json").is_file()
+    with pytest.raises(ValueError, match="is the predictions folder being scored"):
+        eval_main()(["--predictions", str(preds), "--infos", str(info_path), "--out", str(preds)])
+    assert (preds / "planning.json").is_file()

@@ -6,6 +6,7 @@ import torch
 from model_helpers import load_onedrive, make_batch
 
 from onedrive import OneDriveConfig
+from onedrive.errors import InputError
 from onedrive.schema import CameraGeometry
 from onedrive.tiny import tiny_internvl_config
 
@@ -61,6 +62,14 @@ def test_inference_entries_validate_before_running(model, entry):
     batch.ego_status[0, 0] = float("inf")
     with pytest.raises(ValueError, match=r"ego_status holds NaN or inf in samples \[0\]"):
         getattr(model, entry)(batch)
+
+
+def test_nan_pixels_are_refused_by_predict_naming_the_sample(model):
+    batch = make_batch()
+    tiles_per_sample = batch.pixel_values.shape[0] // 2
+    batch.pixel_values[tiles_per_sample + 1, 0, 3, 3] = float("nan")  # a tile of sample 1
+    with pytest.raises(InputError, match=r"pixel_values hold NaN or inf in 1 of 12 tiles, samples \[1\]"):
+        model.predict(batch)
 
 
 def test_attention_mask_must_match_input_ids(model):
