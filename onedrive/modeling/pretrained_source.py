@@ -64,7 +64,12 @@ def check_local_checkpoint(folder: Path, model_type: str, expected: str, check_c
 def check_pretrained_source(
     source: str | Path, model_type: str, expected: str, subfolder: str = "", check_config: bool = True
 ) -> None:
-    """A local folder is checked here (see the module docstring); a hub repository id is left to transformers."""
+    """A local folder is checked here (see the module docstring); a hub repository id is left to transformers.
+
+    ``source`` None (transformers then builds from ``config`` and ``state_dict``) is left to transformers too.
+    """
+    if source is None:
+        return
     folder = local_folder(source, expected, subfolder)
     if folder is not None:
         check_local_checkpoint(folder, model_type, expected, check_config)
