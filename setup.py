@@ -33,7 +33,9 @@ setup(
     python_requires=">=3.10",
     install_requires=[
         "torch>=2.4",
-        "transformers>=5.0,<6",
+        # Verified: 5.24.0 (CI). create_causal_mask takes the KV cache as `cache` from 5.24 on; 5.25 needs the
+        # `kernels` package and loads with hub kernels on by default, which no test covers yet.
+        "transformers>=5.24,<5.25",
         "peft>=0.13",
         "safetensors>=0.4",
         "numpy>=1.24",

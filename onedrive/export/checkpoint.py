@@ -41,6 +41,7 @@ from onedrive.export.weights import (
     weight_files,
 )
 from onedrive.model.modeling_onedrive import OneDriveForDriving
+from onedrive.model.tied_embeddings import checkpoint_ties
 
 ADAPTER_CONFIG = "adapter_config.json"
 EXPERIMENT_FILE = "experiment.json"
@@ -144,7 +145,9 @@ def _merge_injected(config, state, files, folder, lora_alpha, info: CheckpointIn
 
 def _read_plain(folder: Path, allow_pickle: bool) -> tuple[OneDriveConfig, dict[str, torch.Tensor], list[Path]]:
     files = check_model_folder(folder, allow_pickle)
-    return OneDriveConfig.from_pretrained(folder), read_state_dict(files), files
+    config, state = OneDriveConfig.from_pretrained(folder), read_state_dict(files)
+    config.tie_word_embeddings = checkpoint_ties(config.tie_word_embeddings, state)  # as from_pretrained decides
+    return config, state, files
 
 
 def _base_of_adapter(folder: Path, base: str | Path | None) -> Path:

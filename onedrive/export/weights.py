@@ -16,13 +16,15 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError, safe_open
 
+from onedrive.errors import InputError
+
 SAFE_SINGLE = "model.safetensors"
 SAFE_INDEX = "model.safetensors.index.json"
 PICKLE_SINGLE = "pytorch_model.bin"
 PICKLE_INDEX = "pytorch_model.bin.index.json"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """A checkpoint or exported folder that cannot be loaded; the message names the file."""
 
 

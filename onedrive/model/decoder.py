@@ -263,7 +263,7 @@ class OneDriveLanguageModel(Qwen2Model):
             config=self.config,
             inputs_embeds=inputs_embeds,
             attention_mask=attention_mask,
-            past_key_values=past_key_values,
+            cache=past_key_values,  # transformers >= 5.24 (the old name goes in 5.40)
             position_ids=position_ids,
         )
         position_embeddings = self.rotary_emb(inputs_embeds, position_ids)

@@ -6,7 +6,10 @@ cache and ``HF_HUB_OFFLINE`` work as usual). OneDrive keeps InternVL's parameter
 so the key map is the identity: every pretrained tensor (ViT, projector, embeddings,
 attention, FFNs, norms, LM head) must land, and the only parameters left are the task
 modules (``TASK_MODULE_PREFIXES`` and the per-layer query modules). Each query-type FFN
-starts as a copy of its layer's pretrained FFN.
+starts as a copy of its layer's pretrained FFN. The LM head is tied to the input
+embeddings exactly when transformers tied them on loading (``tied_embeddings``), and the
+built config says so explicitly. A local folder is checked first (``pretrained_source``):
+a OneDrive folder, a truncated weight file or a path that does not exist is named.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import torch
 from transformers import InternVLForConditionalGeneration
 
 from onedrive.model.configuration_onedrive import OneDriveConfig
+from onedrive.errors import InputError
+from onedrive.model.pretrained_source import check_pretrained_source
+from onedrive.model.tied_embeddings import embeddings_tied
 
 TASK_MODULE_PREFIXES = ("queries.", "image_position.", "det_position.", "lane_position.", "det_head.", "lane_head.", "plan_head.")
 LAYER_TASK_MODULE = re.compile(r"^model\.language_model\.layers\.\d+\.(query_self_attn|query_ffns)\.")
@@ -36,21 +42,26 @@ def from_internvl(
     **from_pretrained_kwargs,
 ):
     """Load InternVL3 from ``pretrained`` and build ``model_class`` (``OneDriveForDriving``) around its weights."""
+    check_pretrained_source(
+        pretrained, "internvl", "an InternVL3 checkpoint (transformers' InternVL layout)",
+        subfolder=from_pretrained_kwargs.get("subfolder", ""),
+    )
     internvl = InternVLForConditionalGeneration.from_pretrained(
         pretrained, attn_implementation=attn_implementation, dtype=dtype, **from_pretrained_kwargs
     )
     settings = internvl.config.to_dict()
     for key in ("model_type", "architectures", "transformers_version"):
         settings.pop(key, None)
+    settings["tie_word_embeddings"] = embeddings_tied(internvl)
     config = OneDriveConfig(**settings, task_config=task_config or {})
     model = model_class._from_config(config, attn_implementation=attn_implementation, dtype=internvl.dtype)
     pretrained_state = internvl.state_dict()
     missing, unexpected = model.load_state_dict(pretrained_state, strict=False)
     if unexpected:
-        raise ValueError(f"{pretrained}: checkpoint tensors with no place in OneDrive: {sorted(unexpected)[:10]}")
+        raise InputError(f"{pretrained}: checkpoint tensors with no place in OneDrive: {sorted(unexpected)[:10]}")
     not_task = [key for key in missing if not is_task_module_key(key)]
     if not_task:
-        raise ValueError(f"{pretrained}: pretrained tensors missing from the checkpoint: {sorted(not_task)[:10]}")
+        raise InputError(f"{pretrained}: pretrained tensors missing from the checkpoint: {sorted(not_task)[:10]}")
     with torch.no_grad():
         for layer in model.model.language_model.layers:
             if layer.has_task_modules:

@@ -25,6 +25,7 @@ from transformers import AutoModel, PreTrainedModel
 from transformers.models.internvl.modeling_internvl import InternVLModel, InternVLMultiModalProjector
 
 from onedrive.model.configuration_onedrive import OneDriveConfig
+from onedrive.errors import InputError
 from onedrive.model.azimuth_prior import AzimuthPrior, rig_centre
 from onedrive.model.decoder import LanguageModelOutput, OneDriveLanguageModel, QueryRouting
 from onedrive.model.heads.detection import DetectionHead, DetectionOutput
@@ -34,7 +35,9 @@ from onedrive.model.initial_values import restore_initial_values
 from onedrive.model.inputs import validate_inputs
 from onedrive.model.outputs import DriveGenerateOutput, DrivePrediction, OneDriveOutput
 from onedrive.model.position_3d import FrustumPositionEncoder, ReferencePointEncoder, denormalise_points
+from onedrive.model.pretrained_source import check_pretrained_source
 from onedrive.model.queries import DrivingQueries
+from onedrive.model.tied_embeddings import INPUT_EMBEDDINGS, LM_HEAD, embeddings_tied
 from onedrive.model.tokens import TokenLayout, left_align
 from onedrive.schema import IGNORE_INDEX, CameraGeometry, DriveBatch, DriveTargets
 
@@ -73,7 +76,7 @@ class OneDriveModel(InternVLModel):
 
 
 class OneDriveForDriving(OneDrivePreTrainedModel):
-    _tied_weights_keys = {"lm_head.weight": "model.language_model.embed_tokens.weight"}
+    _tied_weights_keys = {LM_HEAD: INPUT_EMBEDDINGS}  # when config.tie_word_embeddings (tied_embeddings.py)
 
     def __init__(self, config: OneDriveConfig):
         super().__init__(config)
@@ -97,6 +100,24 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         from onedrive.model.internvl_weights import from_internvl
 
         return from_internvl(cls, *args, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """transformers' ``from_pretrained``, after ``pretrained_source`` checked a local folder.
+
+        A path that does not exist, a folder of another model type or a truncated weight file
+        raises ``InputError`` naming it; a hub repository id goes to transformers as is. The
+        loaded config's ``tie_word_embeddings`` states what transformers did: it keeps the LM
+        head apart when the folder holds both tensors with different values.
+        """
+        check_pretrained_source(
+            pretrained_model_name_or_path, cls.config_class.model_type, "a OneDrive model",
+            subfolder=kwargs.get("subfolder", ""), check_config=kwargs.get("config") is None,
+        )
+        loaded = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        model = loaded[0] if isinstance(loaded, tuple) else loaded
+        model.config.tie_word_embeddings = embeddings_tied(model)
+        return loaded
 
     def get_input_embeddings(self) -> nn.Module:
         return self.model.get_input_embeddings()
@@ -318,6 +339,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         ``tasks=("plan",)`` stops after the last planning-supervised (task) layer: the
         trajectory equals what the full pass's planning head gives at that layer.
         """
+        _check_batch(batch, "predict")
         unknown = set(tasks) - {"det", "lane", "plan"}
         if unknown or not tasks:
             raise ValueError(f"tasks must be a non-empty subset of ('det', 'lane', 'plan'), got {tasks}")
@@ -343,6 +365,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         The batch is re-padded on the left so every sample continues at the same step.
         With driving inputs, the structured outputs of that same prefill are returned too.
         """
+        _check_batch(batch, "generate")
         pad = pad_token_id if pad_token_id is not None else (self.config.text_config.pad_token_id or 0)
         eos = eos_token_id if eos_token_id is not None else self.config.text_config.eos_token_id
         mask = batch.attention_mask if batch.attention_mask is not None else torch.ones_like(batch.input_ids)
@@ -381,3 +404,11 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             next_token = self.lm_head(step.last_hidden_state[:, -1]).argmax(dim=-1)
         sequences = torch.stack(generated, dim=1) if generated else input_ids.new_zeros(input_ids.shape[0], 0)
         return DriveGenerateOutput(sequences, prediction)
+
+
+def _check_batch(batch, method: str) -> None:
+    if not isinstance(batch, DriveBatch):
+        raise InputError(
+            f"{method} expects a onedrive.schema.DriveBatch (what OneDriveProcessor and the collator build; "
+            f"DriveBatch(input_ids=..., attention_mask=..., ...) from tensors), got {type(batch).__name__}"
+        )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-from transformers.cache_utils import Cache
 from transformers.utils import ModelOutput
 
 from onedrive.model.heads.detection import DetectionOutput, Detections
@@ -32,7 +31,6 @@ class OneDriveOutput(ModelOutput):
     detection: DetectionOutput | None = None
     lanes: LaneOutput | None = None
     planning: dict[int, PlanningOutput] | None = None
-    past_key_values: Cache | None = None
 
 
 @dataclass

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import torch
 
 from onedrive import CameraGeometry, DriveBatch, DriveTargets, OneDriveForDriving
+from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 
 TASK = dict(
     num_det_queries=8,
@@ -19,6 +23,26 @@ TASK = dict(
 IMAGE_TOKEN_ID = 5
 TILES_PER_CAMERA = 3  # 1 x 2 grid + thumbnail
 TOKENS_PER_TILE = 4
+
+
+def save_internvl_like_release(folder, tied: bool, tie_key: bool, seed: int = 0) -> Path:
+    """A tiny InternVL written by ``save_pretrained`` the way the released checkpoints are.
+
+    ``tied=False``: its own LM head (InternVL3-1B/2B-hf). ``tie_key=False``: no top-level
+    ``tie_word_embeddings`` in config.json, as in configs written by transformers 4.5x.
+    """
+    config = tiny_internvl_config(image_token_id=IMAGE_TOKEN_ID)
+    config.tie_word_embeddings = tied
+    folder = save_tiny_internvl(folder, config, seed=seed)
+    if not tie_key:
+        remove_top_level_key(folder / "config.json", "tie_word_embeddings")
+    return folder
+
+
+def remove_top_level_key(config_path: Path, key: str) -> None:
+    config = json.loads(config_path.read_text())
+    del config[key]
+    config_path.write_text(json.dumps(config, indent=2))
 
 
 def load_onedrive(path, attn_implementation="sdpa", **task_overrides) -> OneDriveForDriving:
