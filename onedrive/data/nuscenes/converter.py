@@ -19,8 +19,9 @@ key frame, in time order. Conventions:
   annotation's attributes, "" when it has none. Visibility: the integer level token
   (1 = 0-40 % … 4 = 80-100 %).
 * Agent futures, ego future, ``fut_valid`` and the command:
-  ``onedrive.data.nuscenes.planning_targets``. Ego status:
-  ``onedrive.data.nuscenes.ego_status``. Lanes: ``lanes``. Drivable area:
+  ``onedrive.data.nuscenes.planning_targets``. Ego status (present and past only):
+  ``onedrive.data.nuscenes.ego_status``; ``ego_status_source`` says where it came from
+  and ``can_bus_fallback`` why the CAN bus was not used ("" when it was). Lanes: ``lanes``. Drivable area:
   ``drivable``. QA: ``qa``.
 
 Bad data raises an error naming the file or token: a missing camera channel, a
@@ -60,7 +61,7 @@ DEFAULT_BEV_RANGE = (-51.2, -51.2, -5.0, 51.2, 51.2, 3.0)
 class ConverterSettings:
     """What a conversion reads and how (picklable: sent to every worker).
 
-    ``can_bus_root``: folder holding ``can_bus/`` (``None``: ego status from poses).
+    ``can_bus_root``: folder holding ``can_bus/`` (``None``: ego status from past poses).
     ``qa_root``: OmniDrive-nuScenes QA folder (``None``: ``<data_root>/qa/<split>.json``
     when it exists, otherwise no QA).
     """
@@ -192,8 +193,12 @@ class SceneConverter:
         samples = self._scene_samples(scene)
         ego2globals = [self._reference_pose(sample) for sample in samples]
         timestamps = [int(sample["timestamp"]) for sample in samples]
-        pose_status = ego_status_from_poses(timestamps, ego2globals)  # (S, 6)
-        can_status = self.can_bus.scene_status(scene["name"], timestamps) if self.can_bus else [None] * len(samples)
+        pose_status, pose_sources = ego_status_from_poses(timestamps, ego2globals)  # (S, 6), S
+        can_status = (
+            self.can_bus.scene_status(scene["name"], timestamps)
+            if self.can_bus
+            else [(None, "not_requested")] * len(samples)
+        )
         annotations = [self._annotations(sample) for sample in samples]
         boxes = [
             {
@@ -218,9 +223,10 @@ class SceneConverter:
                 "ego2global": ego2global.tolist(),
                 "cams": self._cameras(sample, global2ego),
             }
-            status = can_status[index]
+            status, fallback = can_status[index]
             record["ego_status"] = (pose_status[index] if status is None else status).tolist()
-            record["ego_status_source"] = "poses" if status is None else "can_bus"
+            record["ego_status_source"] = pose_sources[index] if status is None else "can_bus"
+            record["can_bus_fallback"] = fallback
             record.update(
                 self._ground_truth(annotations[index], boxes[index + 1 : index + 1 + FUTURE_STEPS], global2ego)
             )

@@ -17,6 +17,9 @@ measures the throughput. ``pool.imap`` keeps the scene order, so the output is
 byte-identical to a serial run. An error in a worker (including while loading)
 is re-raised in the parent and nothing is written.
 
+Each split's ``metadata`` counts its key frames by ego-status source and by the reason
+the CAN bus was not used (``ego_status_summary``); ``tools/create_data.py`` prints both.
+
 Order of records: splits as requested; scenes of a split sorted by name; key frames
 in time order.
 """
@@ -28,6 +31,7 @@ import multiprocessing
 import os
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -108,7 +112,16 @@ def convert_splits(
         for (_, split, _), records in zip(tasks, _run(settings, tasks, workers)):
             documents[split]["infos"].extend(records)
             bar.update(len(records))
+    for document in documents.values():
+        document["metadata"].update(ego_status_summary(document["infos"]))
     return documents
+
+
+def ego_status_summary(records: list[dict]) -> dict:
+    """``{"ego_status_sources": {source: key frames}, "can_bus_fallbacks": {reason: key frames}}``."""
+    sources = Counter(record["ego_status_source"] for record in records)
+    fallbacks = Counter(record["can_bus_fallback"] for record in records if record["can_bus_fallback"])
+    return {"ego_status_sources": dict(sorted(sources.items())), "can_bus_fallbacks": dict(sorted(fallbacks.items()))}
 
 
 def create_infos(
