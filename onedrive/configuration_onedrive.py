@@ -47,7 +47,10 @@ class OneDriveTaskConfig(PreTrainedConfig):
     ``det_reference_init`` places the detection reference points (``modeling/queries.py``).
     ``plan_anchor`` = ``constant_velocity`` makes the planning head predict corrections to
     the ego's current velocity ``(vx, vy)`` held for ``plan_step_seconds`` per waypoint
-    (``modeling/heads/planning.py``). ``plan_mode_target`` picks the mode-score target:
+    (``modeling/heads/planning.py``). ``use_ego_status`` = False plans without the ego status:
+    the ego token's encoder and the planning head receive zeros in its place (the input is
+    still given, so the batch and the exported graph keep their shape), and the
+    ``constant_velocity`` anchor, which needs the velocity, is refused. ``plan_mode_target`` picks the mode-score target:
     ``winner`` (the mode nearest the ground truth, one-hot) or ``soft`` (a softmax over the
     modes' negative L1 errors divided by ``plan_mode_temperature``, metres).
     """
@@ -70,6 +73,7 @@ class OneDriveTaskConfig(PreTrainedConfig):
     num_commands: int = 3
     num_plan_modes: int = 6
     ego_status_dim: int = 6
+    use_ego_status: bool = True  # False: the ego token and the planning head see zeros instead of the status
     plan_anchor: str = "none"  # waypoint increments relative to: "none" (zero) or "constant_velocity"
     plan_step_seconds: float = 0.5  # time between waypoints (nuScenes and NAVSIM: 2 Hz)
     plan_mode_target: str = "winner"  # mode-score target: "winner" (one-hot, VAD) or "soft"
@@ -145,6 +149,11 @@ class OneDriveTaskConfig(PreTrainedConfig):
             raise ValueError(f"plan_anchor must be 'none' or 'constant_velocity', got {self.plan_anchor!r}")
         if self.plan_anchor == "constant_velocity" and self.ego_status_dim < 2:
             raise ValueError(f"plan_anchor 'constant_velocity' reads (vx, vy) from ego_status; ego_status_dim is {self.ego_status_dim}")
+        if self.plan_anchor == "constant_velocity" and not self.use_ego_status:
+            raise ValueError(
+                "plan_anchor 'constant_velocity' reads (vx, vy) from ego_status, which use_ego_status=False hides; "
+                "set plan_anchor='none'"
+            )
         if not self.plan_step_seconds > 0:
             raise ValueError(f"plan_step_seconds must be > 0, got {self.plan_step_seconds}")
         if self.plan_mode_target not in ("winner", "soft"):

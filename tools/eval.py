@@ -76,7 +76,25 @@ def _split(args: argparse.Namespace) -> dict:
         )
     out = args.out or str(Path(config.train.output_dir) / "eval")
     return dict(infos=str(infos), data_root=data.root, version=data.version, eval_split=data.eval_split, out=out,
-                train_infos=str(data.infos_path(data.train_split)))
+                train_infos=str(data.infos_path(data.train_split)),
+                use_ego_status=config.model.task.get("use_ego_status"))
+
+
+def ego_status_report(split: dict, use_ego_status: bool | None) -> tuple[dict, str]:
+    """(``{"model/uses_ego_status": bool}`` when known, the ``ego_status`` convention text).
+
+    Known: from the evaluated checkpoint's task config, or from an experiment config that sets
+    ``model.task.use_ego_status``; for other prediction files nothing says what produced them.
+    """
+    from onedrive.evaluation.predictions import load_infos
+
+    metadata, _ = load_infos(split["infos"])
+    sources = metadata.get("ego_status_sources")
+    text = ("the model's planning input and the constant-velocity baseline read the same info-file ego_status "
+            "(present and past only; docs/design.md §4)")
+    if sources:
+        text += f"; key frames by source in this split: {sources}"
+    return ({} if use_ego_status is None else {"model/uses_ego_status": bool(use_ego_status)}), text
 
 
 def score_baselines(split: dict) -> dict:
@@ -112,12 +130,14 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     split = _split(args)
     predictions = args.predictions
+    use_ego_status = split.get("use_ego_status")
     if args.checkpoint:
         from onedrive.data import OneDriveProcessor
         from onedrive.export.loading import load_model
         from onedrive.inference import predict_split
 
         model = load_model(args.checkpoint)
+        use_ego_status = model.config.task_config.use_ego_status
         processor = OneDriveProcessor.from_pretrained(args.checkpoint)
         predictions = Path(split["out"]) / "predictions"
         predict_split(model, processor, split["infos"], split["data_root"], predictions, batch_size=args.batch_size,
@@ -133,7 +153,13 @@ def main(argv: list[str] | None = None) -> dict:
     )
     if args.baselines:
         metrics.update(score_baselines(split))
+    if any(key.startswith(("plan/", "navsim/")) for key in metrics):  # planning was scored
+        keys, convention = ego_status_report(split, use_ego_status)
+        metrics.update(keys)
+        metrics["conventions"]["ego_status"] = convention
+    if split["out"] is not None:
         write_text_atomic(Path(split["out"]) / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
+        write_text_atomic(Path(split["out"]) / "metrics.md", markdown_table(metrics))
     print(markdown_table(metrics))
     return metrics
 
