@@ -38,6 +38,7 @@ import argparse
 import sys
 
 from onedrive.data.nuscenes.converter import DEFAULT_BEV_RANGE, ConverterSettings
+from onedrive.data.nuscenes.ego_status import check_can_bus_root
 from onedrive.data.nuscenes.pipeline import create_infos
 from onedrive.errors import run_tool
 
@@ -94,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                                             verify_images=args.check_images):
                 print(f"wrote {path}")
         return 0
+    if args.can_bus:
+        check_can_bus_root(args.can_bus)  # before the tables load (minutes on v1.0-trainval)
     settings = ConverterSettings(
         data_root=args.data_root,
         version=args.version,

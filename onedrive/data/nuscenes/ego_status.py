@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from onedrive.data.nuscenes.geometry import yaw_of_rotation
+from onedrive.errors import InputError
 
 _CAN_SCENE_NAME = re.compile(r"^scene-\d{4}$")
 POSE_SOURCES = ("no_past", "poses_no_accel", "poses")  # by number of past key frames: 0, 1, 2 or more
@@ -38,6 +39,16 @@ CAN_FALLBACK_REASONS = {
     "no_message_before": "no pose message at or before the key frame",
     "stale_message": "the last pose message before the key frame is more than max_gap_s older",
 }
+
+
+def check_can_bus_root(can_bus_root: str | os.PathLike) -> None:
+    """Raise ``InputError`` unless ``can_bus_root`` holds the expansion's ``can_bus/`` folder."""
+    folder = os.path.join(os.fspath(can_bus_root), "can_bus")
+    if not os.path.isdir(folder):
+        raise InputError(
+            f"--can-bus {can_bus_root}: expected the CAN bus expansion folder {folder} "
+            f"(holding scene-XXXX_pose.json files), which does not exist"
+        )
 
 
 def ego_status_from_poses(
@@ -78,18 +89,13 @@ class CanBusEgoStatus:
 
     ``can_bus_root`` is the folder that holds ``can_bus/`` (the devkit's convention,
     e.g. ``data`` for ``data/can_bus/scene-0001_pose.json``). A missing ``can_bus``
-    folder raises ``FileNotFoundError``; a scene without data is not an error.
+    folder raises ``InputError``; a scene without data is not an error.
     """
 
     def __init__(self, can_bus_root: str | os.PathLike, max_gap_s: float = 0.5):
         from nuscenes.can_bus.can_bus_api import NuScenesCanBus
 
-        folder = os.path.join(os.fspath(can_bus_root), "can_bus")
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(
-                f"--can-bus {can_bus_root}: expected the CAN bus expansion folder {folder} "
-                f"(holding scene-XXXX_pose.json files), which does not exist"
-            )
+        check_can_bus_root(can_bus_root)
         self.can_bus = NuScenesCanBus(dataroot=os.fspath(can_bus_root))
         self.max_gap_us = max_gap_s * 1e6
 

@@ -10,6 +10,7 @@ import pytest
 from onedrive.data.nuscenes.converter import ConverterSettings
 from onedrive.data.nuscenes.pipeline import convert_splits
 from onedrive.data.nuscenes.qa import DESCRIPTION_QUESTION
+from onedrive.errors import InputError
 
 TOOL = Path(__file__).resolve().parents[3] / "tools" / "create_data.py"
 
@@ -73,7 +74,7 @@ def test_can_bus_status_where_present(tiny_world, tmp_path):
     assert {r["can_bus_fallback"] for r in val["infos"]} == {"missing_file"}
     assert val["metadata"]["can_bus_fallbacks"] == {"missing_file": len(val["infos"])}
     assert val["metadata"]["ego_status_sources"] == {"no_past": 1, "poses_no_accel": 1, "poses": len(val["infos"]) - 2}
-    with pytest.raises(FileNotFoundError, match="can_bus"):
+    with pytest.raises(InputError, match="can_bus"):
         convert_splits(ConverterSettings(str(tiny_world.root), tiny_world.version, can_bus_root=str(tmp_path)))
 
 
