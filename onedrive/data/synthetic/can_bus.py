@@ -23,15 +23,21 @@ from onedrive.data.synthetic.traffic import FRAME_DT, SUBSTEPS, EgoTrack
 STEP_US = int(round(FRAME_DT * 1e6)) // SUBSTEPS
 
 
+def ego_dynamics(ego: EgoTrack) -> np.ndarray:
+    """(F, 4) ``[speed, longitudinal accel, lateral accel, yaw rate]`` at every integration step,
+    each over the step that ends there (0 acceleration and yaw rate at the first step)."""
+    fine = ego.fine_states  # (F, 4) x, y, yaw, speed
+    step_s = STEP_US * 1e-6
+    speed = fine[:, 3]
+    yaw_rate = np.concatenate([[0.0], np.diff(np.unwrap(fine[:, 2])) / step_s])  # (F,)
+    longitudinal = np.concatenate([[0.0], np.diff(speed) / step_s])  # (F,)
+    return np.stack([speed, longitudinal, speed * yaw_rate, yaw_rate], axis=1)
+
+
 def pose_messages(ego: EgoTrack, first_timestamp_us: int) -> list[dict]:
     """The ego's pose messages, one per integration step from ``first_timestamp_us`` (the first key frame)."""
     fine = ego.fine_states  # (F, 4) x, y, yaw, speed
-    step_s = STEP_US * 1e-6
-    yaw = np.unwrap(fine[:, 2])
-    speed = fine[:, 3]
-    yaw_rate = np.concatenate([[0.0], np.diff(yaw) / step_s])  # (F,) over the step ending at each message
-    longitudinal = np.concatenate([[0.0], np.diff(speed) / step_s])  # (F,)
-    lateral = speed * yaw_rate  # (F,) centripetal
+    speed, longitudinal, lateral, yaw_rate = ego_dynamics(ego).T  # (F,) each
     messages = []
     for index in range(len(fine)):
         x, y, heading, _ = fine[index]
