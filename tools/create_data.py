@@ -3,18 +3,21 @@
 nuScenes (v1.0-trainval / v1.0-mini / v1.0-test, the map expansion, optionally the
 CAN bus expansion and the OmniDrive-nuScenes QA files):
 
-    python tools/create_data.py nuscenes --data-root data/nuscenes --version v1.0-trainval --out data/nuscenes/infos
+    python tools/create_data.py nuscenes --data-root data/nuscenes --version v1.0-trainval --out data/nuscenes/infos \\
+        --can-bus data/nuscenes --qa data/omnidrive
     python tools/create_data.py nuscenes --data-root data/nuscenes --version v1.0-mini --out data/nuscenes/infos \\
-        --split mini_val --can-bus data --qa data/omnidrive --workers 2
+        --split mini_val --can-bus data/nuscenes --qa data/omnidrive --workers 2
 
 CPU example on the synthetic world (seconds):
 
     python tools/make_synthetic.py --out /tmp/synthetic
-    python tools/create_data.py nuscenes --data-root /tmp/synthetic --version v1.0-synthetic --out /tmp/infos
+    python tools/create_data.py nuscenes --data-root /tmp/synthetic --version v1.0-synthetic --out /tmp/infos \\
+        --can-bus /tmp/synthetic
 
 Writes ``<out>/nuscenes_infos_<split>.json`` for each split (default: the version's
-standard splits, or every split of ``<data-root>/<version>/splits.json``). Files are
-written only after every split converted, each atomically; bad data stops the run
+standard splits, or every split of ``<data-root>/<version>/splits.json``) and prints, per
+file, how many key frames took their ego status from the CAN bus and how many fell back
+to past poses, and why. Files are written only after every split converted, each atomically; bad data stops the run
 with an error naming the file or token and leaves no file behind.
 
 Workers: each process loads its own copy of the nuScenes tables (several GB for
@@ -35,6 +38,7 @@ import argparse
 import sys
 
 from onedrive.data.nuscenes.converter import DEFAULT_BEV_RANGE, ConverterSettings
+from onedrive.data.nuscenes.ego_status import check_can_bus_root
 from onedrive.data.nuscenes.pipeline import create_infos
 from onedrive.errors import run_tool
 
@@ -50,7 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--split", action="append", help="split to write (repeatable); default: every split of the version"
     )
     nuscenes.add_argument("--workers", type=int, default=1, help="worker processes (each loads the tables)")
-    nuscenes.add_argument("--can-bus", help="folder holding can_bus/ (CAN bus expansion); default: poses only")
+    nuscenes.add_argument(
+        "--can-bus",
+        help="folder holding can_bus/ (CAN bus expansion; recommended); default: ego status from past poses only",
+    )
     nuscenes.add_argument("--qa", help="OmniDrive-nuScenes QA folder (desc/, vqa/, conv/)")
     nuscenes.add_argument(
         "--check-images",
@@ -88,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                                             verify_images=args.check_images):
                 print(f"wrote {path}")
         return 0
+    if args.can_bus:
+        check_can_bus_root(args.can_bus)  # before the tables load (minutes on v1.0-trainval)
     settings = ConverterSettings(
         data_root=args.data_root,
         version=args.version,
@@ -99,7 +108,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     for path in create_infos(settings, args.out, splits=args.split, workers=args.workers):
         print(f"wrote {path}")
+        print_ego_status_summary(path)
     return 0
+
+
+def print_ego_status_summary(path) -> None:
+    """One line per info file: key frames by ego-status source and why the CAN bus was not used."""
+    import json
+
+    from onedrive.data.nuscenes.ego_status import CAN_FALLBACK_REASONS
+
+    with open(path, encoding="utf-8") as handle:
+        metadata = json.load(handle)["metadata"]
+    sources = ", ".join(f"{count} {source}" for source, count in metadata["ego_status_sources"].items())
+    print(f"  ego status: {sources}")
+    for reason, count in metadata["can_bus_fallbacks"].items():
+        print(f"  {count} key frames fell back to poses: {CAN_FALLBACK_REASONS[reason]}")
 
 
 if __name__ == "__main__":

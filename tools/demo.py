@@ -66,7 +66,8 @@ def synthetic_world(timings: dict) -> None:
     run("synthetic world", "tools/make_synthetic.py", "--out", str(SYNTHETIC), "--scenes", "42", "--val-scenes", "12",
         "--samples-per-scene", "10", "--overwrite", timings=timings)
     run("info files", "tools/create_data.py", "nuscenes", "--data-root", str(SYNTHETIC), "--version",
-        "v1.0-synthetic", "--out", str(SYNTHETIC / "infos"), "--workers", "2", timings=timings)
+        "v1.0-synthetic", "--out", str(SYNTHETIC / "infos"), "--can-bus", str(SYNTHETIC), "--workers", "2",
+        timings=timings)
 
 
 def train(stage: str, config: str, output_dir: Path, seed: int | None, timings: dict, losses: dict) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from onedrive.evaluation import evaluate_predictions
 from onedrive.evaluation.outputs import start_run
+from onedrive.evaluation.predictions import prediction_files
 from onedrive.evaluation.report import markdown_table
 from onedrive.io import write_json_atomic
 from onedrive.errors import run_tool
@@ -78,7 +79,25 @@ def _split(args: argparse.Namespace) -> dict:
         )
     out = args.out or str(Path(config.train.output_dir) / "eval")
     return dict(infos=str(infos), data_root=data.root, version=data.version, eval_split=data.eval_split, out=out,
-                train_infos=str(data.infos_path(data.train_split)))
+                train_infos=str(data.infos_path(data.train_split)),
+                use_ego_status=config.model.task.get("use_ego_status"))
+
+
+def ego_status_report(split: dict, use_ego_status: bool | None) -> tuple[dict, str]:
+    """(``{"model/uses_ego_status": bool}`` when known, the ``ego_status`` convention text).
+
+    Known: from the evaluated checkpoint's task config, or from an experiment config that sets
+    ``model.task.use_ego_status``; for other prediction files nothing says what produced them.
+    """
+    from onedrive.evaluation.predictions import load_infos
+
+    metadata, _ = load_infos(split["infos"])
+    sources = metadata.get("ego_status_sources")
+    text = ("the model's planning input and the constant-velocity baseline read the same info-file ego_status "
+            "(present and past only; docs/design.md §4)")
+    if sources:
+        text += f"; key frames by source in this split: {sources}"
+    return ({} if use_ego_status is None else {"model/uses_ego_status": bool(use_ego_status)}), text
 
 
 def score_baselines(split: dict) -> dict:
@@ -116,6 +135,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     split = _split(args)
     predictions = args.predictions
+    use_ego_status = split.get("use_ego_status")
     if split["out"] is not None:
         start_run(split["out"], scored=predictions)
     if args.checkpoint:
@@ -124,10 +144,16 @@ def main(argv: list[str] | None = None) -> dict:
         from onedrive.inference import predict_split
 
         model = load_model(args.checkpoint)
+        use_ego_status = model.config.task_config.use_ego_status
         processor = OneDriveProcessor.from_pretrained(args.checkpoint)
         predictions = Path(split["out"]) / "predictions"
         predict_split(model, processor, split["infos"], split["data_root"], predictions, batch_size=args.batch_size,
                       max_new_tokens=args.max_new_tokens, text=not args.no_text)
+    extra = score_baselines(split) if args.baselines else {}
+    conventions = {}
+    if {"planning.json", "navsim.json"} & {path.name for path in prediction_files(predictions).values()}:  # planning scored
+        keys, conventions["ego_status"] = ego_status_report(split, use_ego_status)
+        extra.update(keys)
     metrics = evaluate_predictions(
         predictions,
         split["infos"],
@@ -136,7 +162,8 @@ def main(argv: list[str] | None = None) -> dict:
         eval_split=split["eval_split"],
         out_dir=split["out"],
         num_plots=args.num_plots,
-        extra_metrics=score_baselines(split) if args.baselines else None,
+        extra_metrics=extra,
+        extra_conventions=conventions,
     )
     print(markdown_table(metrics))
     return metrics

@@ -1,7 +1,8 @@
 """Demo stage 1 — a tiny random InternVL3 learns perception on the synthetic world (CPU, minutes).
 
 Data: ``python tools/make_synthetic.py --out data/synthetic`` then
-``python tools/create_data.py nuscenes --data-root data/synthetic --version v1.0-synthetic --out data/synthetic/infos``.
+``python tools/create_data.py nuscenes --data-root data/synthetic --version v1.0-synthetic --out data/synthetic/infos
+--can-bus data/synthetic``.
 
     python tools/train.py configs/demo/demo_stage1_perception.py
 

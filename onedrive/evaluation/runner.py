@@ -65,13 +65,14 @@ def evaluate_predictions(
     out_dir: str | os.PathLike | None = None,
     num_plots: int = 4,
     extra_metrics: Mapping[str, object] | None = None,
+    extra_conventions: Mapping[str, str] | None = None,
 ) -> dict:
     """Score every prediction file present in ``predictions_dir`` on the split of ``infos_path``.
 
     Detection needs the nuScenes-format data root, version and devkit split name; they default to the
     info file's ``metadata`` (``data_root``, ``version``, ``split``). ``extra_metrics`` (e.g. the
-    baselines' ``baseline/...`` keys, scored on the same split) join the metrics before anything is
-    written; ``metrics.json`` is written last, so it exists only when every output was written.
+    baselines' ``baseline/...`` keys, scored on the same split) join the metrics and
+    ``extra_conventions`` the ``conventions`` entry before anything is written; ``metrics.json`` is written last, so it exists only when every output was written.
     Returns the flat metrics dict (with ``"conventions"``). Raises ``InputError`` (a ValueError) when
     the folder holds no prediction file or a file of another name, or any file does not cover the split.
     """
@@ -125,7 +126,7 @@ def evaluate_predictions(
     if "navsim" in present:
         metrics.update(_navsim_metrics(present["navsim"], infos_path, tokens, data_root))
         conventions["navsim"] = NAVSIM_CONVENTION
-    metrics["conventions"] = conventions
+    metrics["conventions"] = {**conventions, **(extra_conventions or {})}
 
     metrics.update(extra_metrics or {})
 

@@ -64,6 +64,13 @@ class OneDriveTaskConfig(PreTrainedConfig):
       (``tools/stage_losses.py`` separates the two parts); keep the temperature near the
       spread of the modes' errors (0.1 m in the demo: at 0.5 m the target was nearly
       uniform and the scores barely learned).
+
+    ``use_ego_status`` (default True). False plans without the ego status: the ego token's
+    encoder and the planning head receive zeros in its place (the input is still given, so
+    the batch and the exported graph keep their shape), and the ``constant_velocity``
+    anchor, which needs the velocity, is refused. Use it to measure what the planner gets
+    from the status (AD-MLP showed that the status alone plans well on nuScenes);
+    ``tools/eval.py`` reports the setting as ``model/uses_ego_status``.
     """
 
     model_type = "onedrive_task"
@@ -84,6 +91,7 @@ class OneDriveTaskConfig(PreTrainedConfig):
     num_commands: int = 3
     num_plan_modes: int = 6
     ego_status_dim: int = 6
+    use_ego_status: bool = True  # False: the ego token and the planning head see zeros instead of the status
     plan_anchor: str = "none"  # waypoint increments relative to: "none" (zero) or "constant_velocity"
     plan_step_seconds: float = 0.5  # time between waypoints (nuScenes and NAVSIM: 2 Hz)
     plan_mode_target: str = "winner"  # mode-score target: "winner" (one-hot, VAD) or "soft"
@@ -159,6 +167,11 @@ class OneDriveTaskConfig(PreTrainedConfig):
             raise ValueError(f"plan_anchor must be 'none' or 'constant_velocity', got {self.plan_anchor!r}")
         if self.plan_anchor == "constant_velocity" and self.ego_status_dim < 2:
             raise ValueError(f"plan_anchor 'constant_velocity' reads (vx, vy) from ego_status; ego_status_dim is {self.ego_status_dim}")
+        if self.plan_anchor == "constant_velocity" and not self.use_ego_status:
+            raise ValueError(
+                "plan_anchor 'constant_velocity' reads (vx, vy) from ego_status, which use_ego_status=False hides; "
+                "set plan_anchor='none'"
+            )
         if not self.plan_step_seconds > 0:
             raise ValueError(f"plan_step_seconds must be > 0, got {self.plan_step_seconds}")
         if self.plan_mode_target not in ("winner", "soft"):

@@ -74,6 +74,7 @@ class DrivingQueries(nn.Module):
             torch.randn(task.num_commands * task.num_plan_modes, hidden, generator=generator) * 0.02
         )
         self.command_embed = nn.Embedding(task.num_commands, hidden)
+        self.use_ego_status = task.use_ego_status
         self.ego_encoder = nn.Sequential(nn.Linear(task.ego_status_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
 
     def det_reference_points(self) -> torch.Tensor:  # (N_det, 3) in [0, 1]
@@ -85,6 +86,8 @@ class DrivingQueries(nn.Module):
     def forward(self, ego_status: torch.Tensor, command: torch.Tensor) -> torch.Tensor:
         """ego_status (B, E), command (B,) → query embeddings (B, N_det + N_lane + N_plan, H)."""
         batch = ego_status.shape[0]
+        if not self.use_ego_status:
+            ego_status = torch.zeros_like(ego_status)  # planning without the ego status (task.use_ego_status)
         command_embedding = self.command_embed(command)[:, None, :]  # (B, 1, H)
         ego_token = self.ego_encoder(ego_status.to(self.plan_embed.dtype))[:, None, :]  # (B, 1, H)
         plan = torch.cat([ego_token, self.plan_embed.expand(batch, -1, -1)], dim=1) + command_embedding

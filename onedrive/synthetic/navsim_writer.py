@@ -39,8 +39,9 @@ lidar2ego, lidar2global (4 × 4), anns``. Conventions of the synthetic logs:
   projection, in the frame of the projected centerline pose; lateral offset ≥ 2 m →
   left, ≤ −2 m → right, else straight.
 * ``ego_dynamic_state``: rear-axle speed along the heading (``vy = 0``), longitudinal
-  acceleration from the key-frame speeds and lateral acceleration ``v · yaw rate``
-  (``numpy.gradient`` over the 2 Hz frames).
+  acceleration and lateral acceleration ``v · yaw rate`` over the ego's integration step
+  that ends at the frame (``can_bus.ego_dynamics``: the present and the past only, like a
+  vehicle's sensors; the future poses are the planning target).
 """
 
 from __future__ import annotations
@@ -56,12 +57,13 @@ from PIL import Image
 from pyquaternion import Quaternion
 from shapely.geometry import LineString, Point
 
+from onedrive.synthetic.can_bus import ego_dynamics
 from onedrive.synthetic.cameras import lidar2ego, navsim_lidar2ego, navsim_rig, rotation_z
 from onedrive.synthetic.lidar import observe
 from onedrive.synthetic.nuscenes_writer import ANNOTATION_RANGE, JPEG_QUALITY
 from onedrive.synthetic.pdms_map import build_pdms_map
 from onedrive.synthetic.render import GroundTexture, Renderer, box_faces
-from onedrive.synthetic.traffic import FRAME_DT
+from onedrive.synthetic.traffic import SUBSTEPS, EgoTrack
 from onedrive.synthetic.world import Scene, World
 from onedrive.evaluation.pdms.map import map_from_dict
 
@@ -100,14 +102,10 @@ def route_command(centerline: LineString, ego_pose: np.ndarray) -> np.ndarray:
     return command
 
 
-def dynamic_state(states: np.ndarray) -> np.ndarray:
-    """(T, 4) ``[vx, vy, ax, ay]`` in each frame's ego frame from rear-axle states (T, 4) x, y, yaw, speed."""
-    speed = states[:, 3]
-    if len(states) < 2:
-        return np.stack([speed, np.zeros(1), np.zeros(1), np.zeros(1)], axis=1)
-    accel = np.gradient(speed, FRAME_DT)
-    yaw_rate = np.gradient(np.unwrap(states[:, 2]), FRAME_DT)
-    return np.stack([speed, np.zeros_like(speed), accel, speed * yaw_rate], axis=1)
+def dynamic_state(ego: EgoTrack) -> np.ndarray:
+    """(T, 4) ``[vx, vy, ax, ay]`` at each frame, in its ego frame (``can_bus.ego_dynamics``)."""
+    speed, longitudinal, lateral, _ = ego_dynamics(ego)[::SUBSTEPS].T  # (T,) each
+    return np.stack([speed, np.zeros_like(speed), longitudinal, lateral], axis=1)
 
 
 def write_pcd(points: np.ndarray) -> bytes:
@@ -156,7 +154,7 @@ class NavsimWriter:
         points = np.concatenate([lane.centerline(0.5)[:, :2] for lane in route.lanes])  # (K, 2)
         keep = np.concatenate([[True], np.linalg.norm(np.diff(points, axis=0), axis=1) > 1e-9])
         centerline = LineString(points[keep])  # lanes share their end points: drop the repeats
-        dynamics = dynamic_state(traffic.ego.states)  # (T, 4)
+        dynamics = dynamic_state(traffic.ego)  # (T, 4)
         tokens = [_token(cfg.seed, "frame", scene.name, t) for t in range(scene.n_frames)]
         frames = []
         for t in range(scene.n_frames):

@@ -11,6 +11,7 @@ Layout under ``root`` (schema: nuScenes ``docs/schema_nuscenes.md``, loader
     maps/<map token>.png             drivable-area mask, 0.1 m / pixel, north up
     maps/expansion/boston-seaport.json   map expansion (``map_expansion.py``)
     qa/<split name>.json             QA per sample (``qa.py``)
+    can_bus/<scene name>_pose.json   the ego's CAN bus pose messages (``can_bus.py``)
     synthetic.json                   what was generated (config, version, split names)
 
 One log and one set of calibrated sensors per scene, one ``ego_pose`` per
@@ -37,6 +38,7 @@ import numpy as np
 from PIL import Image
 from pyquaternion import Quaternion
 
+from onedrive.synthetic.can_bus import pose_messages
 from onedrive.synthetic.cameras import lidar2ego
 from onedrive.synthetic.classes import OBJECT_CLASSES
 from onedrive.synthetic.lidar import observe
@@ -208,6 +210,8 @@ class NuScenesWriter:
         tables.add("log", {"token": log_token, "logfile": log_name, "vehicle": "synthetic-ego",
                            "date_captured": "2018-08-01", "location": MAP_LOCATION})
         calibrated = self._calibrated_sensors(scene)
+        _write_json(self.root / "can_bus" / f"{scene.name}_pose.json",
+                    pose_messages(scene.traffic.ego, int(scene.timestamps[0])))
         samples = [tables.add("sample", {"token": tables.token("sample", scene.name, t), "timestamp": int(ts),
                                          "prev": "", "next": "", "scene_token": tables.token("scene", scene.name)})
                    for t, ts in enumerate(scene.timestamps)]

@@ -171,12 +171,15 @@ class Track:
 
 @dataclass
 class EgoTrack:
-    """The ego over the scene's key frames: states (T, 4) x, y, yaw, speed of the rear axle."""
+    """The ego over the scene's key frames: states (T, 4) x, y, yaw, speed of the rear axle;
+    fine_states (F, 4) the same at every integration step (``FRAME_DT / SUBSTEPS`` apart,
+    ``fine_states[::SUBSTEPS] == states``)."""
 
     states: np.ndarray
     route: Route
     route_s: np.ndarray  # (T,) arc length along the route
     lead: str | None  # name of the vehicle the ego follows, if any
+    fine_states: np.ndarray  # (F, 4)
 
 
 @dataclass
@@ -429,7 +432,8 @@ def _drive_ego(
     if not builder.occupancy.free(ego_fp):
         raise RuntimeError("the lead vehicle overlaps the ego; drive() must keep the gap")
     builder.occupancy.add(ego_fp)
-    return EgoTrack(builder.key(np.concatenate([poses, v[:, None]], axis=1)), route, builder.key(s), lead_name)
+    fine = np.concatenate([poses, v[:, None]], axis=1)  # (F, 4)
+    return EgoTrack(builder.key(fine), route, builder.key(s), lead_name, fine)
 
 
 def generate_traffic(

@@ -23,8 +23,9 @@ key frame, in time order. Conventions:
   metric draws them: ``obstacle_boxes`` ``[x, y, z, l, w, h, yaw]`` in the ego frame,
   ``obstacle_categories`` and their futures ``obstacle_fut_*`` (same rule as ``gt_fut_*``).
 * Agent futures, ego future, ``fut_valid`` and the command:
-  ``onedrive.data.nuscenes.planning_targets``. Ego status:
-  ``onedrive.data.nuscenes.ego_status``. Lanes: ``lanes``. Drivable area:
+  ``onedrive.data.nuscenes.planning_targets``. Ego status (present and past only):
+  ``onedrive.data.nuscenes.ego_status``; ``ego_status_source`` says where it came from
+  and ``can_bus_fallback`` why the CAN bus was not used ("" when it was). Lanes: ``lanes``. Drivable area:
   ``drivable``. QA: ``qa``.
 
 Bad data raises an error naming the file or token: a token that points at no record of
@@ -70,7 +71,7 @@ DEFAULT_BEV_RANGE = (-51.2, -51.2, -5.0, 51.2, 51.2, 3.0)
 class ConverterSettings:
     """What a conversion reads and how (picklable: sent to every worker).
 
-    ``can_bus_root``: folder holding ``can_bus/`` (``None``: ego status from poses).
+    ``can_bus_root``: folder holding ``can_bus/`` (``None``: ego status from past poses).
     ``qa_root``: OmniDrive-nuScenes QA folder (``None``: ``<data_root>/qa/<split>.json``
     when it exists, otherwise no QA).
     """
@@ -213,8 +214,12 @@ class SceneConverter:
         lane_index, drivable = self._map(log["location"], context)
         ego2globals = [self._reference_pose(sample) for sample in samples]
         timestamps = [int(sample["timestamp"]) for sample in samples]
-        pose_status = ego_status_from_poses(timestamps, ego2globals)  # (S, 6)
-        can_status = self.can_bus.scene_status(scene["name"], timestamps) if self.can_bus else [None] * len(samples)
+        pose_status, pose_sources = ego_status_from_poses(timestamps, ego2globals)  # (S, 6), S
+        can_status = (
+            self.can_bus.scene_status(scene["name"], timestamps)
+            if self.can_bus
+            else [(None, "not_requested")] * len(samples)
+        )
         annotations = [self._annotations(sample) for sample in samples]
         obstacles = [self._annotations(sample, _obstacle_name) for sample in samples]
         boxes, obstacle_boxes = _global_boxes(annotations), _global_boxes(obstacles)
@@ -231,9 +236,10 @@ class SceneConverter:
                 "ego2global": ego2global.tolist(),
                 "cams": self._cameras(sample, global2ego),
             }
-            status = can_status[index]
+            status, fallback = can_status[index]
             record["ego_status"] = (pose_status[index] if status is None else status).tolist()
-            record["ego_status_source"] = "poses" if status is None else "can_bus"
+            record["ego_status_source"] = pose_sources[index] if status is None else "can_bus"
+            record["can_bus_fallback"] = fallback
             record.update(
                 self._ground_truth(annotations[index], boxes[index + 1 : index + 1 + FUTURE_STEPS], global2ego)
             )

@@ -17,6 +17,9 @@ measures the throughput. ``pool.imap`` keeps the scene order, so the output is
 byte-identical to a serial run. An error in a worker (including while loading)
 is re-raised in the parent and nothing is written.
 
+Each split's ``metadata`` counts its key frames by ego-status source and by the reason
+the CAN bus was not used (``ego_status_summary``); ``tools/create_data.py`` prints both.
+
 Order of records: splits as requested; scenes of a split sorted by name; key frames
 in time order.
 
@@ -34,6 +37,7 @@ import json
 import logging
 import multiprocessing
 import os
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -118,6 +122,7 @@ def convert_splits(
             bar.update(len(records))
     for split, document in documents.items():
         _record_qa_coverage(settings, split, document)
+        document["metadata"].update(ego_status_summary(document["infos"]))
     return documents
 
 
@@ -145,6 +150,12 @@ def _record_qa_coverage(settings: ConverterSettings, split: str, document: dict)
         split, len(missing), len(document["infos"]), hint, ", ".join(missing[:3]),
     )
 
+
+def ego_status_summary(records: list[dict]) -> dict:
+    """``{"ego_status_sources": {source: key frames}, "can_bus_fallbacks": {reason: key frames}}``."""
+    sources = Counter(record["ego_status_source"] for record in records)
+    fallbacks = Counter(record["can_bus_fallback"] for record in records if record["can_bus_fallback"])
+    return {"ego_status_sources": dict(sorted(sources.items())), "can_bus_fallbacks": dict(sorted(fallbacks.items()))}
 
 def create_infos(
     settings: ConverterSettings,

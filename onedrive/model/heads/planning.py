@@ -7,7 +7,8 @@ and a mode score. Only the given command's modes count. With ``plan_anchor`` =
 ``constant_velocity`` each increment is a correction to the ego's current velocity
 ``(vx, vy)`` (ego status, m/s) times ``plan_step_seconds``, so the head starts near the
 constant-velocity baseline instead of at the origin; a heading increment (``plan_dims`` 3)
-is not anchored.
+is not anchored. With ``use_ego_status`` False the head sees zeros in place of the ego
+status (and the configuration refuses the anchor).
 Loss (winner takes all, as VAD's planning head): L1 on the valid steps of the mode
 closest to the ground truth, plus a mode-score loss; averaged over samples. The mode
 score's target is that mode (``plan_mode_target`` = ``winner``) or, with ``soft``, the
@@ -57,6 +58,8 @@ class PlanningHead(nn.Module):
         modes = plan_states[:, 1:].view(batch, task.num_commands, task.num_plan_modes, -1)  # (B, C, M, H)
         modes = modes[torch.arange(batch), command]  # (B, M, H)
         ego = plan_states[:, :1].expand(-1, task.num_plan_modes, -1)  # (B, M, H)
+        if not task.use_ego_status:
+            ego_status = torch.zeros_like(ego_status)  # planning without the ego status
         status = ego_status.to(modes)[:, None, :].expand(-1, task.num_plan_modes, -1)  # (B, M, E)
         decoded = self.decoder(torch.cat([modes, ego, status], dim=-1))  # (B, M, T·D + 1)
         steps = decoded[..., :-1].view(batch, task.num_plan_modes, task.plan_steps, task.plan_dims)

@@ -32,7 +32,7 @@ def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("pipeline")
     run_tool("make_synthetic", ["--out", str(root / "world"), "--scenes", "2", "--samples-per-scene", "8"])
     run_tool("create_data", ["nuscenes", "--data-root", str(root / "world"), "--version", "v1.0-synthetic",
-                             "--out", str(root / "infos")])
+                             "--out", str(root / "infos"), "--can-bus", str(root / "world")])
     return root
 
 
@@ -75,6 +75,10 @@ def test_eval_tool_scores_the_baselines_on_the_configs_split(world):
     ])
     assert metrics["plan/l2_avg"] == 0.0
     assert metrics["baseline/constant_velocity/plan/l2_avg"] > 0.0
+    assert "model/uses_ego_status" not in metrics  # nothing says what wrote these predictions
+    assert "can_bus" in metrics["conventions"]["ego_status"]
+    written = json.loads((world / "eval_baselines" / "metrics.json").read_text())
+    assert written["conventions"]["ego_status"] == metrics["conventions"]["ego_status"]
     assert "baseline/mean_trajectory/plan/l2_avg" in metrics
     submission = json.loads((world / "eval_baselines" / "baselines" / "box_prior" / "detection.json").read_text())
     assert set(submission["results"]) == {r["token"] for r in records}
@@ -113,3 +117,18 @@ def test_eval_checkpoint_without_text_scores_no_text_left_by_an_earlier_run(worl
     assert not any(key.startswith("text/") for key in metrics)
     assert sorted(path.name for path in (out / "predictions").iterdir()) == ["detection.json", "lanes.json", "planning.json"]
     assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
+
+
+def test_eval_tool_says_whether_the_model_planned_with_ego_status(world):
+    infos = world / "infos" / "nuscenes_infos_synthetic_val.json"
+    records = json.loads(infos.read_text())["infos"]
+    plans = world / "plans"
+    plans.mkdir()
+    (plans / "planning.json").write_text(json.dumps({r["token"]: {"trajectory": r["ego_fut_traj"]} for r in records}))
+    metrics = run_tool("eval", [
+        str(TOOLS.parent / "configs" / "demo" / "demo_stage1_perception.py"), "--predictions", str(plans),
+        "--out", str(world / "eval_no_status"), "--set", f"data.root={world / 'world'}",
+        "--set", f"data.infos_dir={world / 'infos'}", "--set", "model.task.plan_anchor='none'",
+        "--set", "model.task.use_ego_status=False",
+    ])
+    assert metrics["model/uses_ego_status"] is False

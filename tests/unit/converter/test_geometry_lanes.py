@@ -55,15 +55,19 @@ def test_ego_status_from_poses_constant_turn():
         poses.append(
             pose_matrix([20 * math.cos(angle), 20 * math.sin(angle), 0.0], [math.cos(yaw / 2), 0, 0, math.sin(yaw / 2)])
         )
-    status = ego_status_from_poses((times * 1e6).astype(int).tolist(), poses)
-    assert status.shape == (8, 6)
-    inner = status[1:-1]
-    np.testing.assert_allclose(inner[:, 4], 0.25, atol=1e-9)  # yaw rate
-    np.testing.assert_allclose(inner[:, 5], 5.0, rtol=0.02)  # speed (chord of the arc: slightly under)
-    np.testing.assert_allclose(inner[:, 1], 0.0, atol=1e-9)  # no lateral velocity
-    np.testing.assert_allclose(inner[2:-2, 3], 1.25, rtol=0.03)  # v² / r to the left
-    np.testing.assert_allclose(status[[0, -1], 4], 0.25, atol=1e-9)  # one-sided at the ends
-    np.testing.assert_array_equal(ego_status_from_poses([0], poses[:1]), np.zeros((1, 6)))
+    status, sources = ego_status_from_poses((times * 1e6).astype(int).tolist(), poses)
+    assert status.shape == (8, 6) and sources == ["no_past", "poses_no_accel"] + ["poses"] * 6
+    np.testing.assert_array_equal(status[0], np.zeros(6))  # no past pose
+    np.testing.assert_array_equal(status[1, 2:4], np.zeros(2))  # one past pose: no acceleration
+    moving = status[1:]
+    np.testing.assert_allclose(moving[:, 4], 0.25, atol=1e-9)  # yaw rate
+    np.testing.assert_allclose(moving[:, 5], 5.0, rtol=0.02)  # speed (chord of the arc: slightly under)
+    # The backward chord points 1/16 rad (half the turn of a step) behind the heading: a lateral part.
+    np.testing.assert_allclose(moving[:, 1] / moving[:, 0], -math.tan(0.0625), atol=1e-9)
+    np.testing.assert_allclose(np.hypot(*status[2:, 2:4].T), 1.25, rtol=0.03)  # |a| = v² / r
+    status, sources = ego_status_from_poses([0], poses[:1])
+    np.testing.assert_array_equal(status, np.zeros((1, 6)))
+    assert sources == ["no_past"]
 
 
 def test_write_json_atomic_refuses_nan_and_keeps_old_file(tmp_path):

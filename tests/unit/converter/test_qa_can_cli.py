@@ -10,6 +10,7 @@ import pytest
 from onedrive.data.nuscenes.converter import ConverterSettings
 from onedrive.data.nuscenes.pipeline import convert_splits
 from onedrive.data.nuscenes.qa import DESCRIPTION_QUESTION
+from onedrive.errors import InputError
 
 TOOL = Path(__file__).resolve().parents[3] / "tools" / "create_data.py"
 
@@ -90,8 +91,12 @@ def test_can_bus_status_where_present(tiny_world, tmp_path):
     assert first["ego_status_source"] == "can_bus"
     expected_speed = float(np.hypot(4.0 + 0.001 * 50, 0.1))  # message 50 is at the key frame's time
     np.testing.assert_allclose(first["ego_status"], [4.05, 0.1, 0.2, -0.1, 0.03, expected_speed], atol=1e-9)
-    assert {r["ego_status_source"] for r in documents["tiny_val"]["infos"]} == {"poses"}  # no file for scene-0002
-    with pytest.raises(FileNotFoundError, match="can_bus"):
+    val = documents["tiny_val"]  # no file for scene-0002: past poses
+    assert [r["ego_status_source"] for r in val["infos"][:3]] == ["no_past", "poses_no_accel", "poses"]
+    assert {r["can_bus_fallback"] for r in val["infos"]} == {"missing_file"}
+    assert val["metadata"]["can_bus_fallbacks"] == {"missing_file": len(val["infos"])}
+    assert val["metadata"]["ego_status_sources"] == {"no_past": 1, "poses_no_accel": 1, "poses": len(val["infos"]) - 2}
+    with pytest.raises(InputError, match="can_bus"):
         convert_splits(ConverterSettings(str(tiny_world.root), tiny_world.version, can_bus_root=str(tmp_path)))
 
 
@@ -119,4 +124,6 @@ def test_command_line_tool(tiny_world, tmp_path, monkeypatch, capsys):
     document = json.loads((out / "nuscenes_infos_tiny_val.json").read_text())
     assert document["metadata"]["lane_points"] == 5 and len(document["infos"]) == 8
     assert np.array(document["infos"][0]["lanes"]).shape[1:] == (5, 3)
-    assert "wrote" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "wrote" in printed and "ego status: 1 no_past, 6 poses, 1 poses_no_accel" in printed
+    assert "8 key frames fell back to poses: no --can-bus folder given" in printed

@@ -24,9 +24,11 @@ def run_tool(name: str, argv: list[str]) -> None:
 def test_synthetic_world_to_batch(tmp_path, processor, tokenizer, tiny_config):
     world, infos = tmp_path / "world", tmp_path / "infos"
     run_tool("make_synthetic", ["--out", str(world), "--scenes", "2", "--samples-per-scene", "2"])
-    run_tool("create_data", ["nuscenes", "--data-root", str(world), "--version", "v1.0-synthetic", "--out", str(infos)])
+    run_tool("create_data", ["nuscenes", "--data-root", str(world), "--version", "v1.0-synthetic", "--out", str(infos),
+                             "--can-bus", str(world)])
     info_file = infos / "nuscenes_infos_synthetic_val.json"
     records = json.loads(info_file.read_text())["infos"]
+    assert {record["ego_status_source"] for record in records} == {"can_bus"}
 
     dataset = DriveDataset(info_file, world, processor, split="synthetic_val")
     assert len(dataset) == len(records) == 2

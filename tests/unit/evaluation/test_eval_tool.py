@@ -94,7 +94,7 @@ def test_eval_tool_scores_only_present_files_and_refuses_an_empty_directory(info
     (preds / "planning.json").write_text(json.dumps({r["token"]: {"trajectory": r["ego_fut_traj"]} for r in records}))
     metrics = eval_main()(["--predictions", str(preds), "--infos", str(info_path)])
     assert not any(key.startswith(("det/", "lane/", "text/")) for key in metrics)
-    assert list(metrics["conventions"]) == ["plan", "plan/uniad", "plan/collision", "plan/boundary"]
+    assert list(metrics["conventions"]) == ["plan", "plan/uniad", "plan/collision", "plan/boundary", "ego_status"]
 
 
 def test_an_output_folder_holds_one_run_and_a_failed_run_leaves_no_metrics(infos, tmp_path):

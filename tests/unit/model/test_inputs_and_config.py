@@ -108,6 +108,7 @@ def _settings(**task):
         (dict(plan_mode_target="best"), "plan_mode_target must be 'winner' or 'soft', got 'best'"),
         (dict(plan_mode_temperature=-0.5), r"plan_mode_temperature must be > 0 \(metres\), got -0.5"),
         (dict(plan_anchor="constant_velocity", ego_status_dim=1), r"reads \(vx, vy\) from ego_status; ego_status_dim is 1"),
+        (dict(plan_anchor="constant_velocity", use_ego_status=False), "which use_ego_status=False hides"),
     ],
 )
 def test_bad_config_values_are_named(task, message):

@@ -51,3 +51,17 @@ def test_model_with_a_silent_decoder_plans_constant_velocity(internvl_dir):
     assert len(output.planning) == model.config.text_config.num_hidden_layers
     for planning in output.planning.values():
         torch.testing.assert_close(planning.trajectories, expected)
+
+
+def test_planning_without_ego_status_ignores_it(internvl_dir):
+    """use_ego_status=False: the whole model's plans do not depend on the ego status (True: they do)."""
+    batch = make_batch()
+    other = make_batch()
+    other.ego_status = other.ego_status + torch.tensor([3.0, -1.0, 0.5, 0.2, 0.1, 2.0])
+    for use, same in ((False, True), (True, False)):
+        model = load_onedrive(internvl_dir, use_ego_status=use)
+        with torch.no_grad():
+            first, second = model(**batch).planning, model(**other).planning
+        for index in first:
+            equal = torch.equal(first[index].trajectories, second[index].trajectories)
+            assert equal == same and torch.equal(first[index].mode_logits, second[index].mode_logits) == same
