@@ -40,6 +40,7 @@ setup(
         "scipy>=1.10",
         "pillow>=10",
         "tqdm>=4.60",
+        "pyyaml>=6",
     ],
     extras_require=EXTRAS,
 )

@@ -9,13 +9,14 @@ rig), ``render`` (camera images), ``lidar`` (occlusion, point clouds), ``qa``
 """
 
 from onedrive.data.synthetic.build import benchmark_synthetic, make_synthetic
-from onedrive.data.synthetic.navsim_writer import NAVSIM_PADDING, NAVSIM_SPLITS, write_navsim
+from onedrive.data.synthetic.navsim_writer import NAVSIM_LOG_FOLDERS, NAVSIM_PADDING, NAVSIM_SPLITS, write_navsim
 from onedrive.data.synthetic.nuscenes_writer import DEFAULT_VERSION, split_names, write_nuscenes
 from onedrive.data.synthetic.world import SyntheticConfig, World, generate_world
 
 __all__ = [
     "DEFAULT_VERSION",
     "NAVSIM_PADDING",
+    "NAVSIM_LOG_FOLDERS",
     "NAVSIM_SPLITS",
     "SyntheticConfig",
     "World",

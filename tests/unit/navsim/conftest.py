@@ -6,7 +6,7 @@ import pytest
 
 from onedrive.data.navsim.infos import create_navsim_infos
 from onedrive.data.synthetic import SyntheticConfig, generate_world, make_synthetic
-from onedrive.data.synthetic.navsim_writer import NAVSIM_PADDING
+from onedrive.data.synthetic.navsim_writer import NAVSIM_LOG_FOLDERS, NAVSIM_PADDING
 from onedrive.data.synthetic.roads import RoadConfig
 
 CONFIG = SyntheticConfig(scenes=4, val_scenes=1, samples_per_scene=4, image_size=(64, 32), roads=RoadConfig(grid_nodes=3))
@@ -26,5 +26,6 @@ def navsim_world():
 def navsim_infos(navsim_root, tmp_path_factory):
     out = tmp_path_factory.mktemp("navsim_infos")
     for split in ("navtrain", "navtest"):
-        create_navsim_infos(navsim_root, split, out, progress=False)
+        create_navsim_infos(navsim_root, NAVSIM_LOG_FOLDERS[split], navsim_root / "scene_filters" / f"{split}.yaml",
+                            out, progress=False)
     return out
