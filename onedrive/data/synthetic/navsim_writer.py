@@ -66,7 +66,7 @@ from onedrive.data.synthetic.lidar import observe
 from onedrive.data.synthetic.nuscenes_writer import ANNOTATION_RANGE, JPEG_QUALITY
 from onedrive.data.synthetic.pdms_map import build_pdms_map
 from onedrive.data.synthetic.render import GroundTexture, Renderer, box_faces
-from onedrive.data.synthetic.traffic import FRAME_DT
+from onedrive.data.synthetic.traffic import FRAME_DT, NAVSIM_PARKING_GAP
 from onedrive.data.synthetic.world import Scene, World
 from onedrive.evaluation.pdms.map import map_from_dict
 
@@ -128,11 +128,12 @@ def write_pcd(points: np.ndarray) -> bytes:
 
 
 class NavsimWriter:
-    """Writes one world (generated with ``padding=NAVSIM_PADDING``) under ``root``."""
+    """Writes one world (generated with ``padding=NAVSIM_PADDING, parking_gap=NAVSIM_PARKING_GAP``) under ``root``."""
 
     def __init__(self, world: World, root: Path) -> None:
-        if any(scene.first_key != NAVSIM_PADDING[0] for scene in world.scenes):
-            raise ValueError(f"NAVSIM logs need worlds generated with padding={NAVSIM_PADDING}")
+        if any(scene.first_key != NAVSIM_PADDING[0] for scene in world.scenes) or world.parking_gap != NAVSIM_PARKING_GAP:
+            raise ValueError(f"NAVSIM logs need worlds generated with padding={NAVSIM_PADDING} and "
+                             f"parking_gap={NAVSIM_PARKING_GAP} (traffic.py)")
         self.world, self.root = world, Path(root)
         self.cameras = navsim_rig(*world.config.image_size)
         self.renderer = Renderer(world.network, self.cameras, GroundTexture(world.network))
@@ -278,5 +279,5 @@ def _write_json(path: Path, data) -> None:
 
 
 def write_navsim(world: World, root: Path, progress=None) -> None:
-    """Write ``world`` (generated with ``padding=NAVSIM_PADDING``) under ``root``; ``progress`` ticks per frame."""
+    """Write ``world`` (generated with ``padding=NAVSIM_PADDING, parking_gap=NAVSIM_PARKING_GAP``) under ``root``; ``progress`` ticks per frame."""
     NavsimWriter(world, root).write(progress)

@@ -6,7 +6,7 @@ import pytest
 
 from onedrive.data.navsim.infos import create_navsim_infos
 from onedrive.data.synthetic import SyntheticConfig, generate_world, make_synthetic
-from onedrive.data.synthetic.navsim_writer import NAVSIM_LOG_FOLDERS, NAVSIM_PADDING
+from onedrive.data.synthetic.navsim_writer import NAVSIM_LOG_FOLDERS, NAVSIM_PADDING, NAVSIM_PARKING_GAP
 from onedrive.data.synthetic.roads import RoadConfig
 
 CONFIG = SyntheticConfig(scenes=4, val_scenes=1, samples_per_scene=4, image_size=(64, 32), roads=RoadConfig(grid_nodes=3))
@@ -19,7 +19,7 @@ def navsim_root(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def navsim_world():
-    return generate_world(CONFIG, padding=NAVSIM_PADDING)
+    return generate_world(CONFIG, padding=NAVSIM_PADDING, parking_gap=NAVSIM_PARKING_GAP)
 
 
 @pytest.fixture(scope="session")
