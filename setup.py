@@ -45,6 +45,7 @@ setup(
         # geometry of the metrics, the synthetic world and the NAVSIM reader
         "shapely>=2",
         "pyquaternion>=0.9",
+        "pyyaml>=6",  # NAVSIM scene filters (the devkit's YAML)
     ],
     extras_require=EXTRAS,
 )

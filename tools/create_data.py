@@ -23,13 +23,25 @@ with an error naming the file or token and leaves no file behind.
 Workers: each process loads its own copy of the nuScenes tables (several GB for
 v1.0-trainval), so choose ``--workers`` by free memory, not only by cores.
 
-NAVSIM / OpenScene logs (``<data-root>/navsim_logs/<split>/*.pkl``, images under
-``<data-root>/sensor_blobs/<split>/``) → ``<out>/navsim_infos_<split>.json`` plus the PDM
-scene file ``<out>/navsim_pdms_<split>.json`` (needs ``<data-root>/maps/<location>.json``
-in the PDM map format; ``--no-pdms`` skips it). CPU example (seconds):
+NAVSIM / OpenScene logs: a log folder (``<data-root>/navsim_logs/<logs>/*.pkl``, images
+under ``<data-root>/sensor_blobs/<logs>/``) and a scene filter (the devkit's YAML, e.g.
+``navtest.yaml`` over the ``test`` logs, ``navtrain.yaml`` over ``trainval``, or a file of
+tokens, one a line) → ``<out>/navsim_infos_<split>.json`` plus the PDM scene file
+``<out>/navsim_pdms_<split>.json`` (needs ``<data-root>/maps/<location>.json`` in the PDM
+map format; ``--no-pdms`` skips it); ``<split>`` is the filter's file name unless
+``--split`` names it. Real data (filters from the devkit's
+``navsim/planning/script/config/common/train_test_split/scene_filter/``):
+
+    python tools/create_data.py navsim --data-root data/navsim --logs test --scene-filter $FILTERS/navtest.yaml \
+        --out data/infos --no-pdms
+    python tools/create_data.py navsim --data-root data/navsim --logs trainval --scene-filter $FILTERS/navtrain.yaml \
+        --out data/infos --no-pdms
+
+CPU example on the synthetic world, which writes its filters the same way (seconds):
 
     python tools/make_synthetic.py --format navsim --out /tmp/navsim
-    python tools/create_data.py navsim --data-root /tmp/navsim --split navtest --out /tmp/infos
+    python tools/create_data.py navsim --data-root /tmp/navsim --logs test \
+        --scene-filter /tmp/navsim/scene_filters/navtest.yaml --out /tmp/infos
 """
 
 from __future__ import annotations
@@ -76,7 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     navsim = datasets.add_parser("navsim", help="NAVSIM / OpenScene logs → navsim_infos_<split>.json (+ PDM scenes)")
     navsim.add_argument("--data-root", required=True, help="folder holding navsim_logs/, sensor_blobs/, maps/")
-    navsim.add_argument("--split", required=True, action="append", help="log folder name, e.g. navtrain (repeatable)")
+    navsim.add_argument("--logs", required=True, help="log folder under navsim_logs/: trainval, test, mini, ...")
+    navsim.add_argument("--scene-filter", required=True,
+                        help="the devkit's scene filter YAML (navtrain.yaml, navtest.yaml, all_scenes.yaml, ...) "
+                             "or a token list file (one token a line)")
+    navsim.add_argument("--split", help="name of the written split (default: the filter's file name)")
     navsim.add_argument("--out", required=True, help="output folder for the info files")
     navsim.add_argument("--pdms", action=argparse.BooleanOptionalAction, default=True,
                         help="also write the per-token PDM scene file (needs maps/<location>.json; default on)")
@@ -90,10 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.dataset == "navsim":
         from onedrive.data.navsim.infos import create_navsim_infos
 
-        for split in args.split:
-            for path in create_navsim_infos(args.data_root, split, args.out, pdms=args.pdms,
-                                            verify_images=args.check_images):
-                print(f"wrote {path}")
+        for path in create_navsim_infos(args.data_root, args.logs, args.scene_filter, args.out, split=args.split,
+                                        pdms=args.pdms, verify_images=args.check_images):
+            print(f"wrote {path}")
         return 0
     if args.can_bus:
         check_can_bus_root(args.can_bus)  # before the tables load (minutes on v1.0-trainval)

@@ -112,8 +112,10 @@ def detection_part(timings: dict, losses: dict, seed: int | None) -> dict:
 def navsim_part(timings: dict, losses: dict, seed: int | None) -> dict:
     run("synthetic NAVSIM logs", "tools/make_synthetic.py", "--format", "navsim", "--out", str(SYNTHETIC_NAVSIM),
         "--scenes", "36", "--val-scenes", "6", "--samples-per-scene", "10", "--overwrite", timings=timings)
-    run("NAVSIM info files", "tools/create_data.py", "navsim", "--data-root", str(SYNTHETIC_NAVSIM), "--split",
-        "navtrain", "--split", "navtest", "--out", str(SYNTHETIC_NAVSIM / "infos"), timings=timings)
+    for split, logs in (("navtrain", "trainval"), ("navtest", "test")):
+        run(f"NAVSIM info files ({split})", "tools/create_data.py", "navsim", "--data-root", str(SYNTHETIC_NAVSIM),
+            "--logs", logs, "--scene-filter", str(SYNTHETIC_NAVSIM / "scene_filters" / f"{split}.yaml"),
+            "--out", str(SYNTHETIC_NAVSIM / "infos"), timings=timings)
     train("NAVSIM", "configs/demo/demo_navsim.py", RUNS / "navsim", seed, timings, losses)
     run("evaluate NAVSIM", "tools/eval.py", "configs/demo/demo_navsim.py", "--checkpoint", str(RUNS / "navsim/final"),
         "--out", str(RUNS / "eval_navsim"), "--baselines", "--no-text", timings=timings)

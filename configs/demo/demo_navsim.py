@@ -1,8 +1,9 @@
 """Demo NAVSIM — planning-only training on synthetic NAVSIM logs, from the nuScenes demo's driving model.
 
 Data: ``python tools/make_synthetic.py --format navsim --out data/synthetic_navsim`` then
-``python tools/create_data.py navsim --data-root data/synthetic_navsim --split navtrain --split navtest
---out data/synthetic_navsim/infos``. The model starts from the demo's stage-3 output (a driving
+``python tools/create_data.py navsim --data-root data/synthetic_navsim --logs trainval --scene-filter
+data/synthetic_navsim/scene_filters/navtrain.yaml --out data/synthetic_navsim/infos`` and the same with
+``--logs test`` and ``navtest.yaml``. The model starts from the demo's stage-3 output (a driving
 VLM checkpoint, as the paper's NAVSIM model does); the planning head's output changes shape
 (8 poses x (x, y, heading)) and is re-initialised.
 

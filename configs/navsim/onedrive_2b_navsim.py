@@ -7,9 +7,10 @@ of the nuScenes configs (``configs/nuscenes/onedrive_1b_stage1_perception.py``).
 is a OneDrive model folder of a driving-pretrained model (e.g. stage 1 of this recipe on
 InternVL3-2B); tensors whose shape the NAVSIM task changes (the 8 x 3 waypoint output)
 are re-initialised and listed at start. Data: OpenScene / NAVSIM logs under ``data/navsim``
-converted once with ``python tools/create_data.py navsim --data-root data/navsim --split navtrain
---split navtest --out data/navsim/infos`` (PDMS needs the maps in this repository's PDM map format,
-see ``onedrive/data/navsim/README.md``).
+converted once per split with ``python tools/create_data.py navsim --data-root data/navsim --logs
+trainval --scene-filter <devkit>/navsim/planning/script/config/common/train_test_split/scene_filter/navtrain.yaml
+--out data/navsim/infos`` and the same with ``--logs test`` and ``navtest.yaml`` (PDMS needs the maps in this
+repository's PDM map format, see ``onedrive/data/navsim/README.md``).
 
     torchrun --nproc_per_node 8 tools/train.py configs/navsim/onedrive_2b_navsim.py \\
         --set model.init_from=runs/onedrive_2b_stage1_perception

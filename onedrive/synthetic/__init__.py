@@ -9,13 +9,14 @@ rig), ``render`` (camera images), ``lidar`` (occlusion, point clouds), ``qa``
 """
 
 from onedrive.synthetic.build import make_synthetic
-from onedrive.synthetic.navsim_writer import NAVSIM_PADDING, NAVSIM_SPLITS, write_navsim
+from onedrive.synthetic.navsim_writer import NAVSIM_LOG_FOLDERS, NAVSIM_PADDING, NAVSIM_SPLITS, write_navsim
 from onedrive.synthetic.nuscenes_writer import DEFAULT_VERSION, split_names, write_nuscenes
 from onedrive.synthetic.world import SyntheticConfig, World, generate_world
 
 __all__ = [
     "DEFAULT_VERSION",
     "NAVSIM_PADDING",
+    "NAVSIM_LOG_FOLDERS",
     "NAVSIM_SPLITS",
     "SyntheticConfig",
     "World",

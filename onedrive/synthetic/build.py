@@ -15,8 +15,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from onedrive.synthetic.navsim_writer import NAVSIM_PADDING, write_navsim
+from onedrive.synthetic.navsim_writer import NAVSIM_PADDING, NAVSIM_PARKING_GAP, write_navsim
 from onedrive.synthetic.nuscenes_writer import DEFAULT_VERSION, write_nuscenes
+from onedrive.synthetic.traffic import PARKING_GAP
 from onedrive.synthetic.world import SyntheticConfig, generate_world
 
 FORMATS = ("nuscenes", "navsim")
@@ -45,9 +46,10 @@ def make_synthetic(
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
-        padding = NAVSIM_PADDING if fmt == "navsim" else (0, 0)
+        navsim = fmt == "navsim"
+        padding, gap = (NAVSIM_PADDING, NAVSIM_PARKING_GAP) if navsim else ((0, 0), PARKING_GAP)
         with tqdm(total=config.scenes, desc="scenes", disable=not progress, leave=False) as bar:
-            world = generate_world(config, progress=bar, padding=padding)
+            world = generate_world(config, progress=bar, padding=padding, parking_gap=gap)
         total = sum(scene.n_frames for scene in world.scenes)
         with tqdm(total=total, desc="frames", unit="frame", disable=not progress) as bar:
             if fmt == "navsim":

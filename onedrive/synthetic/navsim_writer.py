@@ -4,13 +4,17 @@ Layout under ``root`` (field names from OpenScene ``DriveEngine/process_data/
 create_openscene_metadata.py`` and ``helpers/nuplan_cameras_utils.py``, read by NAVSIM
 ``navsim/common/dataclasses.py`` / ``dataloader.py``):
 
-    navsim_logs/<split>/<log_name>.pkl     list of frame dicts at 2 Hz (one log per scene)
-    sensor_blobs/<split>/<log_name>/CAM_*/<token>.jpg      8 rendered cameras per frame
-    sensor_blobs/<split>/<log_name>/MergedPointCloud/<token>.pcd   lidar (binary PCD)
+    navsim_logs/<logs>/<log_name>.pkl      list of frame dicts at 2 Hz (one log per scene)
+    sensor_blobs/<logs>/<log_name>/CAM_*/<token>.jpg       8 rendered cameras per frame
+    sensor_blobs/<logs>/<log_name>/MergedPointCloud/<token>.pcd    lidar (binary PCD)
+    scene_filters/navtrain.yaml, navtest.yaml   the splits, in the devkit's SceneFilter YAML
     maps/<map_location>.json               the town in the PDM scorer's map format
     synthetic.json                         what was generated, tokens per split
 
-Splits are ``navtrain`` (the world's train scenes) and ``navtest`` (its val scenes). A
+As in NAVSIM, splits are scene filters over log folders (``NAVSIM_SPLITS``): ``navtrain``
+(the world's train scenes) over the ``trainval`` logs and ``navtest`` (its val scenes) over
+the ``test`` logs; each filter lists its logs and tokens (4 + 10 frames, stride 1, route
+required, as the devkit's navtrain / navtest). A
 scene of ``samples_per_scene`` tokens is generated with 3 history frames before its
 first token and 10 future frames after its last (``NAVSIM_PADDING``), so that every
 token has the 4 history (incl. current) + 10 future frames of a NAVSIM v1 scene
@@ -23,7 +27,7 @@ ego2global_rotation (w, x, y, z), ego_dynamic_state [vx, vy, ax, ay] (ego frame)
 traffic_lights ([]), driving_command, cams, sample_prev, sample_next, ego2global,
 lidar2ego, lidar2global (4 × 4), anns``. Conventions of the synthetic logs:
 
-* ``cams[CAM_*]``: ``data_path`` (relative to ``sensor_blobs/<split>``),
+* ``cams[CAM_*]``: ``data_path`` (relative to ``sensor_blobs/<logs>``),
   ``sensor2lidar_rotation`` (3 × 3), ``sensor2lidar_translation`` (3,),
   ``cam_intrinsic`` (3 × 3), ``distortion`` (5,) zeros; OpenCV camera axes.
 * ``anns``: ``gt_boxes`` (N, 7) ``x, y, z, l, w, h, heading`` in the ego frame,
@@ -57,17 +61,19 @@ from PIL import Image
 from pyquaternion import Quaternion
 from shapely.geometry import LineString, Point
 
+from onedrive.data.navsim.scene_filter import write_scene_filter
 from onedrive.synthetic.can_bus import ego_dynamics
 from onedrive.synthetic.cameras import lidar2ego, navsim_lidar2ego, navsim_rig, rotation_z
 from onedrive.synthetic.lidar import observe
 from onedrive.synthetic.nuscenes_writer import ANNOTATION_RANGE, JPEG_QUALITY
 from onedrive.synthetic.pdms_map import build_pdms_map
 from onedrive.synthetic.render import GroundTexture, Renderer, box_faces
-from onedrive.synthetic.traffic import SUBSTEPS, EgoTrack
+from onedrive.synthetic.traffic import NAVSIM_PARKING_GAP, SUBSTEPS, EgoTrack
 from onedrive.synthetic.world import Scene, World
 from onedrive.evaluation.pdms.map import map_from_dict
 
-NAVSIM_SPLITS = {"train": "navtrain", "val": "navtest"}
+NAVSIM_SPLITS = {"train": "navtrain", "val": "navtest"}  # world split → scene filter name
+NAVSIM_LOG_FOLDERS = {"navtrain": "trainval", "navtest": "test"}  # scene filter → the log folder it selects from
 NAVSIM_PADDING = (3, 10)  # frames before the first token / after the last
 MAP_LOCATION = "synthetic-town"
 VEHICLE_NAME = "synthetic-ego"
@@ -120,16 +126,18 @@ def write_pcd(points: np.ndarray) -> bytes:
 
 
 class NavsimWriter:
-    """Writes one world (generated with ``padding=NAVSIM_PADDING``) under ``root``."""
+    """Writes one world (generated with ``padding=NAVSIM_PADDING, parking_gap=NAVSIM_PARKING_GAP``) under ``root``."""
 
     def __init__(self, world: World, root: Path) -> None:
-        if any(scene.first_key != NAVSIM_PADDING[0] for scene in world.scenes):
-            raise ValueError(f"NAVSIM logs need worlds generated with padding={NAVSIM_PADDING}")
+        if any(scene.first_key != NAVSIM_PADDING[0] for scene in world.scenes) or world.parking_gap != NAVSIM_PARKING_GAP:
+            raise ValueError(f"NAVSIM logs need worlds generated with padding={NAVSIM_PADDING} and "
+                             f"parking_gap={NAVSIM_PARKING_GAP} (traffic.py)")
         self.world, self.root = world, Path(root)
         self.cameras = navsim_rig(*world.config.image_size)
         self.renderer = Renderer(world.network, self.cameras, GroundTexture(world.network))
         self.lidar2ego = navsim_lidar2ego()
         self.tokens: dict[str, list[str]] = {split: [] for split in NAVSIM_SPLITS.values()}
+        self.logs: dict[str, list[str]] = {split: [] for split in NAVSIM_SPLITS.values()}
 
     def write(self, progress=None) -> None:
         pdms_map = build_pdms_map(self.world.network)
@@ -137,10 +145,15 @@ class NavsimWriter:
         _write_json(self.root / "maps" / f"{MAP_LOCATION}.json", pdms_map)
         for scene in self.world.scenes:
             self._log(scene, progress)
+        filters = {}
+        for split, tokens in self.tokens.items():
+            filters[split] = f"scene_filters/{split}.yaml"
+            write_scene_filter(self.root / filters[split], self.logs[split], tokens)
         cfg = self.world.config
         _write_json(self.root / "synthetic.json", {
             "generator": "onedrive.synthetic", "format": "navsim", "map_location": MAP_LOCATION,
-            "map": f"maps/{MAP_LOCATION}.json", "splits": NAVSIM_SPLITS, "tokens": self.tokens, "seed": cfg.seed,
+            "map": f"maps/{MAP_LOCATION}.json", "splits": NAVSIM_SPLITS, "log_folders": NAVSIM_LOG_FOLDERS,
+            "scene_filters": filters, "tokens": self.tokens, "seed": cfg.seed,
             "samples_per_scene": cfg.samples_per_scene, "padding": list(NAVSIM_PADDING),
             "image_size": list(cfg.image_size), "cameras": [camera.name for camera in self.cameras],
         })
@@ -148,6 +161,7 @@ class NavsimWriter:
     def _log(self, scene: Scene, progress) -> None:
         cfg = self.world.config
         split = NAVSIM_SPLITS[scene.split]
+        folder = NAVSIM_LOG_FOLDERS[split]
         log_name = f"synthetic-{cfg.seed}-{scene.name}"
         traffic = scene.traffic
         route = traffic.ego.route
@@ -158,16 +172,17 @@ class NavsimWriter:
         tokens = [_token(cfg.seed, "frame", scene.name, t) for t in range(scene.n_frames)]
         frames = []
         for t in range(scene.n_frames):
-            frames.append(self._frame(scene, t, split, log_name, tokens, centerline, dynamics[t]))
+            frames.append(self._frame(scene, t, folder, log_name, tokens, centerline, dynamics[t]))
             if progress is not None:
                 progress.update(1)
         last_token = scene.n_frames - NAVSIM_PADDING[1]
         self.tokens[split].extend(tokens[scene.first_key : last_token])
-        path = self.root / "navsim_logs" / split / f"{log_name}.pkl"
+        self.logs[split].append(log_name)
+        path = self.root / "navsim_logs" / folder / f"{log_name}.pkl"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(pickle.dumps(frames, protocol=pickle.HIGHEST_PROTOCOL))
 
-    def _frame(self, scene: Scene, t: int, split: str, log_name: str, tokens: list[str], centerline: LineString,
+    def _frame(self, scene: Scene, t: int, folder: str, log_name: str, tokens: list[str], centerline: LineString,
                dynamics: np.ndarray) -> dict:
         cfg, traffic = self.world.config, scene.traffic
         ego = traffic.ego.states[t]  # (4,) x, y, yaw, speed
@@ -186,7 +201,7 @@ class NavsimWriter:
             buffer = io.BytesIO()
             Image.fromarray(self.renderer.render(camera, ego[:3], boxes, categories, faces)).save(
                 buffer, format="JPEG", quality=JPEG_QUALITY)
-            _write_bytes(self.root / "sensor_blobs" / split / data_path, buffer.getvalue())
+            _write_bytes(self.root / "sensor_blobs" / folder / data_path, buffer.getvalue())
             sensor2lidar = np.linalg.inv(self.lidar2ego) @ camera.cam2ego
             cams[camera.name] = {
                 "data_path": data_path,
@@ -202,7 +217,7 @@ class NavsimWriter:
         xyz = cloud[:, :3].astype(np.float64) @ to_lidar[:3, :3].T + to_lidar[:3, 3]
         points = np.concatenate([xyz, cloud[:, 3:5], np.zeros((len(cloud), 1))], axis=1)  # (P, 6)
         lidar_path = f"{log_name}/MergedPointCloud/{token}.pcd"
-        _write_bytes(self.root / "sensor_blobs" / split / lidar_path, write_pcd(points))
+        _write_bytes(self.root / "sensor_blobs" / folder / lidar_path, write_pcd(points))
 
         keep = np.flatnonzero(np.linalg.norm(boxes[:, :2] - ego[:2], axis=1) <= ANNOTATION_RANGE) if len(boxes) else []
         global2ego = np.linalg.inv(ego2global)
@@ -262,5 +277,5 @@ def _write_json(path: Path, data) -> None:
 
 
 def write_navsim(world: World, root: Path, progress=None) -> None:
-    """Write ``world`` (generated with ``padding=NAVSIM_PADDING``) under ``root``; ``progress`` ticks per frame."""
+    """Write ``world`` (generated with ``padding=NAVSIM_PADDING, parking_gap=NAVSIM_PARKING_GAP``) under ``root``; ``progress`` ticks per frame."""
     NavsimWriter(world, root).write(progress)

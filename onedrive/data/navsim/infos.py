@@ -1,9 +1,12 @@
 """NAVSIM scenes → the repository's info records (docs/design.md §4) and PDM scene files.
 
-``create_navsim_infos(data_root, split, out)`` writes ``<out>/navsim_infos_<split>.json``
-(one record per token, same schema as the nuScenes records) and, unless ``pdms=False``,
-``<out>/navsim_pdms_<split>.json`` (``pdms_scenes.py``) so ``tools/eval.py`` can score
-PDMS. Both files are written only after every token converted, each atomically.
+``create_navsim_infos(data_root, log_folder, scene_filter, out)`` converts the scenes a
+NAVSIM scene filter (``scene_filter.py``; e.g. the devkit's ``navtest.yaml`` over the
+``test`` logs) selects and writes ``<out>/navsim_infos_<split>.json`` (one record per
+token, same schema as the nuScenes records; ``split`` defaults to the filter's file name)
+and, unless ``pdms=False``, ``<out>/navsim_pdms_<split>.json`` (``pdms_scenes.py``) so
+``tools/eval.py`` can score PDMS. Both files are written only after every token
+converted, each atomically. The metadata names the log folder and the filter.
 
 Differences from the nuScenes records (NAVSIM is planning-only):
 
@@ -11,7 +14,7 @@ Differences from the nuScenes records (NAVSIM is planning-only):
   ``ego_fut_mask`` 8 ones, ``fut_valid`` True; ``gt_fut_traj`` / ``gt_fut_yaw`` /
   ``gt_fut_mask`` cover the same 8 future frames (by ``track_tokens``);
 * ``cams`` are the 8 NAVSIM cameras (``CAM_F0, CAM_L0, CAM_L1, CAM_L2, CAM_R0, CAM_R1,
-  CAM_R2, CAM_B0``), ``path`` = ``sensor_blobs/<split>/<data_path>``, cam2ego =
+  CAM_R2, CAM_B0``), ``path`` = ``sensor_blobs/<log folder>/<data_path>``, cam2ego =
   lidar2ego · sensor2lidar;
 * ``gt_names`` are nuPlan's classes (vehicle, pedestrian, bicycle, traffic_cone,
   barrier, czone_sign, generic_object), velocities rotated from the lidar into the ego
@@ -24,7 +27,7 @@ Differences from the nuScenes records (NAVSIM is planning-only):
 A missing or undecodable camera file, a missing map (for the PDM scenes), a wrong pose
 count or too few future frames raises ``ValueError`` naming the token.
 
-    python tools/create_data.py navsim --data-root data/navsim --split navtest --out data/navsim/infos
+    python tools/create_data.py navsim --data-root data/navsim --logs test --scene-filter navtest.yaml --out data/navsim/infos
 """
 
 from __future__ import annotations
@@ -38,9 +41,9 @@ from tqdm import tqdm
 from onedrive.info_classes import NAVSIM_CLASSES
 from onedrive.data.navsim.logs import CAMERA_NAMES, ego2global, lidar2ego
 from onedrive.data.navsim.pdms_scenes import check_entry, pdms_entry, write_pdms_scenes
-from onedrive.data.navsim.scenes import (
-    NUM_HISTORY, NUM_POSES, NavsimScene, cameras, command, ego_status, future_poses, load_scenes,
-)
+from onedrive.data.navsim.scene_filter import SceneFilter, filter_scenes, load_scene_filter
+from onedrive.data.navsim.scenes import NUM_HISTORY, NUM_POSES, NavsimScene, cameras, command, ego_status, future_poses
+from onedrive.errors import InputError
 from onedrive.io import write_json_atomic
 
 DEFAULT_BEV_RANGE = (-51.2, -51.2, -5.0, 51.2, 51.2, 3.0)
@@ -93,13 +96,13 @@ def _agent_futures(scene: NavsimScene, tracks: list[str]) -> tuple[np.ndarray, n
     return traj, yaw, mask
 
 
-def scene_record(scene: NavsimScene, split: str, data_root: Path, verify_images: bool = True) -> dict:
-    """The info record of one token (module docstring)."""
+def scene_record(scene: NavsimScene, log_folder: str, data_root: Path, verify_images: bool = True) -> dict:
+    """The info record of one token (module docstring); images under ``sensor_blobs/<log_folder>``."""
     current = scene.current
     poses = future_poses(scene)  # (8, 3)
     cams = {}
     for name, camera in cameras(scene).items():
-        relative = f"sensor_blobs/{split}/{camera['data_path']}"
+        relative = f"sensor_blobs/{log_folder}/{camera['data_path']}"
         width, height = _image_size(data_root / relative, scene.token, name, verify_images)
         cams[name] = {"path": relative, "intrinsics": camera["intrinsics"].tolist(),
                       "cam2ego": camera["cam2ego"].tolist(), "width": width, "height": height}
@@ -137,11 +140,13 @@ def scene_record(scene: NavsimScene, split: str, data_root: Path, verify_images:
     }
 
 
-def info_metadata(data_root: Path, split: str, bev_range=DEFAULT_BEV_RANGE, lane_points: int = 11) -> dict:
+def info_metadata(data_root: Path, split: str, log_folder: str, scene_filter: SceneFilter,
+                  bev_range=DEFAULT_BEV_RANGE, lane_points: int = 11) -> dict:
     from onedrive import __version__
 
     return {
         "dataset": "navsim", "version": "navsim-v1", "data_root": str(data_root), "split": split,
+        "log_folder": log_folder, "scene_filter": scene_filter.source,
         "bev_range": list(bev_range), "lane_points": lane_points, "classes": list(NAVSIM_CLASSES),
         "created_by": f"onedrive {__version__}",
         "trajectory": "ego_fut_traj: 8 x (x, y, heading), 4 s at 2 Hz, current rear-axle frame",
@@ -149,23 +154,30 @@ def info_metadata(data_root: Path, split: str, bev_range=DEFAULT_BEV_RANGE, lane
 
 
 def create_navsim_infos(
-    data_root: str | Path, split: str, out: str | Path, pdms: bool = True, verify_images: bool = True,
-    tokens: list[str] | None = None, progress: bool = True,
+    data_root: str | Path, log_folder: str, scene_filter: SceneFilter | str | Path, out: str | Path,
+    split: str | None = None, pdms: bool = True, verify_images: bool = True, progress: bool = True,
 ) -> list[Path]:
-    """Write the info file (and the PDM scene file) of ``split``; returns the written paths."""
+    """Write the info file (and the PDM scene file) of the scenes ``scene_filter`` (a ``SceneFilter`` or a
+    filter file) selects from ``<data_root>/navsim_logs/<log_folder>``; returns the written paths."""
     data_root, out = Path(data_root), Path(out)
-    scenes = load_scenes(data_root, split, tokens)
+    if not isinstance(scene_filter, SceneFilter):
+        scene_filter = load_scene_filter(scene_filter)
+    split = split or scene_filter.name
+    scenes = filter_scenes(data_root, log_folder, scene_filter)
     if not scenes:
-        raise ValueError(f"split {split!r} under {data_root} holds no NAVSIM scene (4 history + 10 future frames with a route)")
+        raise InputError(f"scene filter {scene_filter.source} selects no NAVSIM scene from "
+                         f"{data_root / 'navsim_logs' / log_folder} (4 history + 10 future frames"
+                         + (" with a route)" if scene_filter.has_route else ")"))
     records, entries, maps = [], {}, {}
     for scene in tqdm(scenes, desc=f"navsim {split}", unit="token", disable=not progress):
-        records.append(scene_record(scene, split, data_root, verify_images))
+        records.append(scene_record(scene, log_folder, data_root, verify_images))
         if pdms:
             entry = pdms_entry(scene)
             check_entry(scene.token, entry, maps, data_root)
             entries[scene.token] = entry
     written = [write_json_atomic(out / f"navsim_infos_{split}.json",
-                                 {"metadata": info_metadata(data_root, split), "infos": records})]
+                                 {"metadata": info_metadata(data_root, split, log_folder, scene_filter),
+                                  "infos": records})]
     if pdms:
         written.append(write_pdms_scenes(out / f"navsim_pdms_{split}.json", split, data_root, entries))
     return written

@@ -1,9 +1,8 @@
 """NAVSIM v1 scenes: 4 history frames (the last one current) + 10 future frames at 2 Hz.
 
-As NAVSIM's ``SceneFilter(num_history_frames=4, num_future_frames=10, frame_interval=1)``
-(``navsim/common/dataloader.py filter_scenes``, the navtrain / navtest filters): every
-window of 14 consecutive frames of a log whose current frame (index 3) has a route is a
-scene, named by that frame's token. From a scene:
+A scene is a window of 14 consecutive frames of one log, named by its current frame's
+(index 3) token; which windows are scenes is a scene filter's choice
+(``scene_filter.py``, NAVSIM's ``SceneFilter``). From a scene:
 
 * ``future_poses``: the next 8 rear-axle poses (x, y, heading), 4 s at 2 Hz, in the
   current rear-axle frame (``Scene.get_future_trajectory``);
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from onedrive.data.navsim.logs import CAMERA_NAMES, camera_calibration, global_pose, load_log, log_paths
+from onedrive.data.navsim.logs import CAMERA_NAMES, camera_calibration, global_pose
 
 NUM_HISTORY = 4
 NUM_FUTURE = 10
@@ -50,51 +49,6 @@ def relative_poses(origin: np.ndarray, poses: np.ndarray) -> np.ndarray:
     offset = poses[:, :2] - origin[:2]
     heading = np.arctan2(np.sin(poses[:, 2] - origin[2]), np.cos(poses[:, 2] - origin[2]))
     return np.stack([c * offset[:, 0] + s * offset[:, 1], -s * offset[:, 0] + c * offset[:, 1], heading], axis=1)
-
-
-def log_scenes(path: Path, frames: list[dict], require_route: bool = True) -> list[NavsimScene]:
-    """Every scene of one log (windows of 14 frames, stride 1)."""
-    size = NUM_HISTORY + NUM_FUTURE
-    scenes = []
-    for start in range(0, len(frames) - size + 1):
-        window = tuple(frames[start : start + size])
-        current = window[NUM_HISTORY - 1]
-        if require_route and len(current["roadblock_ids"]) == 0:
-            continue
-        scenes.append(NavsimScene(current["token"], path, window))
-    return scenes
-
-
-def load_scenes(data_root: str | Path, split: str, tokens: list[str] | None = None,
-                require_route: bool = True) -> list[NavsimScene]:
-    """Scenes of every log of ``split``; with ``tokens``, exactly those (in that order).
-
-    A requested token that is in a log but lacks 3 history or 10 future frames raises
-    ``ValueError`` naming it and the frame counts; an unknown token too.
-    """
-    scenes, positions = [], {}
-    for path in log_paths(data_root, split):
-        frames = load_log(path)
-        scenes.extend(log_scenes(path, frames, require_route))
-        for index, frame in enumerate(frames):
-            positions[frame["token"]] = (path, index, len(frames))
-    if tokens is None:
-        return scenes
-    by_token = {scene.token: scene for scene in scenes}
-    out = []
-    for token in tokens:
-        if token in by_token:
-            out.append(by_token[token])
-            continue
-        if token not in positions:
-            raise ValueError(f"token {token!r} is in no log of {Path(data_root) / 'navsim_logs' / split}")
-        path, index, count = positions[token]
-        raise ValueError(
-            f"token {token!r} (frame {index} of {count} in {path}) is not a NAVSIM scene: it needs "
-            f"{NUM_HISTORY - 1} history and {NUM_FUTURE} future frames (has {index} and {count - index - 1})"
-            + (" and a route (non-empty roadblock_ids)" if require_route else "")
-        )
-    return out
 
 
 def check_scene(scene: NavsimScene) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from onedrive.data.navsim.infos import create_navsim_infos
 from onedrive.synthetic import SyntheticConfig, generate_world, make_synthetic
-from onedrive.synthetic.navsim_writer import NAVSIM_PADDING
+from onedrive.synthetic.navsim_writer import NAVSIM_LOG_FOLDERS, NAVSIM_PADDING, NAVSIM_PARKING_GAP
 from onedrive.synthetic.roads import RoadConfig
 
 CONFIG = SyntheticConfig(scenes=4, val_scenes=1, samples_per_scene=4, image_size=(64, 32), roads=RoadConfig(grid_nodes=3))
@@ -19,12 +19,13 @@ def navsim_root(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def navsim_world():
-    return generate_world(CONFIG, padding=NAVSIM_PADDING)
+    return generate_world(CONFIG, padding=NAVSIM_PADDING, parking_gap=NAVSIM_PARKING_GAP)
 
 
 @pytest.fixture(scope="session")
 def navsim_infos(navsim_root, tmp_path_factory):
     out = tmp_path_factory.mktemp("navsim_infos")
     for split in ("navtrain", "navtest"):
-        create_navsim_infos(navsim_root, split, out, progress=False)
+        create_navsim_infos(navsim_root, NAVSIM_LOG_FOLDERS[split], navsim_root / "scene_filters" / f"{split}.yaml",
+                            out, progress=False)
     return out

@@ -12,11 +12,23 @@ from shapely.geometry import LineString
 from onedrive.data import DriveDataset
 from onedrive.model import OneDriveProcessor, build_tokenizer
 from onedrive.data.navsim.logs import CAMERA_NAMES, load_log, log_paths
-from onedrive.data.navsim.scenes import (
-    NUM_HISTORY, command, cameras, ego_status, future_poses, load_scenes, relative_poses,
-)
-from onedrive.synthetic.navsim_writer import NAVSIM_SPLITS, route_command
+from onedrive.data.navsim.scene_filter import SceneFilter, filter_scenes, load_scene_filter
+from onedrive.data.navsim.scenes import NUM_HISTORY, command, cameras, ego_status, future_poses, relative_poses
+from onedrive.synthetic.navsim_writer import NAVSIM_LOG_FOLDERS, NAVSIM_SPLITS, route_command
 from tools.create_data import main as create_data
+
+
+def load_scenes(root, split, tokens=None):
+    """The scenes of the synthetic split ``split`` (its scene filter over its log folder), or of ``tokens``."""
+    scene_filter = load_scene_filter(root / "scene_filters" / f"{split}.yaml")
+    if tokens is not None:
+        scene_filter = SceneFilter(frame_interval=1, tokens=tuple(tokens), source="tokens")
+    return filter_scenes(root, NAVSIM_LOG_FOLDERS[split], scene_filter)
+
+
+def navtest_args(root, out):
+    return ["navsim", "--data-root", str(root), "--logs", "test", "--scene-filter",
+            str(root / "scene_filters" / "navtest.yaml"), "--out", str(out)]
 
 
 def test_every_frame_with_history_and_future_is_a_token(navsim_root, navsim_world):
@@ -37,7 +49,7 @@ def test_future_poses_are_the_world_ego_states_in_the_current_frame(navsim_root,
     for world_scene in navsim_world.scenes:
         if world_scene.split != "train":
             continue
-        log = load_log(navsim_root / "navsim_logs" / "navtrain" / f"synthetic-0-{world_scene.name}.pkl")
+        log = load_log(navsim_root / "navsim_logs" / "trainval" / f"synthetic-0-{world_scene.name}.pkl")
         states = world_scene.traffic.ego.states  # (T, 4) x, y, yaw, speed
         for t in range(world_scene.first_key, len(log) - 10):
             poses = future_poses(scenes[log[t]["token"]])
@@ -58,7 +70,7 @@ def test_eight_cameras_project_like_the_rig(navsim_root, navsim_world):
     for name, camera in geometry.items():
         np.testing.assert_allclose(camera["cam2ego"], rig[name].cam2ego, atol=1e-9)
         np.testing.assert_allclose(camera["intrinsics"], rig[name].intrinsics)
-        assert (navsim_root / "sensor_blobs" / "navtest" / camera["data_path"]).is_file()
+        assert (navsim_root / "sensor_blobs" / "test" / camera["data_path"]).is_file()
 
 
 def test_command_follows_navsim_one_hot_order():
@@ -82,9 +94,10 @@ def test_all_commands_occur_and_map_to_the_repository_convention(navsim_root):
 
 
 def test_cli_writes_records_the_dataset_reads(navsim_root, tmp_path):
-    assert create_data(["navsim", "--data-root", str(navsim_root), "--split", "navtest", "--out", str(tmp_path)]) == 0
+    assert create_data(navtest_args(navsim_root, tmp_path)) == 0
     content = json.loads((tmp_path / "navsim_infos_navtest.json").read_text())
     assert content["metadata"]["dataset"] == "navsim" and content["metadata"]["split"] == "navtest"
+    assert content["metadata"]["log_folder"] == "test"
     record = content["infos"][0]
     assert list(record["cams"]) == list(CAMERA_NAMES)
     assert np.asarray(record["ego_fut_traj"]).shape == (8, 3) and len(record["ego_status"]) == 6
@@ -111,9 +124,9 @@ def _copy_set(navsim_root, tmp_path):
 def test_missing_camera_file_names_the_token(navsim_root, tmp_path):
     root = _copy_set(navsim_root, tmp_path)
     scene = load_scenes(root, "navtest")[1]
-    (root / "sensor_blobs" / "navtest" / scene.current["cams"]["CAM_L2"]["data_path"]).unlink()
+    (root / "sensor_blobs" / "test" / scene.current["cams"]["CAM_L2"]["data_path"]).unlink()
     with pytest.raises(ValueError, match=f"token '{scene.token}'.*CAM_L2"):
-        create_data(["navsim", "--data-root", str(root), "--split", "navtest", "--out", str(tmp_path / "out")])
+        create_data(navtest_args(root, tmp_path / "out"))
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
@@ -122,29 +135,28 @@ def test_missing_map_names_the_token(navsim_root, tmp_path):
     (root / "maps" / "synthetic-town.json").unlink()
     first = load_scenes(root, "navtest")[0].token
     with pytest.raises(ValueError, match=f"token '{first}': map 'synthetic-town' not found"):
-        create_data(["navsim", "--data-root", str(root), "--split", "navtest", "--out", str(tmp_path / "out")])
+        create_data(navtest_args(root, tmp_path / "out"))
     # The info records alone do not need the map.
-    assert create_data(["navsim", "--data-root", str(root), "--split", "navtest", "--out", str(tmp_path / "out"),
-                        "--no-pdms"]) == 0
+    assert create_data(navtest_args(root, tmp_path / "out") + ["--no-pdms"]) == 0
 
 
 def test_too_few_future_frames_and_wrong_pose_count_name_the_token(navsim_root, tmp_path):
-    path = log_paths(navsim_root, "navtest")[0]
+    path = log_paths(navsim_root, "test")[0]
     frames = load_log(path)
     late = frames[-5]["token"]  # 4 future frames only
-    with pytest.raises(ValueError, match=f"token '{late}'.*needs 3 history and 10 future frames \\(has {len(frames) - 5} and 4\\)"):
+    with pytest.raises(ValueError, match=f"'{late}': only 4 future frames in {path.name}"):
         load_scenes(navsim_root, "navtest", tokens=[late])
     root = _copy_set(navsim_root, tmp_path)
     del frames[NUM_HISTORY + 2]  # a gap: the scene's future is no longer at 2 Hz
-    (root / "navsim_logs" / "navtest" / path.name).write_bytes(pickle.dumps(frames))
-    scene = load_scenes(root, "navtest")[0]
+    (root / "navsim_logs" / "test" / path.name).write_bytes(pickle.dumps(frames))
+    scene = filter_scenes(root, "test", SceneFilter(frame_interval=1, log_names=(path.stem,)))[0]
     with pytest.raises(ValueError, match=f"token '{scene.token}': frames must be 0.5 s apart"):
         future_poses(scene)
 
 
 def test_log_missing_a_key_names_the_token(navsim_root, tmp_path):
     root = _copy_set(navsim_root, tmp_path)
-    path = log_paths(root, "navtest")[0]
+    path = log_paths(root, "test")[0]
     frames = load_log(path)
     del frames[2]["cams"]["CAM_B0"]
     path.write_bytes(pickle.dumps(frames))

@@ -34,7 +34,8 @@ def test_failed_run_leaves_nothing(tmp_path):
 def test_navsim_format_writes_logs_blobs_and_map(tmp_path):
     root = make_synthetic(tmp_path / "data", TINY, fmt="navsim", progress=False)
     logs = sorted(p.relative_to(root).as_posix() for p in (root / "navsim_logs").rglob("*.pkl"))
-    assert [p.split("/")[1] for p in logs] == ["navtest", "navtrain"]
+    assert [p.split("/")[1] for p in logs] == ["test", "trainval"]
+    assert sorted(p.name for p in (root / "scene_filters").iterdir()) == ["navtest.yaml", "navtrain.yaml"]
     assert (root / "maps" / "synthetic-town.json").is_file()
     assert len(list((root / "sensor_blobs").rglob("*.jpg"))) == 2 * (2 + 13) * 8  # 2 logs of 15 frames, 8 cameras
 
