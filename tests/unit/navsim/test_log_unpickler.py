@@ -25,7 +25,7 @@ class RunsCode:
 def test_crafted_log_is_refused_and_its_payload_never_runs(navsim_root, tmp_path):
     root = tmp_path / "set"
     shutil.copytree(navsim_root / "navsim_logs", root / "navsim_logs")
-    path = log_paths(root, "navtest")[0]
+    path = log_paths(root, "test")[0]
     frames = load_log(path)
     marker = tmp_path / "payload_ran"
     frames[1]["token"] = RunsCode(f"touch {marker}")
