@@ -127,9 +127,8 @@ def _build(folder: str, which: str, dtype: torch.dtype) -> _Setup:
     return _Setup(model, batch, vlm_ids, pixels)
 
 
-def _timed(function, repeats: int, warm_up: bool = True) -> float:
-    if warm_up:
-        function()
+def _timed(function, repeats: int) -> float:
+    function()  # warm-up: the first pass also pays for reading the weights into memory
     start = time.perf_counter()
     for _ in range(repeats):
         function()
@@ -141,23 +140,22 @@ def matmul_peak_flops(dtype: torch.dtype, size: int = 1024, repeats: int = 10) -
     return 2 * size**3 / _timed(lambda: a @ b, repeats)
 
 
-def _measure(folder: str, dtype_name: str, what: str, repeats: int, warm_up: bool = True) -> dict:
-    """One measurement; ``warm_up=False`` (the 1B shapes, minutes per pass on a CPU) times the first pass."""
+def _measure(folder: str, dtype_name: str, what: str, repeats: int) -> dict:
     torch.manual_seed(0)
     dtype = getattr(torch, dtype_name)
     setup = _build(folder, "internvl" if what.startswith("internvl") else "onedrive", dtype)
     with torch.no_grad():
         if what == "onedrive_predict":
-            seconds = _timed(lambda: setup.model.predict(setup.batch), repeats, warm_up)
+            seconds = _timed(lambda: setup.model.predict(setup.batch), repeats)
         elif what == "internvl_forward":
-            seconds = _timed(lambda: setup.model(input_ids=setup.vlm_ids, pixel_values=setup.vlm_pixels), repeats, warm_up)
+            seconds = _timed(lambda: setup.model(input_ids=setup.vlm_ids, pixel_values=setup.vlm_pixels), repeats)
         elif what == "onedrive_prefill":
-            seconds = _timed(lambda: setup.model.generate(setup.batch, max_new_tokens=1, eos_token_id=-1), repeats, warm_up)
+            seconds = _timed(lambda: setup.model.generate(setup.batch, max_new_tokens=1, eos_token_id=-1), repeats)
         elif what == "internvl_prefill":
             seconds = _timed(lambda: setup.model.generate(
                 input_ids=setup.vlm_ids, pixel_values=setup.vlm_pixels, max_new_tokens=1, min_new_tokens=1,
                 do_sample=False, pad_token_id=0,
-            ), repeats, warm_up)
+            ), repeats)
         elif what == "flops":
             from torch.utils.flop_counter import FlopCounterMode
 
@@ -202,7 +200,7 @@ def _benchmark_shape(shape: str, folder: str, repeats: int) -> dict:
     tiny = shape == "tiny"
     shape_repeats = repeats if tiny else 1
     onedrive, internvl, prefill, internvl_prefill = (
-        _in_fresh_process(folder, "float32", what, shape_repeats, tiny)
+        _in_fresh_process(folder, "float32", what, shape_repeats)
         for what in ("onedrive_predict", "internvl_forward", "onedrive_prefill", "internvl_prefill")
     )
     entry = {
