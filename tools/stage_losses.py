@@ -93,12 +93,12 @@ def fixed_sample_losses(
 
 
 def soft_target_entropy(model: OneDriveForDriving, output: OneDriveOutput, targets: DriveTargets) -> torch.Tensor:
-    """The target-entropy part of a batch's ``plan_cls`` (weighted and averaged over the planning layers as
+    """The target-entropy part of a batch's ``plan_cls`` (weighted and summed over the task layers as
     ``plan_cls`` is): it moves with the modes' spread, while training lowers only the KL part."""
     head, task = model.plan_head, model.config.task_config
     per_layer = [head.mode_target_entropy(out, targets.trajectory, targets.trajectory_mask)
                  for out in output.planning.values()]
-    return task.planning_weight * torch.stack(per_layer).mean()
+    return task.planning_weight * torch.stack(per_layer).sum()
 
 
 def stage_losses(config: ExperimentConfig, samples: int = SAMPLES) -> dict:

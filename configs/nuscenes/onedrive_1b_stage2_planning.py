@@ -1,9 +1,10 @@
 """Stage 2 — planning adaptation on nuScenes (paper settings), from stage 1's output.
 
 Trains the planning queries (ego-status token + 3 commands x 6 modes), the planning FFNs
-and head, LoRA on the LLM (a fresh adapter on the merged stage-1 weights) and the task
-layers' attention; ViT and every perception module stay frozen. Losses: planning (deep
-supervision over the task layers) + text.
+and head and LoRA on the LLM's other layers (a fresh adapter on the merged stage-1 weights);
+ViT, every perception module and the task layers' attention stay frozen, so the perception
+predictions (read at the last task layer) are those of stage 1. Losses: planning (summed over
+the task layers) + text.
 
     torchrun --nproc_per_node 8 tools/train.py configs/nuscenes/onedrive_1b_stage2_planning.py
 """

@@ -86,8 +86,8 @@ def additive_causal_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor
 class StructuredGraph(nn.Module):
     """``(pixel_values, intrinsics, cam2ego, ego_status, command, input_ids, attention_mask)`` → tensors.
 
-    planning_only=False: ``STRUCTURED_OUTPUTS`` from the full prefill.
-    planning_only=True: ``PLANNING_OUTPUTS``, stopping after the last task layer (``predict(tasks=("plan",))``).
+    planning_only=False: ``STRUCTURED_OUTPUTS``; planning_only=True: ``PLANNING_OUTPUTS`` (``predict(tasks=("plan",))``).
+    Both run the decoder up to the last task layer only, as ``predict`` does.
     Inputs (``B`` samples, ``L`` prompt tokens, right padding), checked beforehand by ``check_graph_inputs``:
       pixel_values (B·N_cam·T, 3, S, S); intrinsics (B, N_cam, 3, 3); cam2ego (B, N_cam, 4, 4);
       ego_status (B, E); command (B,) int64; input_ids (B, L) int64; attention_mask (B, L) int64.
@@ -114,7 +114,7 @@ class StructuredGraph(nn.Module):
         output = model.prefill(
             layout, input_ids, pixel_values, CameraGeometry(intrinsics, cam2ego, self.image_hw), ego_status, command,
             causal_mask=additive_causal_mask(layout.attention_mask, dtype),
-            stop_after_layer=model.config.task_layer_indices[-1] if self.planning_only else None,
+            stop_after_layer=model.last_task_layer,
         )
         tasks = ("plan",) if self.planning_only else ("det", "lane", "plan")
         detection, lanes, modes = model.prediction_heads(layout, output, ego_status, command, tasks)

@@ -30,7 +30,13 @@ class OneDriveTaskConfig(PreTrainedConfig):
     self-attention and the per-type FFNs (``None``: every layer); planning is
     supervised on each of them (deep supervision).
     ``position_range`` is ``[x_min, y_min, z_min, x_max, y_max, z_max]`` in metres (ego
-    frame); ``depth_range`` / ``depth_bins`` sample the camera frustum (PETR).
+    frame) over which the detection / lane reference points are normalised (the official heads'
+    ``pc_range``); ``image_position_range`` is the same for the image tokens' frustum points (the
+    official ±61.2 m, z ±10 m, so that the farthest depth bin is inside it); ``depth_range`` /
+    ``depth_bins`` sample the camera frustum (PETR's linear-increasing bins, 64 from 1 to 61.2 m).
+    ``task_ffn_init``: the query-type FFNs start from N(0, 0.02) (``random``, the official release;
+    the paper finds that the pretrained FFN does not transfer) or as copies of their layer's
+    pretrained FFN (``pretrained``, when built with ``from_internvl``).
 
     Four options that the official release does not have. Their defaults reproduce the
     paper's model; the demo configs (``DEMO_TASK`` in
@@ -99,10 +105,12 @@ class OneDriveTaskConfig(PreTrainedConfig):
 
     task_layers: list[int] | tuple[int, ...] | None = None
     position_range: list[float] | tuple[float, ...] = (-51.2, -51.2, -5.0, 51.2, 51.2, 3.0)
+    image_position_range: list[float] | tuple[float, ...] = (-61.2, -61.2, -10.0, 61.2, 61.2, 10.0)
     depth_range: list[float] | tuple[float, ...] = (1.0, 61.2)
     depth_bins: int = 64
     azimuth_prior_logit: float = 0.0  # peak of the detection queries' azimuth attention prior; 0: none
     det_reference_init: str = "uniform"  # detection reference points at start: "uniform" or "sunflower"
+    task_ffn_init: str = "random"  # query FFNs at start: "random" (N(0, 0.02)) or "pretrained" (a copy)
 
     focal_alpha: float = 0.25
     focal_gamma: float = 2.0
@@ -121,6 +129,7 @@ class OneDriveTaskConfig(PreTrainedConfig):
         self.det_classes = list(self.det_classes)
         self.camera_tiles = list(self.camera_tiles)
         self.position_range = [float(v) for v in self.position_range]
+        self.image_position_range = [float(v) for v in self.image_position_range]
         self.depth_range = [float(v) for v in self.depth_range]
         self.azimuth_prior_logit = float(self.azimuth_prior_logit)
         self.plan_step_seconds = float(self.plan_step_seconds)
@@ -153,14 +162,14 @@ class OneDriveTaskConfig(PreTrainedConfig):
             raise ValueError(f"camera_tiles must be [rows, cols] >= 1, got {self.camera_tiles}")
         if self.plan_dims not in (2, 3):
             raise ValueError(f"plan_dims must be 2 (x, y) or 3 (x, y, heading), got {self.plan_dims}")
-        low, high = self.position_range[:3], self.position_range[3:]
-        if len(self.position_range) != 6 or any(lo >= hi for lo, hi in zip(low, high)):
-            raise ValueError(
-                f"position_range must be [x_min, y_min, z_min, x_max, y_max, z_max] with min < max, "
-                f"got {self.position_range}"
-            )
+        for name in ("position_range", "image_position_range"):
+            bounds = getattr(self, name)
+            if len(bounds) != 6 or any(lo >= hi for lo, hi in zip(bounds[:3], bounds[3:])):
+                raise ValueError(f"{name} must be [x_min, y_min, z_min, x_max, y_max, z_max] with min < max, got {bounds}")
         if len(self.depth_range) != 2 or not 0 < self.depth_range[0] < self.depth_range[1]:
             raise ValueError(f"depth_range must be [near, far] with 0 < near < far, got {self.depth_range}")
+        if self.task_ffn_init not in ("random", "pretrained"):
+            raise ValueError(f"task_ffn_init must be 'random' or 'pretrained', got {self.task_ffn_init!r}")
         if self.det_reference_init not in ("uniform", "sunflower"):
             raise ValueError(f"det_reference_init must be 'uniform' or 'sunflower', got {self.det_reference_init!r}")
         if self.plan_anchor not in ("none", "constant_velocity"):

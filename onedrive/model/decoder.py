@@ -24,7 +24,6 @@ from transformers.models.qwen2.modeling_qwen2 import (
     Qwen2Attention,
     Qwen2Config,
     Qwen2DecoderLayer,
-    Qwen2MLP,
     Qwen2Model,
     Qwen2RMSNorm,
     apply_rotary_pos_emb,
@@ -32,7 +31,7 @@ from transformers.models.qwen2.modeling_qwen2 import (
 )
 
 from onedrive.model.configuration_onedrive import attention_head_dim
-from onedrive.model.initial_values import ZeroLinear, restore_initial_values
+from onedrive.model.initial_values import QueryFFN, ZeroLinear, restore_initial_values
 
 QUERY_FFNS = ("det", "lane", "plan")  # one FFN per query type, in task layers
 
@@ -159,7 +158,7 @@ class OneDriveDecoderLayer(Qwen2DecoderLayer):
         self.has_task_modules = has_task_modules
         if has_task_modules:
             self.query_self_attn = QuerySelfAttention(config)
-            self.query_ffns = nn.ModuleDict({name: Qwen2MLP(config) for name in QUERY_FFNS})
+            self.query_ffns = nn.ModuleDict({name: QueryFFN(config) for name in QUERY_FFNS})
 
     def forward(
         self,
@@ -238,7 +237,7 @@ class OneDriveLanguageModel(Qwen2Model):
 
     def _init_weights(self, module: nn.Module) -> None:
         super()._init_weights(module)
-        restore_initial_values(module)  # the query self-attention's zero output projection
+        restore_initial_values(module)  # the query self-attention's zero output projection, the query FFNs
 
     def forward(
         self,

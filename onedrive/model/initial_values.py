@@ -13,6 +13,10 @@ import math
 
 import torch
 from torch import nn
+from transformers import initialization
+from transformers.models.qwen2.modeling_qwen2 import Qwen2MLP
+
+QUERY_FFN_STD = 0.02  # the official release draws its query FFNs from N(0, 0.02)
 
 
 class ZeroLinear(nn.Linear):
@@ -59,7 +63,18 @@ def randomise_initial_values(model: nn.Module, std: float, seed: int = 0) -> Non
                 parameter.copy_(torch.randn(parameter.shape, generator=generator) * std)
 
 
+class QueryFFN(Qwen2MLP):
+    """A query type's FFN in a task layer: the pretrained FFN's SwiGLU shape, weights drawn from N(0, 0.02)
+    whatever the checkpoint's ``initializer_range`` (``internvl_weights.from_internvl`` can copy the
+    pretrained FFN instead: ``task_config.task_ffn_init``)."""
+
+    def restore(self) -> None:
+        for projection in (self.gate_proj, self.up_proj, self.down_proj):
+            initialization.normal_(projection.weight, mean=0.0, std=QUERY_FFN_STD)  # skips loaded tensors
+
+
 def restore_initial_values(module: nn.Module) -> None:
-    """Re-apply the starting values of a ``ZeroLinear`` / ``PriorLinear`` after transformers' generic init."""
-    if isinstance(module, (ZeroLinear, PriorLinear)):
+    """Re-apply the starting values of a ``ZeroLinear`` / ``PriorLinear`` / ``QueryFFN`` after transformers'
+    generic init (which visits a module's children before the module)."""
+    if isinstance(module, (ZeroLinear, PriorLinear, QueryFFN)):
         module.restore()

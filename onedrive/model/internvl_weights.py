@@ -5,8 +5,9 @@ from_pretrained`` (hub id or local folder in the transformers InternVL layout; t
 cache and ``HF_HUB_OFFLINE`` work as usual). OneDrive keeps InternVL's parameter names,
 so the key map is the identity: every pretrained tensor (ViT, projector, embeddings,
 attention, FFNs, norms, LM head) must land, and the only parameters left are the task
-modules (``TASK_MODULE_PREFIXES`` and the per-layer query modules). Each query-type FFN
-starts as a copy of its layer's pretrained FFN. The LM head is tied to the input
+modules (``TASK_MODULE_PREFIXES`` and the per-layer query modules). The query-type FFNs keep
+their random N(0, 0.02) start (``task_ffn_init`` = ``random``, the official release) or start as
+copies of their layer's pretrained FFN (``pretrained``). The LM head is tied to the input
 embeddings exactly when transformers tied them on loading (``tied_embeddings``), and the
 built config says so explicitly. A local folder is checked first (``pretrained_source``):
 a OneDrive folder, a truncated weight file or a path that does not exist is named.
@@ -64,7 +65,7 @@ def from_internvl(
         raise InputError(f"{pretrained}: pretrained tensors missing from the checkpoint: {sorted(not_task)[:10]}")
     with torch.no_grad():
         for layer in model.model.language_model.layers:
-            if layer.has_task_modules:
+            if layer.has_task_modules and config.task_config.task_ffn_init == "pretrained":
                 for ffn in layer.query_ffns.values():
                     ffn.load_state_dict(layer.mlp.state_dict())
     del internvl

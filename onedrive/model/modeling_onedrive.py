@@ -2,11 +2,11 @@
 
     Z = [prefix | X_img | Q_det | Q_lane | Q_plan | text]
 
-* ``forward(**batch)`` → losses (text, det, lane, plan with deep supervision);
-* ``predict(batch)`` → boxes, lanes, trajectory from one prefill (``tasks=("plan",)``
-  exits after the last planning-supervised layer);
-* ``generate(batch)`` → text, continuing that prefill's KV cache, plus the structured
-  outputs of the same prefill.
+* ``forward(**batch)`` → losses (text; det, lane and plan supervised on every task layer, summed);
+* ``predict(batch)`` → boxes, lanes, trajectory from one prefill that stops after the last
+  task layer (in a causal decoder the queries cannot depend on later layers);
+* ``generate(batch)`` → text from a prefill through every layer, continuing its KV cache,
+  plus the structured outputs of the same prefill (read at the last task layer).
 With no driving inputs (no camera, ego status, command) no query is inserted and the
 model computes what ``InternVLForConditionalGeneration`` computes.
 
@@ -261,27 +261,31 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         return OneDriveOutput(loss, losses or None, logits, detection, lanes, planning)
 
     def _heads(self, layout: TokenLayout, output: LanguageModelOutput, ego_status, command):
-        """det / lane on the final layer, planning on every task layer (deep supervision)."""
-        detection, lanes, _ = self.prediction_heads(layout, output, ego_status, command, tasks=("det", "lane"))
-        planning = {
-            index: self.plan_head(layout.gather(states, layout.plan_index), ego_status, command)
-            for index, states in output.layer_states.items()
+        """Every head on every task layer (deep supervision) → three {task layer: raw head output} dicts."""
+        per_layer = {
+            index: self.heads_on(layout, states, ego_status, command) for index, states in output.layer_states.items()
         }
-        return detection, lanes, planning
+        return tuple({index: outputs[part] for index, outputs in per_layer.items()} for part in range(3))
 
     def _task_losses(self, detection, lanes, planning, targets: DriveTargets) -> dict[str, torch.Tensor]:
+        """Each head's losses summed over the task layers with weight 1 each (the official release sums
+        every decoder layer's loss), times the family's weight."""
         task = self.config.task_config
-        losses = {}
+        families = []
         if targets.boxes:
-            for name, value in self.det_head.loss(detection, targets.boxes, targets.labels).items():
-                losses[name] = task.perception_weight * value
+            families.append((task.perception_weight, [
+                self.det_head.loss(out, targets.boxes, targets.labels) for out in detection.values()
+            ]))
         if targets.lanes:
-            for name, value in self.lane_head.loss(lanes, targets.lanes).items():
-                losses[name] = task.perception_weight * value
+            families.append((task.perception_weight, [self.lane_head.loss(out, targets.lanes) for out in lanes.values()]))
         if targets.trajectory is not None:
-            per_layer = [self.plan_head.loss(out, targets.trajectory, targets.trajectory_mask) for out in planning.values()]
+            families.append((task.planning_weight, [
+                self.plan_head.loss(out, targets.trajectory, targets.trajectory_mask) for out in planning.values()
+            ]))
+        losses = {}
+        for weight, per_layer in families:
             for name in per_layer[0]:
-                losses[name] = task.planning_weight * torch.stack([layer[name] for layer in per_layer]).mean()
+                losses[name] = weight * torch.stack([layer[name] for layer in per_layer]).sum()
         return losses
 
     def _text_loss(self, hidden: torch.Tensor, layout: TokenLayout, labels: torch.Tensor) -> torch.Tensor:
@@ -300,6 +304,29 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         return (sums[has_answer] / counts[has_answer]).mean()
 
     # ----------------------------------------------------------------- inference
+    @property
+    def last_task_layer(self) -> int:
+        """The decoder layer whose query states give the structured predictions (where ``predict`` stops)."""
+        return self.config.task_layer_indices[-1]
+
+    def heads_on(
+        self,
+        layout: TokenLayout,
+        states: torch.Tensor,
+        ego_status: torch.Tensor,
+        command: torch.Tensor,
+        tasks: tuple[str, ...] = ("det", "lane", "plan"),
+    ) -> tuple[DetectionOutput | None, LaneOutput | None, PlanningOutput | None]:
+        """Raw head outputs of one layer's (normed) states (B, L', H); ``None`` for a task not asked for."""
+        detection = lanes = planning = None
+        if "det" in tasks:
+            detection = self.det_head(layout.gather(states, layout.det_index), self.queries.det_reference_points())
+        if "lane" in tasks:
+            lanes = self.lane_head(layout.gather(states, layout.lane_index), self.queries.lane_reference_points())
+        if "plan" in tasks:
+            planning = self.plan_head(layout.gather(states, layout.plan_index), ego_status, command)
+        return detection, lanes, planning
+
     def prediction_heads(
         self,
         layout: TokenLayout,
@@ -308,18 +335,9 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         command: torch.Tensor,
         tasks: tuple[str, ...] = ("det", "lane", "plan"),
     ) -> tuple[DetectionOutput | None, LaneOutput | None, PlanningOutput | None]:
-        """Raw head outputs of one prefill for inference: det / lane on the final layer, planning on the last
-        task layer (what the early exit stops after); ``None`` for a task not asked for. Traceable."""
-        hidden = output.last_hidden_state  # (B, L', H)
-        detection = lanes = planning = None
-        if "det" in tasks:
-            detection = self.det_head(layout.gather(hidden, layout.det_index), self.queries.det_reference_points())
-        if "lane" in tasks:
-            lanes = self.lane_head(layout.gather(hidden, layout.lane_index), self.queries.lane_reference_points())
-        if "plan" in tasks:
-            states = output.layer_states[self.config.task_layer_indices[-1]]  # (B, L', H)
-            planning = self.plan_head(layout.gather(states, layout.plan_index), ego_status, command)
-        return detection, lanes, planning
+        """Raw head outputs of one prefill for inference, all on the last task layer; ``None`` for a task not
+        asked for. Traceable."""
+        return self.heads_on(layout, output.layer_states[self.last_task_layer], ego_status, command, tasks)
 
     def _decode_prediction(self, layout, output, ego_status, command, tasks) -> DrivePrediction:
         detection, lanes, modes = self.prediction_heads(layout, output, ego_status, command, tasks)
@@ -334,11 +352,8 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
 
     @torch.no_grad()
     def predict(self, batch: DriveBatch, tasks: tuple[str, ...] = ("det", "lane", "plan")) -> DrivePrediction:
-        """Boxes, lanes and trajectory from one prefill.
-
-        ``tasks=("plan",)`` stops after the last planning-supervised (task) layer: the
-        trajectory equals what the full pass's planning head gives at that layer.
-        """
+        """Boxes, lanes and trajectory (``tasks``: which of them) from one prefill that runs the decoder up to
+        the last task layer only; they equal the full pass's heads at that layer."""
         _check_batch(batch, "predict")
         unknown = set(tasks) - {"det", "lane", "plan"}
         if unknown or not tasks:
@@ -347,8 +362,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         inputs = (batch.input_ids, mask, batch.pixel_values, batch.camera, batch.ego_status, batch.command)
         if not validate_inputs(self.config, *inputs):
             raise ValueError("predict needs the driving inputs camera, ego_status and command in the batch")
-        early_exit = self.config.task_layer_indices[-1] if set(tasks) == {"plan"} else None
-        layout, output = self._prefill(*inputs, driving=True, stop_after_layer=early_exit)
+        layout, output = self._prefill(*inputs, driving=True, stop_after_layer=self.last_task_layer)
         return self._decode_prediction(layout, output, batch.ego_status, batch.command.long(), tasks)
 
     @torch.no_grad()

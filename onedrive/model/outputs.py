@@ -21,15 +21,15 @@ class OneDriveOutput(ModelOutput):
               multiplied by its task weight; only the families whose targets were given.
     logits:   (B, L', V) LM logits over the expanded sequence; only when no labels were given
               (with labels, logits are computed on answer positions only).
-    detection / lanes: raw head outputs on the final layer (with driving inputs).
-    planning: {task layer: PlanningOutput} (deep supervision).
+    detection / lanes / planning: {task layer: raw head output} for every task layer (with driving inputs;
+              deep supervision: each family's losses are summed over these layers).
     """
 
     loss: torch.Tensor | None = None
     losses: dict[str, torch.Tensor] | None = None
     logits: torch.Tensor | None = None
-    detection: DetectionOutput | None = None
-    lanes: LaneOutput | None = None
+    detection: dict[int, DetectionOutput] | None = None
+    lanes: dict[int, LaneOutput] | None = None
     planning: dict[int, PlanningOutput] | None = None
 
 
@@ -37,9 +37,10 @@ class OneDriveOutput(ModelOutput):
 class DrivePrediction:
     """Decoded structured outputs of one prefill.
 
+    Every field is read at the last task layer.
     detections: B × ``Detections`` (boxes (K, 9), scores, labels), ego frame.
     lanes:      B × ``Lanes`` (points (K, P, 3), scores).
-    trajectory: (B, T, D) best mode of the given command, from the last task layer.
+    trajectory: (B, T, D) best mode of the given command.
     trajectory_modes: ``PlanningOutput`` of that layer (all modes of the given command).
     """
 

@@ -2,7 +2,7 @@
 
 * Image tokens: PETR-style camera frustum. Each image token's pixel centre is lifted at
   ``depth_bins`` depths through the inverse intrinsics and the camera-to-ego transform,
-  normalised to ``position_range`` and encoded by an MLP.
+  normalised to ``image_position_range`` and encoded by an MLP.
 * Perception queries: their 3D reference points (one point per detection query, P
   points per lane query) through an MLP.
 * Planning queries and text: no 3D embedding.
@@ -158,7 +158,7 @@ class FrustumPositionEncoder(nn.Module):
     def forward(self, frustum_points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Ego-frame points (B, N_cam, T_cam, D, 3) from ``frustum_points`` → query / key embeddings
         (B, N_cam * T_cam, H_q) and (B, N_cam * T_cam, H_k), token order."""
-        points = normalise_points(frustum_points, self.config.task_config.position_range)
+        points = normalise_points(frustum_points, self.config.task_config.image_position_range)
         batch, cams, tokens = points.shape[:3]
         features = points.reshape(batch, cams * tokens, -1)  # (B, N_cam * T_cam, D * 3)
         return self.head(features)

@@ -197,8 +197,8 @@ class RecipeConfig:
     trainable:    parameter groups trained in full; None: the stage's default
                   (groups: vit, projector, embeddings, llm, perception, planning).
     lora_rank:    LoRA rank on the LLM's attention and FFN projections (0: no LoRA).
-    full_ft_attn: the pretrained self-attention projections of the task layers train in
-                  full (and carry no LoRA), as in the official release.
+    full_ft_attn: the pretrained self-attention projections of the task layers carry no LoRA and
+                  train in full in stages 1 and 3 (frozen in stage 2), as in the official release.
     lora_ffn:     LoRA also on the FFN projections (gate / up / down); the official release
                   puts LoRA on q / k / v / o only (False).
     """

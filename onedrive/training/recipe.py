@@ -14,16 +14,21 @@ Every parameter of ``OneDriveForDriving`` belongs to one group (``parameter_grou
 
 Stages (paper §3, official release: LoRA rank 16 + ``full_ft_attn``):
 
-| stage      | trains in full (default)                 | LoRA on LLM | loss weights (perc, plan, text) |
-|------------|------------------------------------------|-------------|---------------------------------|
-| perception | perception                                | yes         | 1, 0, 1 |
-| planning   | planning                                  | yes         | 0, 1, 1 |
-| joint      | vit, projector, perception, planning      | yes         | 1, 1, 1 |
+| stage      | trains in full (default)                 | task layers' attention (``full_ft_attn``) | LoRA on LLM | loss weights (perc, plan, text) |
+|------------|------------------------------------------|----|-------------|---------------------------------|
+| perception | perception                                | in full | yes  | 1, 0, 1 |
+| planning   | planning                                  | frozen  | yes  | 0, 1, 1 |
+| joint      | vit, projector, perception, planning      | in full | yes  | 1, 1, 1 |
+
+Stage 2 leaves every perception parameter bit-identical, and with the task layers' attention
+frozen and LoRA only outside the task layers (the paper configs) it cannot change a perception
+prediction either: the heads read the last task layer, whose det / lane states depend on
+nothing stage 2 trains (the planning tokens come after them in the causal sequence).
 
 LoRA (peft) targets exactly ``model.language_model.layers.N.self_attn.{q,k,v,o}_proj`` and,
 with ``lora_ffn``, ``...mlp.{gate,up,down}_proj`` — never the ViT, never the query FFNs or the
-query self-attention (the official release: q / k / v / o only). With ``full_ft_attn`` the task layers' self-attention projections train
-in full instead of through LoRA (official release, ``load_uni_model``). At the end of a
+query self-attention (the official release: q / k / v / o only). With ``full_ft_attn`` the task layers' self-attention projections carry
+no LoRA and train in full in the stages whose ``task_attention`` is set (official release, ``load_uni_model``). At the end of a
 stage LoRA is merged into the weights (``merge_and_unload``), so every stage's output is
 a plain ``OneDriveForDriving`` folder.
 
@@ -73,9 +78,12 @@ _LLM_ATTENTION = re.compile(
 
 @dataclass(frozen=True)
 class Stage:
+    """``task_attention``: the task layers' pretrained attention trains in full (with ``recipe.full_ft_attn``)."""
+
     trainable: tuple[str, ...]
     loss_weights: dict[str, float]
     description: str
+    task_attention: bool
 
 
 STAGES = {
@@ -83,16 +91,20 @@ STAGES = {
         ("perception",),
         {"perception_weight": 1.0, "planning_weight": 0.0, "text_weight": 1.0},
         "stage 1, perception-language pretraining: new perception modules + LoRA; ViT and planning frozen",
+        task_attention=True,
     ),
     "planning": Stage(
         ("planning",),
         {"perception_weight": 0.0, "planning_weight": 1.0, "text_weight": 1.0},
-        "stage 2, planning adaptation: planning queries / FFNs / head + LoRA; ViT and perception frozen",
+        "stage 2, planning adaptation: planning queries / FFNs / head + LoRA; ViT, perception modules and the task "
+        "layers' attention frozen",
+        task_attention=False,
     ),
     "joint": Stage(
         ("vit", "projector", "perception", "planning"),
         {"perception_weight": 1.0, "planning_weight": 1.0, "text_weight": 1.0},
         "stage 3, joint fine-tuning of everything incl. the ViT (LLM through LoRA)",
+        task_attention=True,
     ),
 }
 
@@ -225,7 +237,8 @@ def apply_recipe(model, recipe: RecipeConfig) -> AppliedRecipe:
     groups = trainable_groups(recipe)
     config = lora_config(recipe, model)
     peft_model = get_peft_model(model, config) if config is not None else None
-    full_attention = model.config.task_layer_indices if recipe.full_ft_attn else []
+    trains_attention = recipe.full_ft_attn and STAGES[recipe.stage].task_attention
+    full_attention = model.config.task_layer_indices if trains_attention else []
     for name, parameter in model.named_parameters():
         group = parameter_group(name)
         parameter.requires_grad_(

@@ -27,10 +27,10 @@ def test_each_sample_is_the_same_alone_as_in_the_batch(internvl_dir):
     for name, value in together.losses.items():
         torch.testing.assert_close(value, torch.stack([a.losses[name] for a in alone]).mean(), rtol=1e-5, atol=1e-5)
     for row in range(2):
-        torch.testing.assert_close(together.detection.logits[row], alone[row].detection.logits[0], rtol=1e-5, atol=1e-5)
-        torch.testing.assert_close(together.lanes.points[row], alone[row].lanes.points[0], rtol=1e-5, atol=1e-5)
-        for layer, planning in together.planning.items():
-            torch.testing.assert_close(planning.trajectories[row], alone[row].planning[layer].trajectories[0], rtol=1e-5, atol=1e-5)
+        for layer in together.planning:
+            torch.testing.assert_close(together.detection[layer].logits[row], alone[row].detection[layer].logits[0], rtol=1e-5, atol=1e-5)
+            torch.testing.assert_close(together.lanes[layer].points[row], alone[row].lanes[layer].points[0], rtol=1e-5, atol=1e-5)
+            torch.testing.assert_close(together.planning[layer].trajectories[row], alone[row].planning[layer].trajectories[0], rtol=1e-5, atol=1e-5)
 
 
 def test_gradient_checkpointing_gives_the_same_gradients(internvl_dir):

@@ -65,21 +65,45 @@ def test_predict_shapes_and_scores(internvl_dir):
     assert torch.all(scores[:-1] >= scores[1:]) and torch.all((scores > 0) & (scores < 1))
 
 
-def test_early_exit_equals_the_full_pass_at_that_layer(three_layer_internvl_dir):
+def test_predict_stops_after_the_last_task_layer_and_equals_the_full_pass_there(three_layer_internvl_dir):
+    """The paper's shallow-layer inference: predict never runs the layer after the last task layer, and its
+    boxes, lanes and trajectory equal, bit for bit, the heads on that layer of a pass through every layer
+    (generate's prefill and forward's deep-supervision outputs)."""
     model = load_onedrive(three_layer_internvl_dir, task_layers=[0, 1])
     randomise_initial_values(model, std=0.05, seed=7)  # as after training
     batch = make_batch()
     calls = []
     hook = model.model.language_model.layers[2].register_forward_hook(lambda *args: calls.append(1))
-    early = model.predict(batch, tasks=("plan",))
+    early = model.predict(batch)
+    plan_only = model.predict(batch, tasks=("plan",))
     assert calls == []  # the third layer never ran
-    full = model.predict(batch)
-    assert calls == [1]
+    full = model.generate(batch, max_new_tokens=2).prediction
+    assert calls  # generate's prefill runs every layer
     hook.remove()
-    torch.testing.assert_close(early.trajectory, full.trajectory, rtol=0, atol=1e-6)
+    for a, b in zip(early.detections, full.detections, strict=True):
+        assert torch.equal(a.boxes, b.boxes) and torch.equal(a.scores, b.scores) and torch.equal(a.labels, b.labels)
+    for a, b in zip(early.lanes, full.lanes, strict=True):
+        assert torch.equal(a.points, b.points) and torch.equal(a.scores, b.scores)
+    assert torch.equal(early.trajectory, full.trajectory) and torch.equal(plan_only.trajectory, full.trajectory)
     with torch.no_grad():
-        deep = model(**batch).planning[1]
-    torch.testing.assert_close(early.trajectory, deep.best(), rtol=0, atol=1e-6)
+        deep = model(**batch)
+    assert torch.equal(early.trajectory, deep.planning[1].best())
+    top_boxes, top_scores, _ = model.det_head.top_boxes(deep.detection[1])
+    assert torch.equal(torch.stack([d.boxes for d in early.detections]), top_boxes)
+    assert torch.equal(torch.stack([d.scores for d in early.detections]), top_scores)
+    # The last layer's heads would have given something else: the predictions are not the final layer's.
+    assert not torch.equal(deep.planning[1].trajectories, model.plan_head(
+        deep_final_plan_states(model, batch), batch.ego_status, batch.command).trajectories)
+
+
+def deep_final_plan_states(model, batch):
+    """The planning tokens' normed states after the last decoder layer (B, N_plan, H)."""
+    with torch.no_grad():
+        layout, output = model._prefill(
+            batch.input_ids, batch.attention_mask, batch.pixel_values, batch.camera, batch.ego_status, batch.command,
+            driving=True,
+        )
+    return layout.gather(output.last_hidden_state, layout.plan_index)
 
 
 def test_best_mode_is_the_highest_scoring_one_per_sample():

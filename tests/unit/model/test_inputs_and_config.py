@@ -98,6 +98,8 @@ def _settings(**task):
         (dict(num_det_queries=0), "num_det_queries': 0"),
         (dict(plan_dims=4), "plan_dims must be 2.*got 4"),
         (dict(position_range=[0, 0, 0, -1, 1, 1]), "position_range"),
+        (dict(image_position_range=[-1, -1, 0, 1, 1]), r"image_position_range must be \[x_min, .* got \[-1.0, -1.0, 0.0, 1.0, 1.0\]"),
+        (dict(task_ffn_init="copy"), "task_ffn_init must be 'random' or 'pretrained', got 'copy'"),
         (dict(task_layers=[5]), r"task_layers must be indices in \[0, 1\].*got \[5\]"),
         (dict(det_classes=["car", "car"]), "unique"),
         (dict(camera_tiles=[0, 2]), r"camera_tiles must be \[rows, cols\] >= 1, got \[0, 2\]"),

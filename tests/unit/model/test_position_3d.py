@@ -38,3 +38,22 @@ def test_closed_form_inverse_equals_linalg_inverse():
     torch.testing.assert_close(inverse @ intrinsics, torch.eye(3).expand(2, 3, 3, 3), rtol=0, atol=1e-5)
     rotation = torch.linalg.qr(torch.randn(4, 3, 3, generator=generator)).Q  # a general (non-triangular) case
     torch.testing.assert_close(invert_3x3(rotation), rotation.transpose(-1, -2), rtol=0, atol=1e-5)
+
+
+def test_the_official_ranges_are_the_defaults_and_the_image_frustum_uses_its_own(internvl_dir):
+    """Image tokens' frustum points normalised over ±61.2 m / z ±10 m (64 depth bins from 1 to 61.2 m); the
+    reference points of the det / lane queries keep the heads' range."""
+    from onedrive.model.configuration_onedrive import OneDriveTaskConfig
+
+    task = OneDriveTaskConfig()
+    assert task.image_position_range == [-61.2, -61.2, -10.0, 61.2, 61.2, 10.0]
+    assert task.position_range == [-51.2, -51.2, -5.0, 51.2, 51.2, 3.0]
+    assert (task.depth_range, task.depth_bins) == ([1.0, 61.2], 64)
+    assert (task.num_det_queries, task.num_lane_queries) == (600, 600)
+    encoder = load_onedrive(internvl_dir).image_position
+    seen = []
+    encoder.head.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    points = torch.tensor([56.0, -30.0, 8.0]).expand(1, 1, 1, 4, 3)  # (B, N_cam, T_cam, D, 3): beyond ±51.2 m / z 3 m
+    encoder(points)
+    expected = (torch.tensor([56.0, -30.0, 8.0]) + torch.tensor([61.2, 61.2, 10.0])) / torch.tensor([122.4, 122.4, 20.0])
+    torch.testing.assert_close(seen[0].view(4, 3), expected.expand(4, 3))

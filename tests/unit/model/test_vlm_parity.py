@@ -55,11 +55,23 @@ def test_only_new_parameters_are_the_task_modules(internvl_dir):
     assert all(is_task_module_key(key) for key in new_keys)
 
 
-def test_query_ffns_start_as_the_pretrained_ffn(internvl_dir):
+def test_query_ffns_start_random_by_default_or_as_the_pretrained_ffn(internvl_dir):
+    """The official start: every query FFN drawn from N(0, 0.02); ``task_ffn_init="pretrained"`` copies the layer's FFN."""
     model = load_onedrive(internvl_dir)
+    weights = []
     for layer in model.model.language_model.layers:
         for ffn in layer.query_ffns.values():
+            for name in ("gate_proj", "up_proj", "down_proj"):
+                weight = getattr(ffn, name).weight
+                assert not torch.equal(weight, getattr(layer.mlp, name).weight)
+                weights.append(weight.flatten())
+    drawn = torch.cat(weights)  # 2 layers x 3 FFNs x 3 projections of 64 x 128: ~150k values
+    assert abs(drawn.mean().item()) < 1e-3 and abs(drawn.std().item() - 0.02) < 5e-4
+    copied = load_onedrive(internvl_dir, task_ffn_init="pretrained")
+    for layer in copied.model.language_model.layers:
+        for ffn in layer.query_ffns.values():
             assert torch.equal(ffn.gate_proj.weight, layer.mlp.gate_proj.weight)
+            assert torch.equal(ffn.down_proj.weight, layer.mlp.down_proj.weight)
 
 
 def test_save_and_from_pretrained_round_trip(internvl_dir, tmp_path):

@@ -54,8 +54,8 @@ def test_with_the_soft_mode_target_plan_cls_is_split_into_the_target_entropy_and
     losses, _ = fixed_sample_losses(stage2)
 
     # Stage 2 starts with the untrained planning head: its 2 modes are alike and score alike, so the target is
-    # uniform and matched. Every tiny sample has a future; plan_cls_weight is 0.5.
-    assert losses[TARGET_ENTROPY] == pytest.approx(0.5 * math.log(2), rel=1e-5)
-    assert losses["plan_cls"] == pytest.approx(0.5 * math.log(2), rel=1e-5)
+    # uniform and matched. Every tiny sample has a future; plan_cls_weight is 0.5, summed over the 2 task layers.
+    assert losses[TARGET_ENTROPY] == pytest.approx(2 * 0.5 * math.log(2), rel=1e-5)
+    assert losses["plan_cls"] == pytest.approx(2 * 0.5 * math.log(2), rel=1e-5)
     assert losses[KL_TO_TARGET] == pytest.approx(0.0, abs=1e-5)
     assert TARGET_ENTROPY not in fixed_sample_losses(stage1)[0]  # stage 1 does not supervise planning
