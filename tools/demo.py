@@ -38,6 +38,7 @@ SYNTHETIC_NAVSIM = Path("data/synthetic_navsim")
 HEADLINE = (
     "plan/l2_1s", "plan/l2_2s", "plan/l2_3s", "plan/l2_avg", "plan/collision_avg", "plan/boundary_avg",
     "det/mAP", "det/NDS", "det/mAP_present", "lane/DET_l", "lane/chamfer_AP", "text/BLEU-4", "text/CIDEr",
+    "text/counting_class_named", "text/counting_correct",
 )
 RELOAD_KEYS = ("plan/l2_avg", "plan/collision_avg", "det/NDS", "det/mAP", "lane/DET_l")
 FIXED_LOSSES = "stage_losses.json"  # in each stage's output_dir
