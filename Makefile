@@ -20,6 +20,7 @@ $(VENV)/.installed: setup.py
 
 test: setup
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest
 	$(MAKE) test-core-install
 

@@ -13,7 +13,7 @@ EXTRAS = {
     "onnx": ["onnx>=1.17", "onnxruntime>=1.20", "onnxscript>=0.3", "numpy<2"],
     "dev": [
         "pytest>=8",
-        "ruff>=0.6",
+        "ruff==0.17.6",  # pinned: `ruff format --check` in make test must format as the tree was formatted
         "tensorboard>=2.15",
         "accelerate>=1.0",
         "pycocoevalcap>=1.2",

@@ -1,6 +1,6 @@
 """nuScenes conversion throughput (``tools/create_data.py nuscenes``) on a world on disk.
 
-    python -c "from benchmarks.conversion import benchmark_conversion as b; print(b('data/synthetic', 'v1.0-synthetic'))"
+python -c "from benchmarks.conversion import benchmark_conversion as b; print(b('data/synthetic', 'v1.0-synthetic'))"
 """
 
 from __future__ import annotations

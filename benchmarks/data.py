@@ -28,7 +28,6 @@ from onedrive.model.tokenization_onedrive import build_tokenizer
 from onedrive.schema import NUSCENES_CAMERAS
 
 
-
 def write_benchmark_infos(folder: Path, num_samples: int, image_hw: tuple[int, int], seed: int = 0) -> Path:
     """Info file with ``num_samples`` records of 6 random-noise JPEG cameras; returns its path."""
     rng = np.random.default_rng(seed)

@@ -1,6 +1,6 @@
 """Planning metrics on random scenes: how long ``planning_metrics`` takes for a large split.
 
-    python -c "from benchmarks.evaluation import benchmark_planning; print(benchmark_planning(1000))"
+python -c "from benchmarks.evaluation import benchmark_planning; print(benchmark_planning(1000))"
 """
 
 from __future__ import annotations

@@ -21,10 +21,10 @@ runtime) is its own and comparable between the two models.
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 import resource
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,15 +33,36 @@ import torch
 BENCHMARK_TEXT_TOKENS = 32  # prompt tokens after the image block
 
 # InternVL3-1B: Qwen2.5-0.5B-shaped LLM + InternViT-300M (random weights in the benchmark).
-INTERNVL3_1B_TEXT = dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
-                         num_key_value_heads=2, vocab_size=151674)
-INTERNVL3_1B_VISION = dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16,
-                           image_size=448, patch_size=14)
+INTERNVL3_1B_TEXT = dict(
+    hidden_size=896,
+    intermediate_size=4864,
+    num_hidden_layers=24,
+    num_attention_heads=14,
+    num_key_value_heads=2,
+    vocab_size=151674,
+)
+INTERNVL3_1B_VISION = dict(
+    hidden_size=1024,
+    intermediate_size=4096,
+    num_hidden_layers=24,
+    num_attention_heads=16,
+    image_size=448,
+    patch_size=14,
+)
 # The paper's queries (600 detection, 600 lane, 109 planning tokens: 1 ego + 3 commands x 36) on the task
 # layers 0-5 with 64 depth bins; cameras of 2 tiles + a thumbnail (768 image tokens each).
-PAPER_TOKEN_MIX = dict(num_det_queries=600, num_lane_queries=600, num_plan_modes=36, max_boxes=300, max_lanes=100,
-                       lane_points=11, task_layers=[0, 1, 2, 3, 4, 5], camera_tiles=[1, 2], use_thumbnail=True,
-                       depth_bins=64)
+PAPER_TOKEN_MIX = dict(
+    num_det_queries=600,
+    num_lane_queries=600,
+    num_plan_modes=36,
+    max_boxes=300,
+    max_lanes=100,
+    lane_points=11,
+    task_layers=[0, 1, 2, 3, 4, 5],
+    camera_tiles=[1, 2],
+    use_thumbnail=True,
+    depth_bins=64,
+)
 SHAPES = {
     "tiny": dict(text={}, vision={}, task=dict(num_det_queries=32, num_lane_queries=16, depth_bins=8), cameras=6),
     # The paper's token mix scaled to this machine: 2 of the 6 cameras.
@@ -63,7 +84,9 @@ def parameter_counts() -> dict:
 
     stage1 = load_config(Path(__file__).resolve().parents[1] / "configs/nuscenes/onedrive_1b_stage1_perception.py")
     text = dict(INTERNVL3_1B_TEXT)
-    internvl_config = tiny_internvl_config(vocab_size=text.pop("vocab_size"), vision_overrides=INTERNVL3_1B_VISION, **text)
+    internvl_config = tiny_internvl_config(
+        vocab_size=text.pop("vocab_size"), vision_overrides=INTERNVL3_1B_VISION, **text
+    )
     internvl_config.tie_word_embeddings = False  # the published 0.9 B (938 M) counts InternVL3-1B's own LM head
     settings = internvl_config.to_dict()
     for key in ("model_type", "architectures", "transformers_version"):
@@ -71,8 +94,14 @@ def parameter_counts() -> dict:
     config = OneDriveConfig(**settings, task_config=stage1.model.task)
     with torch.device("meta"):
         onedrive = sum(parameter.numel() for parameter in OneDriveForDriving(config).parameters())
-        internvl = sum(parameter.numel() for parameter in InternVLForConditionalGeneration(internvl_config).parameters())
-    return {"onedrive_paper_parameters": onedrive, "internvl3_1b_parameters": internvl, "parameter_ratio": onedrive / internvl}
+        internvl = sum(
+            parameter.numel() for parameter in InternVLForConditionalGeneration(internvl_config).parameters()
+        )
+    return {
+        "onedrive_paper_parameters": onedrive,
+        "internvl3_1b_parameters": internvl,
+        "parameter_ratio": onedrive / internvl,
+    }
 
 
 @dataclass
@@ -117,12 +146,23 @@ def _build(folder: str, which: str, dtype: torch.dtype) -> _Setup:
     ids[0, 3 : 3 + image_tokens] = od_config.image_token_id
     pixels = torch.randn(tiles, 3, tile, tile, dtype=dtype)
     intrinsics = torch.tensor([[tile * 0.8, 0, cols * tile / 2], [0, tile * 0.8, rows * tile / 2], [0, 0, 1.0]])
-    camera = CameraGeometry(intrinsics.expand(1, cams, 3, 3).clone(), torch.eye(4).expand(1, cams, 4, 4).clone(),
-                            (rows * tile, cols * tile))
-    batch = DriveBatch(input_ids=ids, attention_mask=torch.ones_like(ids), pixel_values=pixels, camera=camera,
-                       ego_status=torch.zeros(1, 6), command=torch.tensor([2]))
+    camera = CameraGeometry(
+        intrinsics.expand(1, cams, 3, 3).clone(), torch.eye(4).expand(1, cams, 4, 4).clone(), (rows * tile, cols * tile)
+    )
+    batch = DriveBatch(
+        input_ids=ids,
+        attention_mask=torch.ones_like(ids),
+        pixel_values=pixels,
+        camera=camera,
+        ego_status=torch.zeros(1, 6),
+        command=torch.tensor([2]),
+    )
     # The plain VLM sees the same number of tokens: the query slots become extra text tokens.
-    queries = od_config.task_config.num_det_queries + od_config.task_config.num_lane_queries + od_config.task_config.num_plan_tokens
+    queries = (
+        od_config.task_config.num_det_queries
+        + od_config.task_config.num_lane_queries
+        + od_config.task_config.num_plan_tokens
+    )
     vlm_ids = torch.cat([ids, torch.randint(10, 400, (1, queries))], dim=1)
     return _Setup(model, batch, vlm_ids, pixels)
 
@@ -152,10 +192,17 @@ def _measure(folder: str, dtype_name: str, what: str, repeats: int) -> dict:
         elif what == "onedrive_prefill":
             seconds = _timed(lambda: setup.model.generate(setup.batch, max_new_tokens=1, eos_token_id=-1), repeats)
         elif what == "internvl_prefill":
-            seconds = _timed(lambda: setup.model.generate(
-                input_ids=setup.vlm_ids, pixel_values=setup.vlm_pixels, max_new_tokens=1, min_new_tokens=1,
-                do_sample=False, pad_token_id=0,
-            ), repeats)
+            seconds = _timed(
+                lambda: setup.model.generate(
+                    input_ids=setup.vlm_ids,
+                    pixel_values=setup.vlm_pixels,
+                    max_new_tokens=1,
+                    min_new_tokens=1,
+                    do_sample=False,
+                    pad_token_id=0,
+                ),
+                repeats,
+            )
         elif what == "flops":
             from torch.utils.flop_counter import FlopCounterMode
 
@@ -170,8 +217,12 @@ def _measure(folder: str, dtype_name: str, what: str, repeats: int) -> dict:
                 run = lambda: setup.model.generate(setup.batch, max_new_tokens=new_tokens, eos_token_id=-1)  # noqa: E731
             else:
                 run = lambda: setup.model.generate(  # noqa: E731
-                    input_ids=setup.batch.input_ids, pixel_values=setup.vlm_pixels, max_new_tokens=new_tokens,
-                    min_new_tokens=new_tokens, do_sample=False, pad_token_id=0,
+                    input_ids=setup.batch.input_ids,
+                    pixel_values=setup.vlm_pixels,
+                    max_new_tokens=new_tokens,
+                    min_new_tokens=new_tokens,
+                    do_sample=False,
+                    pad_token_id=0,
                 )
             seconds = _timed(run, repeats)
             return {"tokens_per_s": new_tokens / seconds}

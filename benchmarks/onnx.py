@@ -1,6 +1,6 @@
 """``benchmark_onnx``: onnxruntime vs PyTorch latency of the structured path on a CPU, tiny config.
 
-    python -c "from benchmarks.onnx import benchmark_onnx; print(benchmark_onnx(repeats=3))"
+python -c "from benchmarks.onnx import benchmark_onnx; print(benchmark_onnx(repeats=3))"
 """
 
 from __future__ import annotations
@@ -19,7 +19,15 @@ from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.schema import CameraGeometry, DriveBatch
 from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 
-TINY_TASK = {"num_det_queries": 16, "num_lane_queries": 8, "max_boxes": 16, "max_lanes": 8, "lane_points": 5, "depth_bins": 4, "num_cameras": 2}
+TINY_TASK = {
+    "num_det_queries": 16,
+    "num_lane_queries": 8,
+    "max_boxes": 16,
+    "max_lanes": 8,
+    "lane_points": 5,
+    "depth_bins": 4,
+    "num_cameras": 2,
+}
 
 
 def _median_ms(function, repeats: int) -> float:
@@ -32,7 +40,9 @@ def _median_ms(function, repeats: int) -> float:
     return statistics.median(times)
 
 
-def benchmark_onnx(repeats: int = 10, threads: int = 2, batch: int = 1, text_tokens: int = 32, planning_only: bool = False) -> dict:
+def benchmark_onnx(
+    repeats: int = 10, threads: int = 2, batch: int = 1, text_tokens: int = 32, planning_only: bool = False
+) -> dict:
     """Export the tiny model's graph, then time ``model.predict`` (eager) and onnxruntime on the same inputs.
 
     Returns median milliseconds per call, the speed-up, the export time and the largest output difference.
@@ -41,7 +51,9 @@ def benchmark_onnx(repeats: int = 10, threads: int = 2, batch: int = 1, text_tok
     with tempfile.TemporaryDirectory() as folder:
         internvl = save_tiny_internvl(Path(folder) / "internvl", tiny_internvl_config())
         torch.manual_seed(0)
-        model = OneDriveForDriving.from_internvl(str(internvl), task_config=TINY_TASK, attn_implementation="sdpa").eval()
+        model = OneDriveForDriving.from_internvl(
+            str(internvl), task_config=TINY_TASK, attn_implementation="sdpa"
+        ).eval()
         # As after training: untrained, every det score is 0.01 up to rounding and float noise would pick the top-k.
         randomise_initial_values(model, std=0.5)
         graph = StructuredGraph(model, planning_only=planning_only).eval()

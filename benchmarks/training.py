@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import torch
+from tiny_run import tiny_experiment, write_random_drive_data
 from transformers import InternVLConfig, TrainerCallback
 
 from onedrive.model.configuration_onedrive import OneDriveConfig
@@ -35,7 +36,6 @@ from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.training.build import IMAGE_TOKEN_ID_TINY, task_overrides
 from onedrive.training.config import NUSCENES_CAMERAS, TinyInternVLConfig, load_config
 from onedrive.training.run import prepare_experiment
-from tiny_run import tiny_experiment, write_random_drive_data
 
 REPO = Path(__file__).resolve().parents[2]
 ZERO2 = REPO / "configs" / "deepspeed" / "zero2.json"
@@ -94,9 +94,7 @@ def _experiment(shapes: str, folder: Path):
     if shapes == "demo":
         demo = load_config(REPO / "configs" / "demo" / "demo_stage1_perception.py")
         lane_points = demo.model.task.get("lane_points", 11)
-        write_random_drive_data(
-            data, num_samples=16, cameras=NUSCENES_CAMERAS, lane_points=lane_points
-        )
+        write_random_drive_data(data, num_samples=16, cameras=NUSCENES_CAMERAS, lane_points=lane_points)
         config = tiny_experiment(data, folder / "out")
         config.model.tiny = demo.model.tiny
         config.model.task = dict(demo.model.task)
@@ -113,9 +111,7 @@ def _experiment(shapes: str, folder: Path):
             lane_points=11,
         )
         config = tiny_experiment(data, folder / "out")
-        config.model.tiny = TinyInternVLConfig(
-            vocab_size=512
-        )  # only sizes the built-in tokenizer
+        config.model.tiny = TinyInternVLConfig(vocab_size=512)  # only sizes the built-in tokenizer
         config.model.task = dict(ONE_B_TASK)
         config.data.cameras, config.data.camera_tiles, config.data.use_thumbnail = (
             ("CAM_FRONT",),
@@ -136,9 +132,7 @@ def _experiment(shapes: str, folder: Path):
     raise ValueError(f"shapes must be 'tiny', 'demo' or 'internvl3_1b_shapes', got {shapes!r}")
 
 
-def benchmark_training(
-    shapes: str = "tiny", deepspeed: bool = False, steps: int = 3, warmup_steps: int = 1
-) -> dict:
+def benchmark_training(shapes: str = "tiny", deepspeed: bool = False, steps: int = 3, warmup_steps: int = 1) -> dict:
     """Samples/s and peak RSS of ``steps`` timed training steps (stage-1 recipe) with ``shapes`` weights."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -158,17 +152,11 @@ def benchmark_training(
                 os.environ.setdefault(key, value)
         factory = None
         if random_settings is not None:
-            config.model.internvl = str(
-                folder / "unused"
-            )  # not read: the model is built from random_settings
+            config.model.internvl = str(folder / "unused")  # not read: the model is built from random_settings
 
             def factory(experiment):
                 torch.manual_seed(0)
-                return OneDriveForDriving(
-                    OneDriveConfig(
-                        **random_settings, task_config=task_overrides(experiment)
-                    )
-                ), []
+                return OneDriveForDriving(OneDriveConfig(**random_settings, task_config=task_overrides(experiment))), []
 
         prepared = prepare_experiment(config, model_factory=factory)
         timer = _StepTimer(warmup_steps)
@@ -182,9 +170,7 @@ def benchmark_training(
             "deepspeed_zero2": deepspeed,
             "recipe": f"stage {config.recipe.stage}, LoRA rank {config.recipe.lora_rank}",
             "parameters": sum(p.numel() for p in model.parameters()),
-            "trainable_parameters": sum(
-                p.numel() for p in model.parameters() if p.requires_grad
-            ),
+            "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
             "cameras": len(config.data.cameras),
             "camera_tiles": list(config.data.camera_tiles),
             "use_thumbnail": config.data.use_thumbnail,

@@ -28,7 +28,13 @@ class InputError(ValueError):
 # Errors that mean the input is wrong, not the code: the library's own, the file system's for a path the user
 # named, and the ValueErrors with which the library (and json, numpy) reject values.
 BAD_INPUT_ERRORS = (
-    InputError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError,
+    InputError,
+    ValueError,
+    FileNotFoundError,
+    FileExistsError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
 )
 
 

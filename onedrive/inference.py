@@ -21,10 +21,10 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from onedrive.data import DriveDataset, collate_drive_batch
-from onedrive.model import OneDriveProcessor
 from onedrive.evaluation.detection import boxes_to_submission, write_submission
 from onedrive.evaluation.predictions import PREDICTION_FILES
 from onedrive.io import write_json_atomic, write_text_atomic
+from onedrive.model import OneDriveProcessor
 from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.model.outputs import DrivePrediction
 
@@ -71,7 +71,10 @@ def predict_split(
         range(len(dataset)),
         batch_size=batch_size,
         num_workers=workers,
-        collate_fn=lambda indices: (list(indices), collate_drive_batch([dataset[i] for i in indices], tokenizer.pad_token_id)),
+        collate_fn=lambda indices: (
+            list(indices),
+            collate_drive_batch([dataset[i] for i in indices], tokenizer.pad_token_id),
+        ),
     )
     classes = list(model.config.task_config.det_classes)
     device = next(model.parameters()).device
@@ -81,8 +84,12 @@ def predict_split(
     for indices, batch in tqdm(loader, desc="inference", unit="batch"):
         batch = batch.to(device)
         if text:
-            output = model.generate(batch, max_new_tokens=max_new_tokens, eos_token_id=tokenizer.eos_token_id,
-                                    pad_token_id=tokenizer.pad_token_id)
+            output = model.generate(
+                batch,
+                max_new_tokens=max_new_tokens,
+                eos_token_id=tokenizer.eos_token_id,
+                pad_token_id=tokenizer.pad_token_id,
+            )
             prediction = output.prediction
             decoded = tokenizer.batch_decode(output.sequences, skip_special_tokens=True)
         else:
@@ -92,8 +99,14 @@ def predict_split(
             if token not in structured:
                 structured[token] = _structured(prediction, row, classes)
             if text:
-                answers.append({"sample_token": token, "question": question, "prediction": decoded[row].strip(),
-                                "reference": reference})
+                answers.append(
+                    {
+                        "sample_token": token,
+                        "question": question,
+                        "prediction": decoded[row].strip(),
+                        "reference": reference,
+                    }
+                )
     missing = set(records) - set(structured)
     if missing:
         raise RuntimeError(f"inference produced no prediction for {len(missing)} samples, e.g. {sorted(missing)[:5]}")
@@ -103,14 +116,18 @@ def predict_split(
         files = {"navsim": {token: {"poses": out["trajectory"].tolist()} for token, out in structured.items()}}
     else:
         detection = {
-            token: boxes_to_submission(token, out["boxes"], out["scores"], out["names"], np.asarray(records[token]["ego2global"]))
+            token: boxes_to_submission(
+                token, out["boxes"], out["scores"], out["names"], np.asarray(records[token]["ego2global"])
+            )
             for token, out in structured.items()
         }
         paths["detection"] = write_submission(detection, out_dir / "detection.json")
         files = {
             "planning": {token: {"trajectory": out["trajectory"].tolist()} for token, out in structured.items()},
             "lanes": {
-                token: [{"points": p.tolist(), "score": float(score)} for p, score in zip(out["lanes"], out["lane_scores"])]
+                token: [
+                    {"points": p.tolist(), "score": float(score)} for p, score in zip(out["lanes"], out["lane_scores"])
+                ]
                 for token, out in structured.items()
             },
         }

@@ -29,8 +29,10 @@ def load_infos(path: str | os.PathLike) -> tuple[dict, list[dict]]:
         content = read_json(path)  # refuses malformed JSON and a key given twice
     except InputError as error:
         raise InputError(f"info file {error}") from error
-    if not isinstance(content, dict) or not isinstance(content.get("infos"), list) or not isinstance(
-        content.get("metadata"), dict
+    if (
+        not isinstance(content, dict)
+        or not isinstance(content.get("infos"), list)
+        or not isinstance(content.get("metadata"), dict)
     ):
         found = f"keys {sorted(content)[:SHOWN]}" if isinstance(content, dict) else type(content).__name__
         raise InputError(f"info file {path}: expected {{'metadata': {{...}}, 'infos': [...]}}, got {found}")

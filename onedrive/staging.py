@@ -74,8 +74,11 @@ def clean_leftovers(out: str | os.PathLike, report: bool = True) -> Leftovers:
         for path in found.in_use:
             print(f"note: {path} is being written by another running process (writing {out} too)", file=sys.stderr)
         for path in found.previous:
-            print(f"warning: {out} is missing and {path} holds its previous content, left by an interrupted "
-                  f"replacement: move it back to {out} or delete it", file=sys.stderr)
+            print(
+                f"warning: {out} is missing and {path} holds its previous content, left by an interrupted "
+                f"replacement: move it back to {out} or delete it",
+                file=sys.stderr,
+            )
     return found
 
 

@@ -52,7 +52,6 @@ def section_data() -> dict:
 def section_synthetic() -> dict:
     from benchmarks.conversion import benchmark_conversion
     from benchmarks.synthetic import benchmark_synthetic
-
     from onedrive.synthetic import SyntheticConfig, make_synthetic
 
     results = {"generation": benchmark_synthetic(scenes=20, samples_per_scene=10)}

@@ -89,15 +89,26 @@ def build_parser() -> argparse.ArgumentParser:
     navsim = datasets.add_parser("navsim", help="NAVSIM / OpenScene logs → navsim_infos_<split>.json (+ PDM scenes)")
     navsim.add_argument("--data-root", required=True, help="folder holding navsim_logs/, sensor_blobs/, maps/")
     navsim.add_argument("--logs", required=True, help="log folder under navsim_logs/: trainval, test, mini, ...")
-    navsim.add_argument("--scene-filter", required=True,
-                        help="the devkit's scene filter YAML (navtrain.yaml, navtest.yaml, all_scenes.yaml, ...) "
-                             "or a token list file (one token a line)")
+    navsim.add_argument(
+        "--scene-filter",
+        required=True,
+        help="the devkit's scene filter YAML (navtrain.yaml, navtest.yaml, all_scenes.yaml, ...) "
+        "or a token list file (one token a line)",
+    )
     navsim.add_argument("--split", help="name of the written split (default: the filter's file name)")
     navsim.add_argument("--out", required=True, help="output folder for the info files")
-    navsim.add_argument("--pdms", action=argparse.BooleanOptionalAction, default=True,
-                        help="also write the per-token PDM scene file (needs maps/<location>.json; default on)")
-    navsim.add_argument("--check-images", action=argparse.BooleanOptionalAction, default=True,
-                        help="decode every current-frame camera image (default on; off: read the headers only)")
+    navsim.add_argument(
+        "--pdms",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also write the per-token PDM scene file (needs maps/<location>.json; default on)",
+    )
+    navsim.add_argument(
+        "--check-images",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="decode every current-frame camera image (default on; off: read the headers only)",
+    )
     return parser
 
 
@@ -106,8 +117,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.dataset == "navsim":
         from onedrive.data.navsim.infos import create_navsim_infos
 
-        for path in create_navsim_infos(args.data_root, args.logs, args.scene_filter, args.out, split=args.split,
-                                        pdms=args.pdms, verify_images=args.check_images):
+        for path in create_navsim_infos(
+            args.data_root,
+            args.logs,
+            args.scene_filter,
+            args.out,
+            split=args.split,
+            pdms=args.pdms,
+            verify_images=args.check_images,
+        ):
             print(f"wrote {path}")
         return 0
     if args.can_bus:

@@ -36,9 +36,21 @@ DETECTION_RUNS = Path("runs/demo_detection")
 SYNTHETIC = Path("data/synthetic")
 SYNTHETIC_NAVSIM = Path("data/synthetic_navsim")
 HEADLINE = (
-    "plan/l2_1s", "plan/l2_2s", "plan/l2_3s", "plan/l2_avg", "plan/collision_avg", "plan/boundary_avg",
-    "det/mAP", "det/NDS", "det/mAP_present", "lane/DET_l", "lane/chamfer_AP", "text/BLEU-4", "text/CIDEr",
-    "text/counting_class_named", "text/counting_correct",
+    "plan/l2_1s",
+    "plan/l2_2s",
+    "plan/l2_3s",
+    "plan/l2_avg",
+    "plan/collision_avg",
+    "plan/boundary_avg",
+    "det/mAP",
+    "det/NDS",
+    "det/mAP_present",
+    "lane/DET_l",
+    "lane/chamfer_AP",
+    "text/BLEU-4",
+    "text/CIDEr",
+    "text/counting_class_named",
+    "text/counting_correct",
 )
 RELOAD_KEYS = ("plan/l2_avg", "plan/collision_avg", "det/NDS", "det/mAP", "lane/DET_l")
 FIXED_LOSSES = "stage_losses.json"  # in each stage's output_dir
@@ -64,11 +76,36 @@ def read_metrics(folder: Path) -> dict:
 
 def synthetic_world(timings: dict) -> None:
     # 30 training scenes, 12 held out (120 key frames, 48 with a full 6-step future for planning).
-    run("synthetic world", "tools/make_synthetic.py", "--out", str(SYNTHETIC), "--scenes", "42", "--val-scenes", "12",
-        "--samples-per-scene", "10", "--overwrite", timings=timings)
-    run("info files", "tools/create_data.py", "nuscenes", "--data-root", str(SYNTHETIC), "--version",
-        "v1.0-synthetic", "--out", str(SYNTHETIC / "infos"), "--can-bus", str(SYNTHETIC), "--workers", "2",
-        timings=timings)
+    run(
+        "synthetic world",
+        "tools/make_synthetic.py",
+        "--out",
+        str(SYNTHETIC),
+        "--scenes",
+        "42",
+        "--val-scenes",
+        "12",
+        "--samples-per-scene",
+        "10",
+        "--overwrite",
+        timings=timings,
+    )
+    run(
+        "info files",
+        "tools/create_data.py",
+        "nuscenes",
+        "--data-root",
+        str(SYNTHETIC),
+        "--version",
+        "v1.0-synthetic",
+        "--out",
+        str(SYNTHETIC / "infos"),
+        "--can-bus",
+        str(SYNTHETIC),
+        "--workers",
+        "2",
+        timings=timings,
+    )
 
 
 def train(stage: str, config: str, output_dir: Path, seed: int | None, timings: dict, losses: dict) -> None:
@@ -76,8 +113,15 @@ def train(stage: str, config: str, output_dir: Path, seed: int | None, timings: 
     ``losses[stage] = {"logged": loss_trend, "fixed": stage_losses}``."""
     run(f"train {stage}", "tools/train.py", config, *seed_override(seed), timings=timings)
     fixed = output_dir / FIXED_LOSSES
-    run(f"losses on fixed samples, {stage}", "tools/stage_losses.py", config, *seed_override(seed), "--out", str(fixed),
-        timings=timings)
+    run(
+        f"losses on fixed samples, {stage}",
+        "tools/stage_losses.py",
+        config,
+        *seed_override(seed),
+        "--out",
+        str(fixed),
+        timings=timings,
+    )
     losses[stage] = {"logged": read_loss_trend(REPO / output_dir), "fixed": json.loads((REPO / fixed).read_text())}
 
 
@@ -86,12 +130,40 @@ def nuscenes_part(timings: dict, losses: dict, seed: int | None) -> dict:
     for stage in ("stage1_perception", "stage2_planning", "stage3_joint"):
         train(stage, f"configs/demo/demo_{stage}.py", RUNS / stage, seed, timings, losses)
     config = "configs/demo/demo_stage3_joint.py"
-    run("evaluate", "tools/eval.py", config, "--checkpoint", str(RUNS / "stage3_joint/final"),
-        "--out", str(RUNS / "eval"), "--baselines", timings=timings)
-    run("export", "tools/export.py", str(RUNS / "stage3_joint/final"), "--out", str(RUNS / "export"),
-        "--dtype", "fp32", "--metrics", str(RUNS / "eval/metrics.json"), timings=timings)
-    run("reload export + evaluate", "tools/eval.py", config, "--checkpoint", str(RUNS / "export"),
-        "--out", str(RUNS / "eval_export"), "--no-text", timings=timings)
+    run(
+        "evaluate",
+        "tools/eval.py",
+        config,
+        "--checkpoint",
+        str(RUNS / "stage3_joint/final"),
+        "--out",
+        str(RUNS / "eval"),
+        "--baselines",
+        timings=timings,
+    )
+    run(
+        "export",
+        "tools/export.py",
+        str(RUNS / "stage3_joint/final"),
+        "--out",
+        str(RUNS / "export"),
+        "--dtype",
+        "fp32",
+        "--metrics",
+        str(RUNS / "eval/metrics.json"),
+        timings=timings,
+    )
+    run(
+        "reload export + evaluate",
+        "tools/eval.py",
+        config,
+        "--checkpoint",
+        str(RUNS / "export"),
+        "--out",
+        str(RUNS / "eval_export"),
+        "--no-text",
+        timings=timings,
+    )
     trained, reloaded = read_metrics(RUNS / "eval"), read_metrics(RUNS / "eval_export")
     differ = {key: (trained[key], reloaded[key]) for key in RELOAD_KEYS if abs(trained[key] - reloaded[key]) > 1e-6}
     if differ:
@@ -104,22 +176,67 @@ def detection_part(timings: dict, losses: dict, seed: int | None) -> dict:
     synthetic_world(timings)
     config = "configs/demo/demo_detection.py"
     train("stage1_perception (4,000 steps)", config, DETECTION_RUNS / "stage1_perception", seed, timings, losses)
-    run("evaluate", "tools/eval.py", config, "--checkpoint", str(DETECTION_RUNS / "stage1_perception/final"),
-        "--out", str(DETECTION_RUNS / "eval"), "--no-text", "--baselines", timings=timings)
+    run(
+        "evaluate",
+        "tools/eval.py",
+        config,
+        "--checkpoint",
+        str(DETECTION_RUNS / "stage1_perception/final"),
+        "--out",
+        str(DETECTION_RUNS / "eval"),
+        "--no-text",
+        "--baselines",
+        timings=timings,
+    )
     metrics = read_metrics(DETECTION_RUNS / "eval")
     return {key: value for key, value in metrics.items() if key.startswith(("det/", "lane/", "baseline/box_prior/"))}
 
 
 def navsim_part(timings: dict, losses: dict, seed: int | None) -> dict:
-    run("synthetic NAVSIM logs", "tools/make_synthetic.py", "--format", "navsim", "--out", str(SYNTHETIC_NAVSIM),
-        "--scenes", "36", "--val-scenes", "6", "--samples-per-scene", "10", "--overwrite", timings=timings)
+    run(
+        "synthetic NAVSIM logs",
+        "tools/make_synthetic.py",
+        "--format",
+        "navsim",
+        "--out",
+        str(SYNTHETIC_NAVSIM),
+        "--scenes",
+        "36",
+        "--val-scenes",
+        "6",
+        "--samples-per-scene",
+        "10",
+        "--overwrite",
+        timings=timings,
+    )
     for split, logs in (("navtrain", "trainval"), ("navtest", "test")):
-        run(f"NAVSIM info files ({split})", "tools/create_data.py", "navsim", "--data-root", str(SYNTHETIC_NAVSIM),
-            "--logs", logs, "--scene-filter", str(SYNTHETIC_NAVSIM / "scene_filters" / f"{split}.yaml"),
-            "--out", str(SYNTHETIC_NAVSIM / "infos"), timings=timings)
+        run(
+            f"NAVSIM info files ({split})",
+            "tools/create_data.py",
+            "navsim",
+            "--data-root",
+            str(SYNTHETIC_NAVSIM),
+            "--logs",
+            logs,
+            "--scene-filter",
+            str(SYNTHETIC_NAVSIM / "scene_filters" / f"{split}.yaml"),
+            "--out",
+            str(SYNTHETIC_NAVSIM / "infos"),
+            timings=timings,
+        )
     train("NAVSIM", "configs/demo/demo_navsim.py", RUNS / "navsim", seed, timings, losses)
-    run("evaluate NAVSIM", "tools/eval.py", "configs/demo/demo_navsim.py", "--checkpoint", str(RUNS / "navsim/final"),
-        "--out", str(RUNS / "eval_navsim"), "--baselines", "--no-text", timings=timings)
+    run(
+        "evaluate NAVSIM",
+        "tools/eval.py",
+        "configs/demo/demo_navsim.py",
+        "--checkpoint",
+        str(RUNS / "navsim/final"),
+        "--out",
+        str(RUNS / "eval_navsim"),
+        "--baselines",
+        "--no-text",
+        timings=timings,
+    )
     return read_metrics(RUNS / "eval_navsim")
 
 
@@ -132,27 +249,39 @@ def summary(metrics: dict, timings: dict, losses: dict, headline: tuple[str, ...
     """
     keys = [key for key in headline if isinstance(metrics.get(key), (int, float)) and not key.startswith("baseline/")]
     keys += [key for key in metrics if key.startswith("navsim/") and key != "navsim/num_tokens"]
-    baselines = [name for name in ("constant_velocity", "mean_trajectory", "box_prior")
-                 if any(f"baseline/{name}/{key}" in metrics for key in keys)]
-    rows = ["| metric | OneDrive demo |" + "".join(f" {name.replace('_', ' ')} |" for name in baselines),
-            "|---|---|" + "---|" * len(baselines)]
+    baselines = [
+        name
+        for name in ("constant_velocity", "mean_trajectory", "box_prior")
+        if any(f"baseline/{name}/{key}" in metrics for key in keys)
+    ]
+    rows = [
+        "| metric | OneDrive demo |" + "".join(f" {name.replace('_', ' ')} |" for name in baselines),
+        "|---|---|" + "---|" * len(baselines),
+    ]
     for key in keys:
         values = (metrics[key], *(metrics.get(f"baseline/{name}/{key}") for name in baselines))
         rows.append(f"| {key} | " + " | ".join(cell(value) for value in values) + " |")
-    rows += ["", "| stage | loss | fixed samples: start | end | fell | logged: first 10 % | last 10 % | fell |",
-             "|---|---|---|---|---|---|---|---|"]
+    rows += [
+        "",
+        "| stage | loss | fixed samples: start | end | fell | logged: first 10 % | last 10 % | fell |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for stage, moved in losses.items():
         fixed, logged = moved["fixed"], moved["logged"]
         fixed_names = {name: "total" if name == "loss" else name.removeprefix("loss_") for name in logged}
         for name, (first, last) in logged.items():
             start, end = fixed["start"].get(fixed_names[name]), fixed["end"].get(fixed_names[name])
-            rows.append(f"| {stage} | {name} | {cell(start)} | {cell(end)} | {verdict(start, end)} | {first:.4f} | "
-                        f"{last:.4f} | {verdict(first, last)} |")
+            rows.append(
+                f"| {stage} | {name} | {cell(start)} | {cell(end)} | {verdict(start, end)} | {first:.4f} | "
+                f"{last:.4f} | {verdict(first, last)} |"
+            )
         for name, start in fixed["start"].items():  # measured on fixed samples only (the parts of the soft plan_cls)
             if name not in fixed_names.values():
                 end = fixed["end"][name]
                 rows.append(f"| {stage} | {name} | {cell(start)} | {cell(end)} | {verdict(start, end)} | | | |")
-    rows += ["", "| step | seconds |", "|---|---|"] + [f"| {step} | {seconds:.0f} |" for step, seconds in timings.items()]
+    rows += ["", "| step | seconds |", "|---|---|"] + [
+        f"| {step} | {seconds:.0f} |" for step, seconds in timings.items()
+    ]
     return "\n".join(rows) + "\n"
 
 
@@ -169,8 +298,11 @@ def cell(value) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--navsim", action="store_true", help="also run the NAVSIM part")
-    parser.add_argument("--detection", action="store_true",
-                        help="instead: only the demo's stage 1, trained to 4,000 steps (3,000 in the demo), scored on detection")
+    parser.add_argument(
+        "--detection",
+        action="store_true",
+        help="instead: only the demo's stage 1, trained to 4,000 steps (3,000 in the demo), scored on detection",
+    )
     parser.add_argument("--seed", type=int, help="train.seed of every training stage (default: the configs', 0)")
     args = parser.parse_args(argv)
     if args.detection and args.navsim:

@@ -19,16 +19,16 @@ info file (and, for detection, the nuScenes-format data):
 
 from __future__ import annotations
 
-import sys
 import argparse
+import sys
 from pathlib import Path
 
+from onedrive.errors import run_tool
 from onedrive.evaluation import evaluate_predictions
 from onedrive.evaluation.outputs import start_run
 from onedrive.evaluation.predictions import prediction_files
 from onedrive.evaluation.report import markdown_table
 from onedrive.io import write_json_atomic
-from onedrive.errors import run_tool
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -36,8 +36,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("config", nargs="?", default=None, help="experiment config file (python)")
     parser.add_argument("--checkpoint", default=None, help="model folder (stage output final/ or an export)")
     parser.add_argument("--predictions", default=None, help="directory with existing prediction files")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config field, e.g. data.root=/data/nuscenes (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. data.root=/data/nuscenes (repeatable)",
+    )
     parser.add_argument("--infos", default=None, help="info file of the split (without a config)")
     parser.add_argument("--data-root", default=None, help="nuScenes-format data root (detection; without a config)")
     parser.add_argument("--version", default=None, help="nuScenes version (detection; without a config)")
@@ -47,9 +53,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=4, help="inference batch size (--checkpoint)")
     parser.add_argument("--max-new-tokens", type=int, default=48, help="answer length limit (--checkpoint)")
     parser.add_argument("--no-text", action="store_true", help="skip answering questions (--checkpoint)")
-    parser.add_argument("--baselines", action="store_true",
-                        help="also score the baselines that need no model: constant velocity and mean trajectory "
-                             "(planning), the box prior (detection, nuScenes); needs a CONFIG")
+    parser.add_argument(
+        "--baselines",
+        action="store_true",
+        help="also score the baselines that need no model: constant velocity and mean trajectory "
+        "(planning), the box prior (detection, nuScenes); needs a CONFIG",
+    )
     args = parser.parse_args(argv)
     if (args.checkpoint is None) == (args.predictions is None):
         parser.error("give exactly one of --checkpoint (run the model) or --predictions (score existing files)")
@@ -65,8 +74,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def _split(args: argparse.Namespace) -> dict:
     """Info file, data root, version, devkit split and a default output folder."""
     if not args.config:
-        return dict(infos=args.infos, data_root=args.data_root, version=args.version, eval_split=args.eval_split,
-                    out=args.out)
+        return dict(
+            infos=args.infos, data_root=args.data_root, version=args.version, eval_split=args.eval_split, out=args.out
+        )
     from onedrive.training.config import apply_overrides, load_config
 
     config = apply_overrides(load_config(args.config), args.overrides)
@@ -78,9 +88,15 @@ def _split(args: argparse.Namespace) -> dict:
             f"{data.root} or point the config at it with --set data.infos_dir=... / data.eval_split=..."
         )
     out = args.out or str(Path(config.train.output_dir) / "eval")
-    return dict(infos=str(infos), data_root=data.root, version=data.version, eval_split=data.eval_split, out=out,
-                train_infos=str(data.infos_path(data.train_split)),
-                use_ego_status=config.model.task.get("use_ego_status"))
+    return dict(
+        infos=str(infos),
+        data_root=data.root,
+        version=data.version,
+        eval_split=data.eval_split,
+        out=out,
+        train_infos=str(data.infos_path(data.train_split)),
+        use_ego_status=config.model.task.get("use_ego_status"),
+    )
 
 
 def ego_status_report(split: dict, use_ego_status: bool | None) -> tuple[dict, str]:
@@ -93,8 +109,10 @@ def ego_status_report(split: dict, use_ego_status: bool | None) -> tuple[dict, s
 
     metadata, _ = load_infos(split["infos"])
     sources = metadata.get("ego_status_sources")
-    text = ("the model's planning input and the constant-velocity baseline read the same info-file ego_status "
-            "(present and past only; docs/design.md §4)")
+    text = (
+        "the model's planning input and the constant-velocity baseline read the same info-file ego_status "
+        "(present and past only; docs/design.md §4)"
+    )
     if sources:
         text += f"; key frames by source in this split: {sources}"
     return ({} if use_ego_status is None else {"model/uses_ego_status": bool(use_ego_status)}), text
@@ -112,9 +130,12 @@ def score_baselines(split: dict) -> dict:
     steps = 8 if navsim else 6
     files = {
         "constant_velocity": baselines.prediction_file(
-            baselines.constant_velocity(records, steps, with_heading=navsim, source=f"info file {split['infos']}"), navsim),
+            baselines.constant_velocity(records, steps, with_heading=navsim, source=f"info file {split['infos']}"),
+            navsim,
+        ),
         "mean_trajectory": baselines.prediction_file(
-            baselines.mean_trajectory(train_records, records, steps, source=f"info file {split['train_infos']}"), navsim),
+            baselines.mean_trajectory(train_records, records, steps, source=f"info file {split['train_infos']}"), navsim
+        ),
     }
     if not navsim:
         files["box_prior"] = baselines.box_prior_file(train_records, records)
@@ -123,10 +144,21 @@ def score_baselines(split: dict) -> dict:
         folder = Path(split["out"]) / "baselines" / name
         folder.mkdir(parents=True, exist_ok=True)
         write_json_atomic(folder / file_name, payload)  # refuses NaN: a baseline file holds numbers only
-        metrics = evaluate_predictions(folder, split["infos"], data_root=split["data_root"], version=split["version"],
-                                       eval_split=split["eval_split"], num_plots=0)
-        results.update({f"baseline/{name}/{key}": value for key, value in metrics.items()
-                        if key.startswith(("plan/", "navsim/", "det/"))})
+        metrics = evaluate_predictions(
+            folder,
+            split["infos"],
+            data_root=split["data_root"],
+            version=split["version"],
+            eval_split=split["eval_split"],
+            num_plots=0,
+        )
+        results.update(
+            {
+                f"baseline/{name}/{key}": value
+                for key, value in metrics.items()
+                if key.startswith(("plan/", "navsim/", "det/"))
+            }
+        )
     return results
 
 
@@ -139,19 +171,29 @@ def main(argv: list[str] | None = None) -> dict:
     if split["out"] is not None:
         start_run(split["out"], scored=predictions)
     if args.checkpoint:
-        from onedrive.model import OneDriveProcessor
         from onedrive.export.loading import load_model
         from onedrive.inference import predict_split
+        from onedrive.model import OneDriveProcessor
 
         model = load_model(args.checkpoint)
         use_ego_status = model.config.task_config.use_ego_status
         processor = OneDriveProcessor.from_pretrained(args.checkpoint)
         predictions = Path(split["out"]) / "predictions"
-        predict_split(model, processor, split["infos"], split["data_root"], predictions, batch_size=args.batch_size,
-                      max_new_tokens=args.max_new_tokens, text=not args.no_text)
+        predict_split(
+            model,
+            processor,
+            split["infos"],
+            split["data_root"],
+            predictions,
+            batch_size=args.batch_size,
+            max_new_tokens=args.max_new_tokens,
+            text=not args.no_text,
+        )
     extra = score_baselines(split) if args.baselines else {}
     conventions = {}
-    if {"planning.json", "navsim.json"} & {path.name for path in prediction_files(predictions).values()}:  # planning scored
+    if {"planning.json", "navsim.json"} & {
+        path.name for path in prediction_files(predictions).values()
+    }:  # planning scored
         keys, conventions["ego_status"] = ego_status_report(split, use_ego_status)
         extra.update(keys)
     metrics = evaluate_predictions(
@@ -167,7 +209,6 @@ def main(argv: list[str] | None = None) -> dict:
     )
     print(markdown_table(metrics))
     return metrics
-
 
 
 if __name__ == "__main__":

@@ -12,12 +12,12 @@ num_det_queries=8, num_lane_queries=4, max_boxes=8, max_lanes=4, num_cameras=2))
 
 from __future__ import annotations
 
-import sys
 import argparse
+import sys
 
+from onedrive.errors import run_tool
 from onedrive.export import export_checkpoint
 from onedrive.export.hf_folder import DTYPES
-from onedrive.errors import run_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -26,11 +26,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--out", required=True, help="folder to write (must not exist unless --overwrite)")
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="bf16", help="weight dtype of the export")
     parser.add_argument("--max-shard-size", default="5GB", help="shard the safetensors above this size, e.g. 2GB")
-    parser.add_argument("--metrics", help="evaluation metrics.json for the model card (default: found with the checkpoint)")
+    parser.add_argument(
+        "--metrics", help="evaluation metrics.json for the model card (default: found with the checkpoint)"
+    )
     parser.add_argument("--onnx", action="store_true", help="also write onnx/ (structured and planning-only graphs)")
     parser.add_argument("--base", help="OneDrive folder or hub id under a peft adapter (default: the adapter's own)")
-    parser.add_argument("--lora-alpha", type=float, help="LoRA alpha when the checkpoint has no adapter_config/experiment.json")
-    parser.add_argument("--allow-pickle", action="store_true", help="read pytorch_model.bin with torch.load(weights_only=True)")
+    parser.add_argument(
+        "--lora-alpha", type=float, help="LoRA alpha when the checkpoint has no adapter_config/experiment.json"
+    )
+    parser.add_argument(
+        "--allow-pickle", action="store_true", help="read pytorch_model.bin with torch.load(weights_only=True)"
+    )
     parser.add_argument("--license", default="apache-2.0", help="license in the model card's front matter")
     parser.add_argument("--repo-id", help="hub repository id shown in the model card's loading example")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")

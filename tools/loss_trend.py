@@ -35,11 +35,15 @@ def read_loss_trend(output_dir: str | Path) -> dict[str, tuple[float, float]]:
     """``loss_trend`` of the ``trainer_state.json`` a finished run left in ``output_dir``."""
     path = Path(output_dir) / TRAINER_STATE
     if not path.is_file():
-        raise FileNotFoundError(f"no {TRAINER_STATE} in {output_dir}: expected a training run finished by tools/train.py")
+        raise FileNotFoundError(
+            f"no {TRAINER_STATE} in {output_dir}: expected a training run finished by tools/train.py"
+        )
     history = json.loads(path.read_text())["log_history"]
     trend = loss_trend(history)
     if not trend:
-        raise ValueError(f"{path} logs no non-zero loss ({len(history)} log entries): was train.logging_steps above max_steps?")
+        raise ValueError(
+            f"{path} logs no non-zero loss ({len(history)} log entries): was train.logging_steps above max_steps?"
+        )
     return trend
 
 
@@ -48,10 +52,14 @@ def fell(start: float, end: float) -> bool:
     return end < start
 
 
-def format_loss_trend(trend: dict[str, tuple[float, float]], columns: tuple[str, str] = ("first 10 %", "last 10 %")) -> str:
+def format_loss_trend(
+    trend: dict[str, tuple[float, float]], columns: tuple[str, str] = ("first 10 %", "last 10 %")
+) -> str:
     """A plain-text table: loss, start, end (headed ``columns``), and whether it fell."""
     width = max([18, *(len(name) + 2 for name in trend)])
     lines = [f"{'loss':<{width}}{columns[0]:>12}{columns[1]:>12}  fell"]
-    lines += [f"{name:<{width}}{start:>12.4f}{end:>12.4f}  {'yes' if fell(start, end) else 'NO'}"
-              for name, (start, end) in trend.items()]
+    lines += [
+        f"{name:<{width}}{start:>12.4f}{end:>12.4f}  {'yes' if fell(start, end) else 'NO'}"
+        for name, (start, end) in trend.items()
+    ]
     return "\n".join(lines)

@@ -19,11 +19,11 @@ NAVSIM v1 / OpenScene layout (``navsim_logs/<split>/*.pkl``, 8 cameras under
 
 from __future__ import annotations
 
-import sys
 import argparse
+import sys
 
-from onedrive.synthetic import DEFAULT_VERSION, SyntheticConfig, make_synthetic
 from onedrive.errors import run_tool
+from onedrive.synthetic import DEFAULT_VERSION, SyntheticConfig, make_synthetic
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -38,8 +38,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--version", default=DEFAULT_VERSION, help="nuScenes version folder name")
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
     args = parser.parse_args(argv)
-    config = SyntheticConfig(scenes=args.scenes, samples_per_scene=args.samples_per_scene, seed=args.seed,
-                             image_size=tuple(args.image_size), val_scenes=args.val_scenes)
+    config = SyntheticConfig(
+        scenes=args.scenes,
+        samples_per_scene=args.samples_per_scene,
+        seed=args.seed,
+        image_size=tuple(args.image_size),
+        val_scenes=args.val_scenes,
+    )
     out = make_synthetic(args.out, config, fmt=args.format, version=args.version, overwrite=args.overwrite)
     print(f"wrote {config.scenes} scenes x {config.samples_per_scene} samples to {out}")
 

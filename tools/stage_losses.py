@@ -28,6 +28,7 @@ from transformers import set_seed
 
 import onedrive  # noqa: F401  (registers the Auto classes)
 from onedrive.data import collate_drive_batch
+from onedrive.errors import run_tool
 from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.model.outputs import OneDriveOutput
 from onedrive.schema import DriveTargets
@@ -38,7 +39,6 @@ from onedrive.training.build import (
     build_train_dataset,
     ensure_tiny_internvl,
 )
-from onedrive.errors import run_tool
 from onedrive.training.config import ExperimentConfig, apply_overrides, load_config
 
 SAMPLES = 96
@@ -96,8 +96,9 @@ def soft_target_entropy(model: OneDriveForDriving, output: OneDriveOutput, targe
     """The target-entropy part of a batch's ``plan_cls`` (weighted and summed over the task layers as
     ``plan_cls`` is): it moves with the modes' spread, while training lowers only the KL part."""
     head, task = model.plan_head, model.config.task_config
-    per_layer = [head.mode_target_entropy(out, targets.trajectory, targets.trajectory_mask)
-                 for out in output.planning.values()]
+    per_layer = [
+        head.mode_target_entropy(out, targets.trajectory, targets.trajectory_mask) for out in output.planning.values()
+    ]
     return task.planning_weight * torch.stack(per_layer).sum()
 
 
@@ -110,14 +111,24 @@ def stage_losses(config: ExperimentConfig, samples: int = SAMPLES) -> dict:
     start, count = fixed_sample_losses(config, samples=samples)
     end, _ = fixed_sample_losses(config, final, samples)
     names = [name for name in start if start[name] or end[name]]
-    return {"samples": count, "start": {name: start[name] for name in names}, "end": {name: end[name] for name in names}}
+    return {
+        "samples": count,
+        "start": {name: start[name] for name in names},
+        "end": {name: end[name] for name in names},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config", help="the experiment config the stage was trained with")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="the same overrides as the training run (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="the same overrides as the training run (repeatable)",
+    )
     parser.add_argument("--samples", type=int, default=SAMPLES, help="training samples, spread over the split")
     parser.add_argument("--out", type=Path, help="also write the result as JSON here")
     args = parser.parse_args(argv)

@@ -32,12 +32,8 @@ from onedrive.training.run import train_experiment
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "config", help="experiment config file (a Python file defining build())"
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", help="experiment config file (a Python file defining build())")
     parser.add_argument(
         "--set",
         dest="overrides",

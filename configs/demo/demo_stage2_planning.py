@@ -15,9 +15,7 @@ def build() -> ExperimentConfig:
         stage1,
         name="demo_stage2_planning",
         model=replace(stage1.model, init_from=stage1.train.output_dir),
-        train=replace(
-            stage1.train, output_dir="runs/demo/stage2_planning", max_steps=600
-        ),
+        train=replace(stage1.train, output_dir="runs/demo/stage2_planning", max_steps=600),
         # trainable=None: the planning stage's own groups, whatever stage 1 overrides.
         recipe=replace(stage1.recipe, stage="planning", trainable=None),
     )

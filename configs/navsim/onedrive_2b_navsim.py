@@ -69,7 +69,5 @@ def build() -> ExperimentConfig:
             precision="bf16",
             gradient_checkpointing=True,
         ),
-        recipe=RecipeConfig(
-            stage="planning", lora_rank=16, lora_alpha=16, full_ft_attn=True, lora_ffn=False
-        ),
+        recipe=RecipeConfig(stage="planning", lora_rank=16, lora_alpha=16, full_ft_attn=True, lora_ffn=False),
     )

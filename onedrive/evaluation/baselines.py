@@ -31,8 +31,9 @@ STEP_SECONDS = 0.5  # nuScenes key frames at 2 Hz
 BOX_PRIOR_CLUSTERS = 50  # per class: 10 classes x 50 = the devkit's 500 boxes per sample
 
 
-def constant_velocity(records: list[dict], steps: int = 6, with_heading: bool = False,
-                      source: str = "info records") -> dict[str, np.ndarray]:
+def constant_velocity(
+    records: list[dict], steps: int = 6, with_heading: bool = False, source: str = "info records"
+) -> dict[str, np.ndarray]:
     """{token: (steps, 2)} waypoints at the current velocity; (steps, 3) with the heading of that velocity.
 
     A velocity that is not two finite numbers is an ``InputError`` naming ``source`` (the info file) and the sample.
@@ -49,8 +50,9 @@ def constant_velocity(records: list[dict], steps: int = 6, with_heading: bool = 
     return result
 
 
-def mean_trajectory(train_records: list[dict], records: list[dict], steps: int = 6,
-                    source: str = "training info records") -> dict[str, np.ndarray]:
+def mean_trajectory(
+    train_records: list[dict], records: list[dict], steps: int = 6, source: str = "training info records"
+) -> dict[str, np.ndarray]:
     """{token: (steps, D)} mean training future of the sample's command (D as in the info files).
 
     A valid future (``fut_valid``) that is not finite numbers is an ``InputError`` naming ``source`` and the sample.
@@ -70,10 +72,14 @@ def _finite(record: dict, key: str, source: str) -> np.ndarray:
     try:
         value = as_numbers(record[key])
     except (KeyError, TypeError, ValueError) as error:
-        raise InputError(f"{source}, sample {record.get('token')!r}: {key} must be an array of numbers ({error!r})") from error
+        raise InputError(
+            f"{source}, sample {record.get('token')!r}: {key} must be an array of numbers ({error!r})"
+        ) from error
     if not np.isfinite(value).all():
-        raise InputError(f"{source}, sample {record.get('token')!r}: {key} holds NaN or inf ({value.tolist()}); a baseline "
-                         "built on it would not be a number")
+        raise InputError(
+            f"{source}, sample {record.get('token')!r}: {key} holds NaN or inf ({value.tolist()}); a baseline "
+            "built on it would not be a number"
+        )
     return value
 
 
@@ -88,9 +94,12 @@ def box_prior_file(train_records: list[dict], records: list[dict]) -> tuple[str,
     )
 
     boxes, scores, names = box_prior(train_records, config_factory(DEVKIT_CONFIG).class_range)
-    results = {record["token"]: boxes_to_submission(record["token"], boxes, scores, names,
-                                                    np.asarray(record["ego2global"], dtype=np.float64))
-               for record in records}
+    results = {
+        record["token"]: boxes_to_submission(
+            record["token"], boxes, scores, names, np.asarray(record["ego2global"], dtype=np.float64)
+        )
+        for record in records
+    }
     return "detection.json", {"meta": dict(SUBMISSION_META), "results": results}
 
 
@@ -101,8 +110,9 @@ def prediction_file(trajectories: dict[str, np.ndarray], navsim: bool) -> tuple[
     return "planning.json", {token: {"trajectory": trajectory.tolist()} for token, trajectory in trajectories.items()}
 
 
-def box_prior(train_records: list[dict], class_range: dict[str, float],
-              clusters: int = BOX_PRIOR_CLUSTERS) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def box_prior(
+    train_records: list[dict], class_range: dict[str, float], clusters: int = BOX_PRIOR_CLUSTERS
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(boxes (N, 9) ego frame ``[x, y, z, l, w, h, yaw, vx, vy]``, scores (N,), names): the same for every sample.
 
     ``class_range``: the devkit's per-class evaluation range in metres (``DetectionConfig.class_range``);
@@ -121,13 +131,17 @@ def box_prior(train_records: list[dict], class_range: dict[str, float],
             continue
         members = np.stack(members)  # (M, 9)
         # seed= (not rng=, scipy >= 1.15 only) with a Generator: the same clusters on every scipy >= 1.10
-        centres, labels = kmeans2(members[:, :2], min(clusters, len(members)), seed=np.random.default_rng(0), minit="++")
+        centres, labels = kmeans2(
+            members[:, :2], min(clusters, len(members)), seed=np.random.default_rng(0), minit="++"
+        )
         for k, centre in enumerate(centres):
             cluster = members[labels == k]  # (m, 9); k-means may leave a cluster empty (scipy warns): no box
             if not len(cluster):
                 continue
             yaw = np.arctan2(np.sin(cluster[:, 6]).mean(), np.cos(cluster[:, 6]).mean())
-            boxes.append(np.concatenate([centre, np.median(cluster[:, 2:6], axis=0), [yaw], cluster[:, 7:9].mean(axis=0)]))
+            boxes.append(
+                np.concatenate([centre, np.median(cluster[:, 2:6], axis=0), [yaw], cluster[:, 7:9].mean(axis=0)])
+            )
             counts.append(len(cluster))
             names.append(name)
     if not boxes:

@@ -154,7 +154,9 @@ def _ap_area(recall: np.ndarray, precision: np.ndarray) -> float:
 
 def _resample(line: np.ndarray, num: int) -> np.ndarray:
     """Points evenly spaced along the polyline (shapely ``interpolate``), (num, D)."""
-    return shapely.get_coordinates(shapely.line_interpolate_point(shapely.LineString(line), np.linspace(0, 1, num), normalized=True))
+    return shapely.get_coordinates(
+        shapely.line_interpolate_point(shapely.LineString(line), np.linspace(0, 1, num), normalized=True)
+    )
 
 
 def _chamfer_batch(a: np.ndarray, b: np.ndarray, chunk: int = 256) -> np.ndarray:
@@ -241,7 +243,9 @@ def lane_metrics(
     gt_lanes: S arrays (M_s, P, 3), ego frame; pred_lanes: S lists of (K, 3) arrays; pred_scores: S arrays (Q_s,).
     """
     if not (len(gt_lanes) == len(pred_lanes) == len(pred_scores)):
-        raise ValueError(f"{len(gt_lanes)} GT samples, {len(pred_lanes)} prediction samples, {len(pred_scores)} score lists")
+        raise ValueError(
+            f"{len(gt_lanes)} GT samples, {len(pred_lanes)} prediction samples, {len(pred_scores)} score lists"
+        )
     gts = [[np.asarray(lane, dtype=np.float64) for lane in lanes] for lanes in gt_lanes]
     preds = [[np.asarray(lane, dtype=np.float64) for lane in lanes] for lanes in pred_lanes]
     scores = [np.asarray(s, dtype=np.float64).reshape(-1) for s in pred_scores]
@@ -258,7 +262,9 @@ def lane_metrics(
         f_stats.append(_f_score_sample(g, p))
     aps = []
     for thr in FRECHET_THRESHOLDS:
-        tp = np.concatenate([_greedy_tp(d, s, thr, strict=True) for d, s in zip(frechet, scores)] or [np.zeros(0, bool)])
+        tp = np.concatenate(
+            [_greedy_tp(d, s, thr, strict=True) for d, s in zip(frechet, scores)] or [np.zeros(0, bool)]
+        )
         if tp.size == 0 and num_gt == 0:
             ap = 1.0
         else:
@@ -269,7 +275,9 @@ def lane_metrics(
 
     aps = []
     for thr in CHAMFER_THRESHOLDS:
-        tp = np.concatenate([_greedy_tp(d, s, thr, strict=False) for d, s in zip(chamfer, scores)] or [np.zeros(0, bool)])
+        tp = np.concatenate(
+            [_greedy_tp(d, s, thr, strict=False) for d, s in zip(chamfer, scores)] or [np.zeros(0, bool)]
+        )
         ap = _ap_area(*_precision_recall(tp, all_scores, num_gt)) if num_gt > 0 else 0.0
         metrics[f"lane/chamfer_AP@{thr:g}m"] = ap
         aps.append(ap)

@@ -28,8 +28,10 @@ def start_run(out_dir: str | os.PathLike, scored: str | os.PathLike | None = Non
     if scored is not None:
         scored = Path(scored).resolve()
         if scored == out_dir.resolve():
-            raise InputError(f"--out {out_dir} is the predictions folder being scored; write the evaluation elsewhere "
-                             "(a predictions folder holds prediction files only)")
+            raise InputError(
+                f"--out {out_dir} is the predictions folder being scored; write the evaluation elsewhere "
+                "(a predictions folder holds prediction files only)"
+            )
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in RUN_OUTPUTS:
         entry = out_dir / name

@@ -173,9 +173,7 @@ def _array(record: dict, key: str, shape: tuple[int, ...]) -> np.ndarray:
     if value.size == 0 and 0 in shape:
         return value.reshape(shape)
     if value.shape != shape:
-        raise ValueError(
-            f"info record {record.get('token')}: {key} has shape {value.shape}, expected {shape}"
-        )
+        raise ValueError(f"info record {record.get('token')}: {key} has shape {value.shape}, expected {shape}")
     return value
 
 
@@ -195,7 +193,9 @@ def drivable_geometry(record: dict) -> shapely.Geometry:
     return shapely.union_all(polygons) if polygons else shapely.Polygon()
 
 
-def rectangles(centre: np.ndarray, yaw: np.ndarray, length: np.ndarray | float, width: np.ndarray | float) -> np.ndarray:
+def rectangles(
+    centre: np.ndarray, yaw: np.ndarray, length: np.ndarray | float, width: np.ndarray | float
+) -> np.ndarray:
     """Oriented rectangles as shapely polygons. centre (..., 2), yaw (...) → array (...) of Polygons."""
     half_l = np.broadcast_to(np.asarray(length, dtype=np.float64) / 2, yaw.shape)[..., None]  # (..., 1)
     half_w = np.broadcast_to(np.asarray(width, dtype=np.float64) / 2, yaw.shape)[..., None]

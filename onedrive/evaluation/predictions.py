@@ -20,8 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from onedrive.evaluation.detection import MAX_BOXES_PER_SAMPLE
 from onedrive.errors import InputError
+from onedrive.evaluation.detection import MAX_BOXES_PER_SAMPLE
 from onedrive.infos import load_infos as load_infos  # the evaluation's API since before onedrive.infos
 from onedrive.io import parse_json, read_json
 from onedrive.numbers import as_numbers, is_number
@@ -57,8 +57,10 @@ def prediction_files(folder: str | os.PathLike) -> dict[str, Path]:
     entries = sorted(entry.name for entry in folder.iterdir() if not entry.name.startswith("."))
     unknown = [name for name in entries if name not in expected or not (folder / name).is_file()]
     if unknown:
-        raise InputError(f"{folder} holds {unknown}, which are not prediction files; the files it may hold are "
-                         f"{expected} (docs/design.md §4)")
+        raise InputError(
+            f"{folder} holds {unknown}, which are not prediction files; the files it may hold are "
+            f"{expected} (docs/design.md §4)"
+        )
     if not entries:
         raise InputError(f"{folder} holds none of {expected}; nothing to evaluate")
     return {family: folder / name for family, name in PREDICTION_FILES.items() if name in entries}
@@ -110,7 +112,9 @@ def load_lanes(path: str | os.PathLike, tokens: list[str]) -> tuple[list[list[np
     for token in tokens:
         entries = data[token]
         sample_lanes, sample_scores = [], []
-        if not isinstance(entries, list) or not all(isinstance(e, dict) and {"points", "score"} <= e.keys() for e in entries):
+        if not isinstance(entries, list) or not all(
+            isinstance(e, dict) and {"points", "score"} <= e.keys() for e in entries
+        ):
             malformed.append(token)
             continue
         for entry in entries:
@@ -132,17 +136,25 @@ def load_lanes(path: str | os.PathLike, tokens: list[str]) -> tuple[list[list[np
             sample_scores.append(score)
         lanes.append(sample_lanes)
         scores.append(np.asarray(sample_scores, dtype=np.float64))
-    _fail(path, "entry is not a list of {'points': [[x, y, z], ...], 'score': s} of JSON numbers (not strings)", malformed)
+    _fail(
+        path, "entry is not a list of {'points': [[x, y, z], ...], 'score': s} of JSON numbers (not strings)", malformed
+    )
     _fail(path, "lane points are not (K >= 2, 3)", wrong_shape)
     _fail(path, "lane points or score hold NaN/inf", not_finite)
     return lanes, scores
 
 
-def load_detection(path: str | os.PathLike, tokens: list[str], classes: Iterable[str] = NUSCENES_DETECTION_CLASSES) -> dict:
+def load_detection(
+    path: str | os.PathLike, tokens: list[str], classes: Iterable[str] = NUSCENES_DETECTION_CLASSES
+) -> dict:
     """Parsed nuScenes submission after checking every split sample's boxes (the devkit only asserts)."""
     path = Path(path)
     data = read_json(path)
-    if not isinstance(data, dict) or not isinstance(data.get("results"), dict) or not isinstance(data.get("meta"), dict):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("results"), dict)
+        or not isinstance(data.get("meta"), dict)
+    ):
         raise ValueError(f"{path}: expected a nuScenes submission {{'meta': {{...}}, 'results': {{token: [...]}}}}")
     results = data["results"]
     check_complete(path, results, tokens)
@@ -178,8 +190,12 @@ def load_detection(path: str | os.PathLike, tokens: list[str], classes: Iterable
             if box_token != token:
                 wrong_token.append(token)
                 break
-    _fail(path, "box is missing a field or has the wrong length (translation 3, size 3, rotation 4, velocity 2, "
-          "detection_score, detection_name, attribute_name, sample_token)", malformed)
+    _fail(
+        path,
+        "box is missing a field or has the wrong length (translation 3, size 3, rotation 4, velocity 2, "
+        "detection_score, detection_name, attribute_name, sample_token)",
+        malformed,
+    )
     _fail(path, "box values hold NaN/inf", not_finite)
     _fail(path, f"detection_name is not one of {sorted(classes)}", bad_class)
     _fail(path, f"more than {MAX_BOXES_PER_SAMPLE} boxes", too_many)
@@ -245,5 +261,10 @@ def load_text(path: str | os.PathLike, records: list[dict]) -> TextPairs:
     _fail(path, "reference differs from the info file's answer", mismatched)
     _fail(path, "no prediction for a question of the split", [f"{t} {q!r}" for t, q in expected if (t, q) not in found])
     keys = list(expected)
-    return TextPairs([found[k] for k in keys], [expected[k] for k in keys], [k[0] for k in keys],
-                     [k[1] for k in keys], [kinds[k] for k in keys])
+    return TextPairs(
+        [found[k] for k in keys],
+        [expected[k] for k in keys],
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [kinds[k] for k in keys],
+    )

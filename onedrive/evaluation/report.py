@@ -45,9 +45,14 @@ def markdown_table(metrics: Mapping[str, object]) -> str:
 def _box_corners(boxes: np.ndarray) -> np.ndarray:
     """(N, ≥7) [x, y, z, l, w, h, yaw, ...] → BEV corners (N, 5, 2), closed."""
     half_l, half_w, yaw = boxes[:, 3:4] / 2, boxes[:, 4:5] / 2, boxes[:, 6:7]
-    local = np.stack([np.hstack([half_l, half_l, -half_l, -half_l, half_l]), np.hstack([half_w, -half_w, -half_w, half_w, half_w])], -1)
+    local = np.stack(
+        [np.hstack([half_l, half_l, -half_l, -half_l, half_l]), np.hstack([half_w, -half_w, -half_w, half_w, half_w])],
+        -1,
+    )
     cos, sin = np.cos(yaw)[..., None], np.sin(yaw)[..., None]
-    rotated = np.concatenate([cos * local[..., :1] - sin * local[..., 1:], sin * local[..., :1] + cos * local[..., 1:]], -1)
+    rotated = np.concatenate(
+        [cos * local[..., :1] - sin * local[..., 1:], sin * local[..., :1] + cos * local[..., 1:]], -1
+    )
     return rotated + boxes[:, None, :2]
 
 
@@ -127,7 +132,9 @@ def plot_summary(path: str | os.PathLike, metrics: Mapping[str, object]) -> None
         "planning collision / boundary (%)": [
             k for k in metrics if k.startswith("plan") and any(w in k for w in PERCENT_KEYS)
         ],
-        "detection": [k for k in metrics if k.startswith("det/") and k.split("/")[1] in ("NDS", "mAP", "mAP_present", "AP")],
+        "detection": [
+            k for k in metrics if k.startswith("det/") and k.split("/")[1] in ("NDS", "mAP", "mAP_present", "AP")
+        ],
         "lanes": [k for k in metrics if k in ("lane/DET_l", "lane/chamfer_AP", "lane/F1")],
         "text": [k for k in metrics if k.startswith("text/") and not k.startswith("text/num_")],
     }

@@ -52,7 +52,9 @@ def _navsim_metrics(path: Path, infos_path, tokens: list[str], data_root) -> dic
         raise ValueError(f"{scene_file} and {infos_path} cover different tokens ({len(differ)}, e.g. {differ[:5]})")
     trajectories = read_predictions(path)
     predictions.check_complete(path, trajectories, tokens)
-    _, summary = score_tokens(scenes, {token: trajectories[token] for token in tokens}, workers=min(2, os.cpu_count() or 1))
+    _, summary = score_tokens(
+        scenes, {token: trajectories[token] for token in tokens}, workers=min(2, os.cpu_count() or 1)
+    )
     return summary
 
 
@@ -102,9 +104,13 @@ def evaluate_predictions(
         pairs = predictions.load_text(present["text"], records)
         metrics.update(text.text_metrics(pairs.predictions, pairs.references))
         counting = [i for i, kind in enumerate(pairs.kinds) if kind == text.COUNTING_TYPE]
-        metrics.update(text.counting_metrics([pairs.questions[i] for i in counting],
-                                             [pairs.predictions[i] for i in counting],
-                                             [pairs.references[i] for i in counting]))
+        metrics.update(
+            text.counting_metrics(
+                [pairs.questions[i] for i in counting],
+                [pairs.predictions[i] for i in counting],
+                [pairs.references[i] for i in counting],
+            )
+        )
         conventions.update(text.CONVENTIONS)
     if "detection" in present:
         root = data_root if data_root is not None else metadata.get("data_root")

@@ -34,12 +34,15 @@ from onedrive.synthetic.qa import readable
 
 _PUNCTUATION = str.maketrans({c: " " for c in string.punctuation})
 COUNTING_TYPE = "counting"
-_NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-                 "sixteen seventeen eighteen nineteen twenty").split()
+_NUMBER_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty"
+).split()
 _COUNTS = {word: value for value, word in enumerate(_NUMBER_WORDS)} | {"no": 0}
 # every written form of a class (tokenised, singular and plural) -> class name; longest forms first in the pattern
-_CLASS_FORMS = {form: name for name in DETECTION_CLASSES
-                for form in {" ".join(readable(name, n).split()) for n in (1, 2)}}
+_CLASS_FORMS = {
+    form: name for name in DETECTION_CLASSES for form in {" ".join(readable(name, n).split()) for n in (1, 2)}
+}
 _CLASS_PATTERN = "|".join(re.escape(form) for form in sorted(_CLASS_FORMS, key=len, reverse=True))
 _COUNT_PHRASE = re.compile(rf"\b(\d+|{'|'.join(_COUNTS)}) ({_CLASS_PATTERN})\b")
 _ASKED = re.compile(rf"\bhow many ({_CLASS_PATTERN})\b")
@@ -113,7 +116,9 @@ def counting_metrics(
     (class, count): that is the split's data, not the model's answer.
     """
     if not len(questions) == len(predictions) == len(references):
-        raise ValueError(f"{len(questions)} questions, {len(predictions)} predictions, {len(references)} reference lists")
+        raise ValueError(
+            f"{len(questions)} questions, {len(predictions)} predictions, {len(references)} reference lists"
+        )
     named = correct = 0
     for question, prediction, refs in zip(questions, predictions, references):
         asked = asked_class(question)

@@ -1,6 +1,6 @@
 """Export a trained OneDrive: Hugging Face folder (merged LoRA, safetensors, model card), checked loading, ONNX.
 
-    python tools/export.py runs/stage3/checkpoint-100 --out exported/onedrive --dtype bf16 --onnx
+python tools/export.py runs/stage3/checkpoint-100 --out exported/onedrive --dtype bf16 --onnx
 """
 
 from onedrive.export.checkpoint import CheckpointInfo, load_training_checkpoint

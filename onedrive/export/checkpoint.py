@@ -31,7 +31,6 @@ from pathlib import Path
 import torch
 from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
 
-from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.export.loading import check_model_folder, resolve_model_folder, tied_keys
 from onedrive.export.weights import (
     CheckpointError,
@@ -40,6 +39,7 @@ from onedrive.export.weights import (
     tensor_names,
     weight_files,
 )
+from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.model.tied_embeddings import checkpoint_ties
 
@@ -176,7 +176,9 @@ def _merge_adapter(folder: Path, base: str | Path | None, allow_pickle: bool, in
     _load_exactly(model, base_state, base_files, tied_keys(model))
     lora_config = LoraConfig.from_pretrained(folder)
     if not isinstance(lora_config, LoraConfig) or lora_config.peft_type.value != "LORA":
-        raise CheckpointError(f"{folder / ADAPTER_CONFIG}: only LoRA adapters can be merged, got {lora_config.peft_type}")
+        raise CheckpointError(
+            f"{folder / ADAPTER_CONFIG}: only LoRA adapters can be merged, got {lora_config.peft_type}"
+        )
     adapter_files = weight_files(folder, allow_pickle=allow_pickle, stem="adapter_model")
     peft_model = get_peft_model(model, lora_config)
     result = set_peft_model_state_dict(peft_model, read_state_dict(adapter_files))
@@ -215,7 +217,9 @@ def load_training_checkpoint(
             setattr(info, key, read_json(found))
 
     has_model = (folder / "config.json").is_file()
-    if (folder / ADAPTER_CONFIG).is_file() and (not has_model or base is not None or not _holds_lora(folder, allow_pickle)):
+    if (folder / ADAPTER_CONFIG).is_file() and (
+        not has_model or base is not None or not _holds_lora(folder, allow_pickle)
+    ):
         info.layout = "adapter"
         model = _merge_adapter(folder, base, allow_pickle, info)
     else:

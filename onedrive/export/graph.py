@@ -112,7 +112,12 @@ class StructuredGraph(nn.Module):
         layout = model.token_layout(input_ids, attention_mask, driving=True)
         dtype = model.get_input_embeddings().weight.dtype
         output = model.prefill(
-            layout, input_ids, pixel_values, CameraGeometry(intrinsics, cam2ego, self.image_hw), ego_status, command,
+            layout,
+            input_ids,
+            pixel_values,
+            CameraGeometry(intrinsics, cam2ego, self.image_hw),
+            ego_status,
+            command,
             causal_mask=additive_causal_mask(layout.attention_mask, dtype),
             stop_after_layer=model.last_task_layer,
         )

@@ -120,8 +120,15 @@ def export_checkpoint(
         for path in processing_files(info):
             shutil.copy2(path, staging.path / path.name)
         card = model_card(
-            model.config, num_parameters, info, dtype, metrics_data, metrics_path, license,
-            repo_id or out.name, onnx_files,
+            model.config,
+            num_parameters,
+            info,
+            dtype,
+            metrics_data,
+            metrics_path,
+            license,
+            repo_id or out.name,
+            onnx_files,
         )
         (staging.path / "README.md").write_text(card, encoding="utf-8")
         check_model_folder(staging.path)  # the written weights open and match their index

@@ -17,13 +17,13 @@ from pathlib import Path
 import torch
 from huggingface_hub import snapshot_download
 
-from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.export.weights import (
     CheckpointError,
     check_weight_files,
     read_json,
     weight_files,
 )
+from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.model.modeling_onedrive import OneDriveForDriving
 
 # What a model repository needs for loading (tokenizer / processor files are fetched by their own classes).

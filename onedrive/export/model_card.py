@@ -13,10 +13,17 @@ from pathlib import Path
 from huggingface_hub import ModelCard, ModelCardData
 
 import onedrive
-from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.export.checkpoint import CheckpointInfo
+from onedrive.model.configuration_onedrive import OneDriveConfig
 
-TAGS = ["onedrive", "autonomous-driving", "vision-language-action", "3d-object-detection", "motion-planning", "internvl"]
+TAGS = [
+    "onedrive",
+    "autonomous-driving",
+    "vision-language-action",
+    "3d-object-detection",
+    "motion-planning",
+    "internvl",
+]
 
 
 def flatten_metrics(metrics: dict, prefix: str = "") -> dict[str, float | str]:

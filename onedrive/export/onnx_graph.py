@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from torch.export import Dim
 
-from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.export.graph import GRAPH_INPUTS, StructuredGraph, check_graph_inputs
 from onedrive.extras import extra_module
+from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.model.modeling_onedrive import OneDriveForDriving
 
 GRAPH_FILES = {"structured": "onedrive_structured.onnx", "planning": "onedrive_planning.onnx"}
@@ -42,7 +42,9 @@ INPUT_DOCS = {
 }
 
 
-def example_inputs(config: OneDriveConfig, batch: int = 2, text_tokens: int = 8, seed: int = 0) -> dict[str, torch.Tensor]:
+def example_inputs(
+    config: OneDriveConfig, batch: int = 2, text_tokens: int = 8, seed: int = 0
+) -> dict[str, torch.Tensor]:
     """Random graph inputs of valid shapes: ``text_tokens`` text ids, then every camera's image tokens, then text."""
     generator = torch.Generator().manual_seed(seed)
     task = config.task_config
@@ -58,7 +60,9 @@ def example_inputs(config: OneDriveConfig, batch: int = 2, text_tokens: int = 8,
     cam2ego[:3, :3] = torch.tensor([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])  # looking ahead
     cam2ego[:3, 3] = torch.tensor([1.0, 0.0, 1.5])
     return {
-        "pixel_values": torch.randn(batch * task.num_cameras * task.tiles_per_camera, 3, tile, tile, generator=generator),
+        "pixel_values": torch.randn(
+            batch * task.num_cameras * task.tiles_per_camera, 3, tile, tile, generator=generator
+        ),
         "intrinsics": intrinsics.expand(batch, task.num_cameras, 3, 3).clone(),
         "cam2ego": cam2ego.expand(batch, task.num_cameras, 4, 4).clone(),
         "ego_status": torch.randn(batch, task.ego_status_dim, generator=generator),
@@ -114,7 +118,9 @@ def export_onnx(model: OneDriveForDriving, folder: str | Path) -> dict[str, Path
     description = {
         "opset": OPSET,
         "inputs": {name: {"dtype": dtype, "shape": shape} for name, (dtype, shape) in INPUT_DOCS.items()},
-        "outputs": {kind: list(StructuredGraph(model, planning_only=kind == "planning").output_names) for kind in GRAPH_FILES},
+        "outputs": {
+            kind: list(StructuredGraph(model, planning_only=kind == "planning").output_names) for kind in GRAPH_FILES
+        },
         "note": "inputs are not validated inside the graphs: use onedrive.export.check_graph_inputs first",
     }
     (staging / "graph_io.json").write_text(json.dumps(description, indent=2))

@@ -129,7 +129,9 @@ def read_state_dict(files: list[Path]) -> dict[str, torch.Tensor]:
             try:
                 part = torch.load(path, map_location="cpu", weights_only=True)
             except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError… for bad files
-                raise CheckpointError(f"{path} could not be read with torch.load(weights_only=True): {error}") from error
+                raise CheckpointError(
+                    f"{path} could not be read with torch.load(weights_only=True): {error}"
+                ) from error
             if not isinstance(part, dict) or not all(isinstance(v, torch.Tensor) for v in part.values()):
                 raise CheckpointError(f"{path} must hold a dict of tensors, got {type(part).__name__}")
         overlap = set(part) & set(state)

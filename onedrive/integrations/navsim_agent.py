@@ -74,12 +74,21 @@ def build_drive_batch(
     """
     status = np.asarray(ego_status, dtype=np.float64)
     if status.shape != (len(EGO_STATUS_FIELDS),) or not np.isfinite(status).all():
-        raise ValueError(f"token {token!r}: ego_status must be {len(EGO_STATUS_FIELDS)} finite numbers "
-                         f"{EGO_STATUS_FIELDS}, got {ego_status!r}")
+        raise ValueError(
+            f"token {token!r}: ego_status must be {len(EGO_STATUS_FIELDS)} finite numbers "
+            f"{EGO_STATUS_FIELDS}, got {ego_status!r}"
+        )
     if command not in (0, 1, 2):
         raise ValueError(f"token {token!r}: command must be 0 (right), 1 (left) or 2 (straight), got {command!r}")
-    sample = processor(list(images), intrinsics, cam2ego, question, None, sample_token=token,
-                       camera_names=list(CAMERA_NAMES)[: len(images)])
+    sample = processor(
+        list(images),
+        intrinsics,
+        cam2ego,
+        question,
+        None,
+        sample_token=token,
+        camera_names=list(CAMERA_NAMES)[: len(images)],
+    )
     sample.ego_status = torch.from_numpy(status).float()  # (6,)
     sample.command = int(command)
     return collate_drive_batch([sample], pad_token_id=processor.tokenizer.pad_token_id)
@@ -91,14 +100,18 @@ def trajectory_to_poses(trajectory: torch.Tensor, token: str = "") -> np.ndarray
     if poses.ndim == 3 and poses.shape[0] == 1:
         poses = poses[0]
     if poses.shape != (NUM_POSES, 3):
-        raise ValueError(f"token {token!r}: expected a trajectory of {NUM_POSES} (x, y, heading) poses, got shape "
-                         f"{tuple(trajectory.shape)}; is the model configured for NAVSIM (plan_steps 8, plan_dims 3)?")
+        raise ValueError(
+            f"token {token!r}: expected a trajectory of {NUM_POSES} (x, y, heading) poses, got shape "
+            f"{tuple(trajectory.shape)}; is the model configured for NAVSIM (plan_steps 8, plan_dims 3)?"
+        )
     if not np.isfinite(poses).all():
         raise ValueError(f"token {token!r}: predicted trajectory holds NaN or inf: {poses.tolist()}")
     return poses.astype(np.float32)
 
 
-def agent_input_arrays(agent_input, lidar2ego: np.ndarray) -> tuple[list[Image.Image], np.ndarray, np.ndarray, np.ndarray, int]:
+def agent_input_arrays(
+    agent_input, lidar2ego: np.ndarray
+) -> tuple[list[Image.Image], np.ndarray, np.ndarray, np.ndarray, int]:
     """Images, intrinsics (8, 3, 3), cam2ego (8, 4, 4), ego status (6,), command of a NAVSIM ``AgentInput``."""
     cameras = agent_input.cameras[-1]
     images, intrinsics, cam2ego = [], [], []
@@ -125,8 +138,13 @@ if AbstractAgent is not None:
     class OneDriveAgent(AbstractAgent):
         """NAVSIM agent running a OneDrive checkpoint (module docstring)."""
 
-        def __init__(self, checkpoint_path: str, processor_path: str | None = None,
-                     lidar2ego: Sequence[Sequence[float]] | None = None, device: str = "cpu"):
+        def __init__(
+            self,
+            checkpoint_path: str,
+            processor_path: str | None = None,
+            lidar2ego: Sequence[Sequence[float]] | None = None,
+            device: str = "cpu",
+        ):
             super().__init__(requires_scene=False)
             self._checkpoint_path = checkpoint_path
             self._processor_path = processor_path or checkpoint_path

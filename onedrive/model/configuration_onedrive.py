@@ -165,7 +165,9 @@ class OneDriveTaskConfig(PreTrainedConfig):
         for name in ("position_range", "image_position_range"):
             bounds = getattr(self, name)
             if len(bounds) != 6 or any(lo >= hi for lo, hi in zip(bounds[:3], bounds[3:])):
-                raise ValueError(f"{name} must be [x_min, y_min, z_min, x_max, y_max, z_max] with min < max, got {bounds}")
+                raise ValueError(
+                    f"{name} must be [x_min, y_min, z_min, x_max, y_max, z_max] with min < max, got {bounds}"
+                )
         if len(self.depth_range) != 2 or not 0 < self.depth_range[0] < self.depth_range[1]:
             raise ValueError(f"depth_range must be [near, far] with 0 < near < far, got {self.depth_range}")
         if self.task_ffn_init not in ("random", "pretrained"):
@@ -175,7 +177,9 @@ class OneDriveTaskConfig(PreTrainedConfig):
         if self.plan_anchor not in ("none", "constant_velocity"):
             raise ValueError(f"plan_anchor must be 'none' or 'constant_velocity', got {self.plan_anchor!r}")
         if self.plan_anchor == "constant_velocity" and self.ego_status_dim < 2:
-            raise ValueError(f"plan_anchor 'constant_velocity' reads (vx, vy) from ego_status; ego_status_dim is {self.ego_status_dim}")
+            raise ValueError(
+                f"plan_anchor 'constant_velocity' reads (vx, vy) from ego_status; ego_status_dim is {self.ego_status_dim}"
+            )
         if self.plan_anchor == "constant_velocity" and not self.use_ego_status:
             raise ValueError(
                 "plan_anchor 'constant_velocity' reads (vx, vy) from ego_status, which use_ego_status=False hides; "

@@ -64,7 +64,9 @@ def check_driving_inputs(
         if not torch.isfinite(getattr(camera, name)).all():
             raise ValueError(f"camera.{name} holds NaN or inf")
     if tuple(ego_status.shape) != (batch_size, task.ego_status_dim):
-        raise ValueError(f"ego_status must have shape {(batch_size, task.ego_status_dim)}, got {tuple(ego_status.shape)}")
+        raise ValueError(
+            f"ego_status must have shape {(batch_size, task.ego_status_dim)}, got {tuple(ego_status.shape)}"
+        )
     if not torch.isfinite(ego_status).all():
         bad = torch.nonzero(~torch.isfinite(ego_status).all(dim=1)).flatten().tolist()
         raise ValueError(f"ego_status holds NaN or inf in samples {bad}")

@@ -20,12 +20,20 @@ import re
 import torch
 from transformers import InternVLForConditionalGeneration
 
-from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.errors import InputError
+from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.model.pretrained_source import check_pretrained_source
 from onedrive.model.tied_embeddings import embeddings_tied
 
-TASK_MODULE_PREFIXES = ("queries.", "image_position.", "det_position.", "lane_position.", "det_head.", "lane_head.", "plan_head.")
+TASK_MODULE_PREFIXES = (
+    "queries.",
+    "image_position.",
+    "det_position.",
+    "lane_position.",
+    "det_head.",
+    "lane_head.",
+    "plan_head.",
+)
 LAYER_TASK_MODULE = re.compile(r"^model\.language_model\.layers\.\d+\.(query_self_attn|query_ffns)\.")
 
 
@@ -44,7 +52,9 @@ def from_internvl(
 ):
     """Load InternVL3 from ``pretrained`` and build ``model_class`` (``OneDriveForDriving``) around its weights."""
     check_pretrained_source(
-        pretrained, "internvl", "an InternVL3 checkpoint (transformers' InternVL layout)",
+        pretrained,
+        "internvl",
+        "an InternVL3 checkpoint (transformers' InternVL layout)",
         subfolder=from_pretrained_kwargs.get("subfolder", ""),
     )
     internvl = InternVLForConditionalGeneration.from_pretrained(

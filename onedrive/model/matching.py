@@ -34,4 +34,6 @@ def hungarian_match(cost: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raise ValueError(f"matching cost holds non-finite values (shape {tuple(cost.shape)}): check predictions")
     rows, cols = linear_sum_assignment(cost.detach().float().cpu().numpy())
     device = cost.device
-    return torch.as_tensor(rows, dtype=torch.long, device=device), torch.as_tensor(cols, dtype=torch.long, device=device)
+    return torch.as_tensor(rows, dtype=torch.long, device=device), torch.as_tensor(
+        cols, dtype=torch.long, device=device
+    )

@@ -24,9 +24,9 @@ from torch import nn
 from transformers import AutoModel, PreTrainedModel
 from transformers.models.internvl.modeling_internvl import InternVLModel, InternVLMultiModalProjector
 
-from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.errors import InputError
 from onedrive.model.azimuth_prior import AzimuthPrior, rig_centre
+from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.model.decoder import LanguageModelOutput, OneDriveLanguageModel, QueryRouting
 from onedrive.model.heads.detection import DetectionHead, DetectionOutput
 from onedrive.model.heads.lane import LaneHead, LaneOutput
@@ -40,7 +40,6 @@ from onedrive.model.queries import DrivingQueries
 from onedrive.model.tied_embeddings import INPUT_EMBEDDINGS, LM_HEAD, embeddings_tied
 from onedrive.model.tokens import TokenLayout, left_align
 from onedrive.schema import IGNORE_INDEX, CameraGeometry, DriveBatch, DriveTargets
-
 
 
 class OneDrivePreTrainedModel(PreTrainedModel):
@@ -111,8 +110,11 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         head apart when the folder holds both tensors with different values.
         """
         check_pretrained_source(
-            pretrained_model_name_or_path, cls.config_class.model_type, "a OneDrive model",
-            subfolder=kwargs.get("subfolder", ""), check_config=kwargs.get("config") is None,
+            pretrained_model_name_or_path,
+            cls.config_class.model_type,
+            "a OneDrive model",
+            subfolder=kwargs.get("subfolder", ""),
+            check_config=kwargs.get("config") is None,
         )
         loaded = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
         model = loaded[0] if isinstance(loaded, tuple) else loaded
@@ -141,8 +143,14 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         """The traceable core on inputs that passed ``validate_inputs``: ``token_layout`` → ``prefill``."""
         layout = self.token_layout(input_ids, attention_mask, driving)
         output = self.prefill(
-            layout, input_ids, pixel_values, camera, ego_status, command,
-            use_cache=use_cache, stop_after_layer=stop_after_layer,
+            layout,
+            input_ids,
+            pixel_values,
+            camera,
+            ego_status,
+            command,
+            use_cache=use_cache,
+            stop_after_layer=stop_after_layer,
         )
         return layout, output
 
@@ -155,8 +163,12 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         if not driving:
             return TokenLayout.build(input_ids, attention_mask, config.image_token_id)
         return TokenLayout.build(
-            input_ids, attention_mask, config.image_token_id,
-            task.num_det_queries, task.num_lane_queries, task.num_plan_tokens,
+            input_ids,
+            attention_mask,
+            config.image_token_id,
+            task.num_det_queries,
+            task.num_lane_queries,
+            task.num_plan_tokens,
             num_image_tokens=task.num_cameras * config.image_tokens_per_camera,
         )
 
@@ -209,7 +221,9 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         image_q, image_k = self.image_position(frustum)  # (B, N_img, ·)
         det_reference = self.queries.det_reference_points()  # (N_det, 3) normalised
         det_q, det_k = (part.expand(batch, -1, -1) for part in self.det_position(det_reference[:, None, :]))
-        lane_q, lane_k = (part.expand(batch, -1, -1) for part in self.lane_position(self.queries.lane_reference_points()))
+        lane_q, lane_k = (
+            part.expand(batch, -1, -1) for part in self.lane_position(self.queries.lane_reference_points())
+        )
         if self.azimuth_prior is not None:
             centre = rig_centre(camera.cam2ego.float())  # (B, 2)
             image_k = image_k + self.azimuth_prior.keys(frustum, centre).to(image_k)
@@ -223,7 +237,12 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             placed.append(embeds.new_zeros(batch, length, parts.shape[-1]).scatter(1, index, parts))  # (B, L', ·)
         perception_position = torch.cat([det_q, lane_q], dim=1).to(embeds.dtype)  # (B, N_p, heads × head_dim)
         return QueryRouting(
-            placed[0], placed[1], layout.source_index, layout.det_index, layout.lane_index, layout.plan_index,
+            placed[0],
+            placed[1],
+            layout.source_index,
+            layout.det_index,
+            layout.lane_index,
+            layout.plan_index,
             perception_position,
         )
 
@@ -273,15 +292,26 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         task = self.config.task_config
         families = []
         if targets.boxes:
-            families.append((task.perception_weight, [
-                self.det_head.loss(out, targets.boxes, targets.labels) for out in detection.values()
-            ]))
+            families.append(
+                (
+                    task.perception_weight,
+                    [self.det_head.loss(out, targets.boxes, targets.labels) for out in detection.values()],
+                )
+            )
         if targets.lanes:
-            families.append((task.perception_weight, [self.lane_head.loss(out, targets.lanes) for out in lanes.values()]))
+            families.append(
+                (task.perception_weight, [self.lane_head.loss(out, targets.lanes) for out in lanes.values()])
+            )
         if targets.trajectory is not None:
-            families.append((task.planning_weight, [
-                self.plan_head.loss(out, targets.trajectory, targets.trajectory_mask) for out in planning.values()
-            ]))
+            families.append(
+                (
+                    task.planning_weight,
+                    [
+                        self.plan_head.loss(out, targets.trajectory, targets.trajectory_mask)
+                        for out in planning.values()
+                    ],
+                )
+            )
         losses = {}
         for weight, per_layer in families:
             for name in per_layer[0]:
@@ -388,7 +418,13 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         )
         input_ids, attention_mask = left_align(batch.input_ids, mask, pad)
         layout, output = self._prefill(
-            input_ids, attention_mask, batch.pixel_values, batch.camera, batch.ego_status, batch.command, driving,
+            input_ids,
+            attention_mask,
+            batch.pixel_values,
+            batch.camera,
+            batch.ego_status,
+            batch.command,
+            driving,
             use_cache=True,
         )
         prediction = None

@@ -29,6 +29,7 @@ import torch
 from PIL import Image
 from transformers import PreTrainedTokenizerBase, ProcessorMixin
 
+from onedrive.errors import InputError
 from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.model.image_processing_onedrive import (
     IMAGENET_MEAN,
@@ -39,7 +40,6 @@ from onedrive.model.image_processing_onedrive import (
     image_to_tiles,
     random_crop_box,
 )
-from onedrive.errors import InputError
 from onedrive.model.prompts import ImageTokens, tokenize_turn, user_content
 from onedrive.schema import CAMERA_IMAGE_MODE, NUSCENES_DETECTION_CLASSES, DriveSample
 

@@ -21,7 +21,6 @@ from transformers import PreTrainedTokenizerBase
 from onedrive.schema import IGNORE_INDEX
 
 
-
 @dataclass(frozen=True)
 class ImageTokens:
     """The three image-marker strings of the tokenizer."""

@@ -24,7 +24,6 @@ from torch import nn
 from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.model.position_3d import inverse_sigmoid
 
-
 DET_REFERENCE_HEIGHT = 1.0  # metres above the ego origin: about the centre of a car
 GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))  # radians between consecutive spiral points
 

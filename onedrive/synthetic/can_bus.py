@@ -41,12 +41,14 @@ def pose_messages(ego: EgoTrack, first_timestamp_us: int) -> list[dict]:
     messages = []
     for index in range(len(fine)):
         x, y, heading, _ = fine[index]
-        messages.append({
-            "utime": int(first_timestamp_us) + index * STEP_US,
-            "pos": [float(x), float(y), 0.0],
-            "orientation": [float(v) for v in Quaternion(axis=[0.0, 0.0, 1.0], angle=float(heading)).elements],
-            "vel": [float(speed[index]), 0.0, 0.0],
-            "accel": [float(longitudinal[index]), float(lateral[index]), 0.0],
-            "rotation_rate": [0.0, 0.0, float(yaw_rate[index])],
-        })
+        messages.append(
+            {
+                "utime": int(first_timestamp_us) + index * STEP_US,
+                "pos": [float(x), float(y), 0.0],
+                "orientation": [float(v) for v in Quaternion(axis=[0.0, 0.0, 1.0], angle=float(heading)).elements],
+                "vel": [float(speed[index]), 0.0, 0.0],
+                "accel": [float(longitudinal[index]), float(lateral[index]), 0.0],
+                "rotation_rate": [0.0, 0.0, float(yaw_rate[index])],
+            }
+        )
     return messages

@@ -106,13 +106,19 @@ def observe(boxes: np.ndarray, categories: list[str], ego_pose: np.ndarray, rng:
         length, width, height, yaw = boxes[i, 3:7]
         bearing = np.arctan2(origin[1] - boxes[i, 1], origin[0] - boxes[i, 0]) - yaw
         exposed = height * (length * abs(np.sin(bearing)) + width * abs(np.cos(bearing)))
-        count = int(np.clip(round(POINT_DENSITY * visibility[i] * exposed / max(distance[i], 1.0) ** 2), 1, MAX_POINTS_PER_BOX))
+        count = int(
+            np.clip(round(POINT_DENSITY * visibility[i] * exposed / max(distance[i], 1.0) ** 2), 1, MAX_POINTS_PER_BOX)
+        )
         clouds.append(_surface_points(boxes[i], origin, count, rng))
         intensities.append(np.full(count, 40.0))
         num_lidar[i] = count
 
-    radius, azimuth = np.meshgrid(GROUND_RADII, np.linspace(0, 2 * np.pi, GROUND_AZIMUTHS, endpoint=False), indexing="ij")
-    ground = np.stack([origin[0] + radius * np.cos(azimuth), origin[1] + radius * np.sin(azimuth)], axis=-1).reshape(-1, 2)
+    radius, azimuth = np.meshgrid(
+        GROUND_RADII, np.linspace(0, 2 * np.pi, GROUND_AZIMUTHS, endpoint=False), indexing="ij"
+    )
+    ground = np.stack([origin[0] + radius * np.cos(azimuth), origin[1] + radius * np.sin(azimuth)], axis=-1).reshape(
+        -1, 2
+    )
     if n:
         offset = ground[None, :, :] - boxes[:, None, :2]  # (N, G, 2)
         c, s = np.cos(boxes[:, 6])[:, None], np.sin(boxes[:, 6])[:, None]
@@ -124,9 +130,13 @@ def observe(boxes: np.ndarray, categories: list[str], ego_pose: np.ndarray, rng:
     points_map = np.concatenate(clouds, axis=0)  # (P, 3)
     points_sensor = (points_map - sensor2map[:3, 3]) @ sensor2map[:3, :3]  # (P, 3)
     ring = np.zeros(len(points_sensor))
-    cloud = np.concatenate([points_sensor, np.concatenate(intensities)[:, None], ring[:, None]], axis=1).astype(np.float32)
+    cloud = np.concatenate([points_sensor, np.concatenate(intensities)[:, None], ring[:, None]], axis=1).astype(
+        np.float32
+    )
 
-    radar_scale = np.where(np.isin(categories, ["traffic_cone", "barrier", "pedestrian"]), 0.2, 1.0) if n else np.zeros(0)
+    radar_scale = (
+        np.where(np.isin(categories, ["traffic_cone", "barrier", "pedestrian"]), 0.2, 1.0) if n else np.zeros(0)
+    )
     num_radar = np.where(
         visibility > 0, np.round(visibility * radar_scale * (2.0 + 150.0 / np.maximum(distance, 1.0))), 0
     ).astype(np.int64)

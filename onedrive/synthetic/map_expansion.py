@@ -103,24 +103,34 @@ def build_map_expansion(network: RoadNetwork) -> dict:
 
     road_segments = []
     for seg in network.segments:
-        strip = seg.rect(cfg.junction_half_size, seg.length - cfg.junction_half_size, -cfg.road_half_width, cfg.road_half_width)
-        road_segments.append({
-            "token": map_token(f"segment/{seg.name}"),
-            "polygon_token": geometry.polygon(f"segment/{seg.name}", strip.normalize()),
-            "is_intersection": False,
-            "drivable_area_token": drivable_token,
-        })
+        strip = seg.rect(
+            cfg.junction_half_size, seg.length - cfg.junction_half_size, -cfg.road_half_width, cfg.road_half_width
+        )
+        road_segments.append(
+            {
+                "token": map_token(f"segment/{seg.name}"),
+                "polygon_token": geometry.polygon(f"segment/{seg.name}", strip.normalize()),
+                "is_intersection": False,
+                "drivable_area_token": drivable_token,
+            }
+        )
     for name, (x, y) in network.junctions.items():
         area = network.drivable.intersection(
-            Polygon.from_bounds(x - cfg.junction_half_size, y - cfg.junction_half_size,
-                                x + cfg.junction_half_size, y + cfg.junction_half_size)
+            Polygon.from_bounds(
+                x - cfg.junction_half_size,
+                y - cfg.junction_half_size,
+                x + cfg.junction_half_size,
+                y + cfg.junction_half_size,
+            )
         )
-        road_segments.append({
-            "token": map_token(f"junction/{name}"),
-            "polygon_token": geometry.polygon(f"junction/{name}", area),
-            "is_intersection": True,
-            "drivable_area_token": drivable_token,
-        })
+        road_segments.append(
+            {
+                "token": map_token(f"junction/{name}"),
+                "polygon_token": geometry.polygon(f"junction/{name}", area),
+                "is_intersection": True,
+                "drivable_area_token": drivable_token,
+            }
+        )
 
     sidewalks = getattr(network.sidewalk, "geoms", [network.sidewalk])
     walkways = [
@@ -135,15 +145,17 @@ def build_map_expansion(network: RoadNetwork) -> dict:
         if lane.is_connector:
             connectors.append({"token": token, "polygon_token": polygon_token})
         else:
-            lanes.append({
-                "token": token,
-                "polygon_token": polygon_token,
-                "lane_type": "CAR",
-                "from_edge_line_token": None,
-                "to_edge_line_token": None,
-                "left_lane_divider_segments": [],
-                "right_lane_divider_segments": [],
-            })
+            lanes.append(
+                {
+                    "token": token,
+                    "polygon_token": polygon_token,
+                    "lane_type": "CAR",
+                    "from_edge_line_token": None,
+                    "to_edge_line_token": None,
+                    "left_lane_divider_segments": [],
+                    "right_lane_divider_segments": [],
+                }
+            )
         arclines[token] = [arcline(lane)]
         connectivity[token] = {
             "incoming": [map_token(f"lane/{name}") for name in network.predecessors[lane.name]],
@@ -153,20 +165,24 @@ def build_map_expansion(network: RoadNetwork) -> dict:
     road_dividers, lane_dividers = [], []
     for seg in network.segments:
         s0, s1 = cfg.junction_half_size, seg.length - cfg.junction_half_size
-        road_dividers.append({
-            "token": map_token(f"road_divider/{seg.name}"),
-            "line_token": geometry.line(f"road_divider/{seg.name}", seg.point(np.array([s0, s1]), 0.0)),
-            "road_segment_token": map_token(f"segment/{seg.name}"),
-        })
+        road_dividers.append(
+            {
+                "token": map_token(f"road_divider/{seg.name}"),
+                "line_token": geometry.line(f"road_divider/{seg.name}", seg.point(np.array([s0, s1]), 0.0)),
+                "road_segment_token": map_token(f"segment/{seg.name}"),
+            }
+        )
         for k in range(1, cfg.lanes_per_direction):
             for side in (-1, 1):
                 name = f"lane_divider/{seg.name}/{k * side}"
                 d = side * k * cfg.lane_width
-                lane_dividers.append({
-                    "token": map_token(name),
-                    "line_token": geometry.line(name, seg.point(np.array([s0, s1]), d)),
-                    "lane_divider_segments": [],
-                })
+                lane_dividers.append(
+                    {
+                        "token": map_token(name),
+                        "line_token": geometry.line(name, seg.point(np.array([s0, s1]), d)),
+                        "lane_divider_segments": [],
+                    }
+                )
 
     return {
         "version": MAP_VERSION,
@@ -189,4 +205,3 @@ def build_map_expansion(network: RoadNetwork) -> dict:
         "arcline_path_3": arclines,
         "connectivity": connectivity,
     }
-

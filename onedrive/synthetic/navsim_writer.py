@@ -62,15 +62,15 @@ from pyquaternion import Quaternion
 from shapely.geometry import LineString, Point
 
 from onedrive.data.navsim.scene_filter import write_scene_filter
-from onedrive.synthetic.can_bus import ego_dynamics
+from onedrive.evaluation.pdms.map import map_from_dict
 from onedrive.synthetic.cameras import lidar2ego, navsim_lidar2ego, navsim_rig, rotation_z
+from onedrive.synthetic.can_bus import ego_dynamics
 from onedrive.synthetic.lidar import observe
 from onedrive.synthetic.nuscenes_writer import ANNOTATION_RANGE, JPEG_QUALITY
 from onedrive.synthetic.pdms_map import build_pdms_map
 from onedrive.synthetic.render import GroundTexture, Renderer, box_faces
 from onedrive.synthetic.traffic import NAVSIM_PARKING_GAP, SUBSTEPS, EgoTrack
 from onedrive.synthetic.world import Scene, World
-from onedrive.evaluation.pdms.map import map_from_dict
 
 NAVSIM_SPLITS = {"train": "navtrain", "val": "navtest"}  # world split → scene filter name
 NAVSIM_LOG_FOLDERS = {"navtrain": "trainval", "navtest": "test"}  # scene filter → the log folder it selects from
@@ -79,9 +79,16 @@ MAP_LOCATION = "synthetic-town"
 VEHICLE_NAME = "synthetic-ego"
 COMMAND_DISTANCE, COMMAND_LATERAL = 20.0, 2.0  # metres, OpenScene get_driving_command
 NAVSIM_NAMES = {
-    "car": "vehicle", "truck": "vehicle", "bus": "vehicle", "trailer": "vehicle", "construction_vehicle": "vehicle",
-    "pedestrian": "pedestrian", "motorcycle": "bicycle", "bicycle": "bicycle",
-    "traffic_cone": "traffic_cone", "barrier": "barrier",
+    "car": "vehicle",
+    "truck": "vehicle",
+    "bus": "vehicle",
+    "trailer": "vehicle",
+    "construction_vehicle": "vehicle",
+    "pedestrian": "pedestrian",
+    "motorcycle": "bicycle",
+    "bicycle": "bicycle",
+    "traffic_cone": "traffic_cone",
+    "barrier": "barrier",
 }
 
 
@@ -129,9 +136,14 @@ class NavsimWriter:
     """Writes one world (generated with ``padding=NAVSIM_PADDING, parking_gap=NAVSIM_PARKING_GAP``) under ``root``."""
 
     def __init__(self, world: World, root: Path) -> None:
-        if any(scene.first_key != NAVSIM_PADDING[0] for scene in world.scenes) or world.parking_gap != NAVSIM_PARKING_GAP:
-            raise ValueError(f"NAVSIM logs need worlds generated with padding={NAVSIM_PADDING} and "
-                             f"parking_gap={NAVSIM_PARKING_GAP} (traffic.py)")
+        if (
+            any(scene.first_key != NAVSIM_PADDING[0] for scene in world.scenes)
+            or world.parking_gap != NAVSIM_PARKING_GAP
+        ):
+            raise ValueError(
+                f"NAVSIM logs need worlds generated with padding={NAVSIM_PADDING} and "
+                f"parking_gap={NAVSIM_PARKING_GAP} (traffic.py)"
+            )
         self.world, self.root = world, Path(root)
         self.cameras = navsim_rig(*world.config.image_size)
         self.renderer = Renderer(world.network, self.cameras, GroundTexture(world.network))
@@ -150,13 +162,24 @@ class NavsimWriter:
             filters[split] = f"scene_filters/{split}.yaml"
             write_scene_filter(self.root / filters[split], self.logs[split], tokens)
         cfg = self.world.config
-        _write_json(self.root / "synthetic.json", {
-            "generator": "onedrive.synthetic", "format": "navsim", "map_location": MAP_LOCATION,
-            "map": f"maps/{MAP_LOCATION}.json", "splits": NAVSIM_SPLITS, "log_folders": NAVSIM_LOG_FOLDERS,
-            "scene_filters": filters, "tokens": self.tokens, "seed": cfg.seed,
-            "samples_per_scene": cfg.samples_per_scene, "padding": list(NAVSIM_PADDING),
-            "image_size": list(cfg.image_size), "cameras": [camera.name for camera in self.cameras],
-        })
+        _write_json(
+            self.root / "synthetic.json",
+            {
+                "generator": "onedrive.synthetic",
+                "format": "navsim",
+                "map_location": MAP_LOCATION,
+                "map": f"maps/{MAP_LOCATION}.json",
+                "splits": NAVSIM_SPLITS,
+                "log_folders": NAVSIM_LOG_FOLDERS,
+                "scene_filters": filters,
+                "tokens": self.tokens,
+                "seed": cfg.seed,
+                "samples_per_scene": cfg.samples_per_scene,
+                "padding": list(NAVSIM_PADDING),
+                "image_size": list(cfg.image_size),
+                "cameras": [camera.name for camera in self.cameras],
+            },
+        )
 
     def _log(self, scene: Scene, progress) -> None:
         cfg = self.world.config
@@ -182,16 +205,25 @@ class NavsimWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(pickle.dumps(frames, protocol=pickle.HIGHEST_PROTOCOL))
 
-    def _frame(self, scene: Scene, t: int, folder: str, log_name: str, tokens: list[str], centerline: LineString,
-               dynamics: np.ndarray) -> dict:
+    def _frame(
+        self,
+        scene: Scene,
+        t: int,
+        folder: str,
+        log_name: str,
+        tokens: list[str],
+        centerline: LineString,
+        dynamics: np.ndarray,
+    ) -> dict:
         cfg, traffic = self.world.config, scene.traffic
         ego = traffic.ego.states[t]  # (4,) x, y, yaw, speed
         token = tokens[t]
         ego2global = np.eye(4)
         ego2global[:3, :3] = rotation_z(float(ego[2]))
         ego2global[:2, 3] = ego[:2]
-        boxes = np.array([[*tr.states[t, :2], tr.size_lwh[2] / 2, *tr.size_lwh, tr.states[t, 2]]
-                          for tr in traffic.tracks]).reshape(-1, 7)  # (N, 7) map frame
+        boxes = np.array(
+            [[*tr.states[t, :2], tr.size_lwh[2] / 2, *tr.size_lwh, tr.states[t, 2]] for tr in traffic.tracks]
+        ).reshape(-1, 7)  # (N, 7) map frame
         categories = [track.category for track in traffic.tracks]
 
         faces = box_faces(boxes)
@@ -200,7 +232,8 @@ class NavsimWriter:
             data_path = f"{log_name}/{camera.name}/{token}.jpg"
             buffer = io.BytesIO()
             Image.fromarray(self.renderer.render(camera, ego[:3], boxes, categories, faces)).save(
-                buffer, format="JPEG", quality=JPEG_QUALITY)
+                buffer, format="JPEG", quality=JPEG_QUALITY
+            )
             _write_bytes(self.root / "sensor_blobs" / folder / data_path, buffer.getvalue())
             sensor2lidar = np.linalg.inv(self.lidar2ego) @ camera.cam2ego
             cams[camera.name] = {

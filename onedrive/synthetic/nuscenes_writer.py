@@ -38,8 +38,8 @@ import numpy as np
 from PIL import Image
 from pyquaternion import Quaternion
 
-from onedrive.synthetic.can_bus import pose_messages
 from onedrive.synthetic.cameras import lidar2ego
+from onedrive.synthetic.can_bus import pose_messages
 from onedrive.synthetic.classes import OBJECT_CLASSES
 from onedrive.synthetic.lidar import observe
 from onedrive.synthetic.map_expansion import MAP_LOCATION, build_map_expansion
@@ -52,8 +52,19 @@ ANNOTATION_RANGE = 60.0
 JPEG_QUALITY = 92
 LIDAR_CHANNEL = "LIDAR_TOP"
 TABLES = (
-    "attribute", "calibrated_sensor", "category", "ego_pose", "instance", "log", "map", "sample",
-    "sample_annotation", "sample_data", "scene", "sensor", "visibility",
+    "attribute",
+    "calibrated_sensor",
+    "category",
+    "ego_pose",
+    "instance",
+    "log",
+    "map",
+    "sample",
+    "sample_annotation",
+    "sample_data",
+    "scene",
+    "sensor",
+    "visibility",
 )
 ATTRIBUTES = {
     "vehicle.moving": "Vehicle is moving.",
@@ -123,13 +134,21 @@ def _static_tables(tables: _Tables, channels: list[str]) -> None:
         modality = "lidar" if channel == LIDAR_CHANNEL else "camera"
         tables.add("sensor", {"token": tables.token("sensor", channel), "channel": channel, "modality": modality})
     for spec in OBJECT_CLASSES.values():
-        tables.add("category", {"token": tables.token("category", spec.category), "name": spec.category,
-                                "description": f"Synthetic {spec.name.replace('_', ' ')}."})
+        tables.add(
+            "category",
+            {
+                "token": tables.token("category", spec.category),
+                "name": spec.category,
+                "description": f"Synthetic {spec.name.replace('_', ' ')}.",
+            },
+        )
     for name, description in ATTRIBUTES.items():
         tables.add("attribute", {"token": tables.token("attribute", name), "name": name, "description": description})
     for token, level, upper in VISIBILITY:
-        tables.add("visibility", {"token": token, "level": level,
-                                  "description": f"visibility of the box is at most {int(upper * 100)} %"})
+        tables.add(
+            "visibility",
+            {"token": token, "level": level, "description": f"visibility of the box is at most {int(upper * 100)} %"},
+        )
 
 
 def _frame_boxes(scene: Scene, t: int) -> np.ndarray:
@@ -156,8 +175,10 @@ class NuScenesWriter:
         tables = self.tables
         _static_tables(tables, self.channels)
         map_token = tables.token("map", MAP_LOCATION)
-        map_record = tables.add("map", {"token": map_token, "log_tokens": [], "category": "semantic_prior",
-                                        "filename": f"maps/{map_token}.png"})
+        map_record = tables.add(
+            "map",
+            {"token": map_token, "log_tokens": [], "category": "semantic_prior", "filename": f"maps/{map_token}.png"},
+        )
         self._write_maps(map_record["filename"])
         for scene in self.world.scenes:
             log_token = self._scene(scene, progress)
@@ -171,11 +192,20 @@ class NuScenesWriter:
         for name, qa in self.qa.items():
             _write_json(self.root / "qa" / f"{name}.json", qa)
         cfg = self.world.config
-        _write_json(self.root / "synthetic.json", {
-            "generator": "onedrive.synthetic", "format": "nuscenes", "version": self.version,
-            "location": MAP_LOCATION, "splits": self.splits, "scenes": scenes_by_split, "seed": cfg.seed,
-            "samples_per_scene": cfg.samples_per_scene, "image_size": list(cfg.image_size),
-        })
+        _write_json(
+            self.root / "synthetic.json",
+            {
+                "generator": "onedrive.synthetic",
+                "format": "nuscenes",
+                "version": self.version,
+                "location": MAP_LOCATION,
+                "splits": self.splits,
+                "scenes": scenes_by_split,
+                "seed": cfg.seed,
+                "samples_per_scene": cfg.samples_per_scene,
+                "image_size": list(cfg.image_size),
+            },
+        )
 
     def _write_maps(self, mask_filename: str) -> None:
         mask = np.flipud(self.texture.labels >= 2).astype(np.uint8) * 255  # row 0 = north edge
@@ -188,39 +218,75 @@ class NuScenesWriter:
         tokens = {}
         for camera in self.world.cameras:
             tokens[camera.name] = self.tables.token("calibrated_sensor", scene.name, camera.name)
-            self.tables.add("calibrated_sensor", {
-                "token": tokens[camera.name], "sensor_token": self.tables.token("sensor", camera.name),
-                "translation": [float(v) for v in camera.translation],
-                "rotation": _quaternion_matrix(camera.rotation),
-                "camera_intrinsic": camera.intrinsics.tolist(),
-            })
+            self.tables.add(
+                "calibrated_sensor",
+                {
+                    "token": tokens[camera.name],
+                    "sensor_token": self.tables.token("sensor", camera.name),
+                    "translation": [float(v) for v in camera.translation],
+                    "rotation": _quaternion_matrix(camera.rotation),
+                    "camera_intrinsic": camera.intrinsics.tolist(),
+                },
+            )
         tokens[LIDAR_CHANNEL] = self.tables.token("calibrated_sensor", scene.name, LIDAR_CHANNEL)
         lidar = lidar2ego()
-        self.tables.add("calibrated_sensor", {
-            "token": tokens[LIDAR_CHANNEL], "sensor_token": self.tables.token("sensor", LIDAR_CHANNEL),
-            "translation": [float(v) for v in lidar[:3, 3]], "rotation": _quaternion_matrix(lidar[:3, :3]),
-            "camera_intrinsic": [],
-        })
+        self.tables.add(
+            "calibrated_sensor",
+            {
+                "token": tokens[LIDAR_CHANNEL],
+                "sensor_token": self.tables.token("sensor", LIDAR_CHANNEL),
+                "translation": [float(v) for v in lidar[:3, 3]],
+                "rotation": _quaternion_matrix(lidar[:3, :3]),
+                "camera_intrinsic": [],
+            },
+        )
         return tokens
 
     def _scene(self, scene: Scene, progress) -> str:
         tables = self.tables
         log_name = f"synthetic-{self.world.config.seed}-{scene.name}"
         log_token = tables.token("log", scene.name)
-        tables.add("log", {"token": log_token, "logfile": log_name, "vehicle": "synthetic-ego",
-                           "date_captured": "2018-08-01", "location": MAP_LOCATION})
+        tables.add(
+            "log",
+            {
+                "token": log_token,
+                "logfile": log_name,
+                "vehicle": "synthetic-ego",
+                "date_captured": "2018-08-01",
+                "location": MAP_LOCATION,
+            },
+        )
         calibrated = self._calibrated_sensors(scene)
-        _write_json(self.root / "can_bus" / f"{scene.name}_pose.json",
-                    pose_messages(scene.traffic.ego, int(scene.timestamps[0])))
-        samples = [tables.add("sample", {"token": tables.token("sample", scene.name, t), "timestamp": int(ts),
-                                         "prev": "", "next": "", "scene_token": tables.token("scene", scene.name)})
-                   for t, ts in enumerate(scene.timestamps)]
+        _write_json(
+            self.root / "can_bus" / f"{scene.name}_pose.json",
+            pose_messages(scene.traffic.ego, int(scene.timestamps[0])),
+        )
+        samples = [
+            tables.add(
+                "sample",
+                {
+                    "token": tables.token("sample", scene.name, t),
+                    "timestamp": int(ts),
+                    "prev": "",
+                    "next": "",
+                    "scene_token": tables.token("scene", scene.name),
+                },
+            )
+            for t, ts in enumerate(scene.timestamps)
+        ]
         _link(samples)
-        tables.add("scene", {
-            "token": tables.token("scene", scene.name), "log_token": log_token, "nbr_samples": len(samples),
-            "first_sample_token": samples[0]["token"], "last_sample_token": samples[-1]["token"],
-            "name": scene.name, "description": f"Synthetic grid town, {scene.traffic.maneuver} at the first junction",
-        })
+        tables.add(
+            "scene",
+            {
+                "token": tables.token("scene", scene.name),
+                "log_token": log_token,
+                "nbr_samples": len(samples),
+                "first_sample_token": samples[0]["token"],
+                "last_sample_token": samples[-1]["token"],
+                "name": scene.name,
+                "description": f"Synthetic grid town, {scene.traffic.maneuver} at the first junction",
+            },
+        )
         sample_data: dict[str, list[dict]] = {channel: [] for channel in self.channels}
         annotations: dict[int, list[dict]] = {i: [] for i in range(len(scene.traffic.tracks))}
         for t, sample in enumerate(samples):
@@ -235,11 +301,16 @@ class NuScenesWriter:
             _link(records)
             track = scene.traffic.tracks[i]
             category = OBJECT_CLASSES[track.category].category
-            tables.add("instance", {
-                "token": records[0]["instance_token"], "category_token": tables.token("category", category),
-                "nbr_annotations": len(records), "first_annotation_token": records[0]["token"],
-                "last_annotation_token": records[-1]["token"],
-            })
+            tables.add(
+                "instance",
+                {
+                    "token": records[0]["instance_token"],
+                    "category_token": tables.token("category", category),
+                    "nbr_annotations": len(records),
+                    "first_annotation_token": records[0]["token"],
+                    "last_annotation_token": records[-1]["token"],
+                },
+            )
         return log_token
 
     def _frame(self, scene, t, sample, log_name, calibrated, sample_data, annotations) -> None:
@@ -248,18 +319,31 @@ class NuScenesWriter:
         timestamp = sample["timestamp"]
         boxes = _frame_boxes(scene, t)  # (N, 7)
         categories = [track.category for track in traffic.tracks]
-        observation = observe(boxes, categories, ego[:3], np.random.default_rng([self.world.config.seed, scene.index, t]))
+        observation = observe(
+            boxes, categories, ego[:3], np.random.default_rng([self.world.config.seed, scene.index, t])
+        )
         faces = box_faces(boxes)
         for camera in self.world.cameras:
             image = self.renderer.render(camera, ego[:3], boxes, categories, faces)
             filename = f"samples/{camera.name}/{log_name}__{camera.name}__{timestamp}.jpg"
             buffer = io.BytesIO()
             Image.fromarray(image).save(buffer, format="JPEG", quality=JPEG_QUALITY)
-            self._sample_data(sample, camera.name, filename, "jpg", camera.width, camera.height, ego, calibrated,
-                              sample_data, buffer.getvalue())
+            self._sample_data(
+                sample,
+                camera.name,
+                filename,
+                "jpg",
+                camera.width,
+                camera.height,
+                ego,
+                calibrated,
+                sample_data,
+                buffer.getvalue(),
+            )
         filename = f"samples/{LIDAR_CHANNEL}/{log_name}__{LIDAR_CHANNEL}__{timestamp}.pcd.bin"
-        self._sample_data(sample, LIDAR_CHANNEL, filename, "pcd", 0, 0, ego, calibrated, sample_data,
-                          observation.points.tobytes())
+        self._sample_data(
+            sample, LIDAR_CHANNEL, filename, "pcd", 0, 0, ego, calibrated, sample_data, observation.points.tobytes()
+        )
 
         distance = np.linalg.norm(boxes[:, :2] - ego[:2], axis=1) if len(boxes) else np.zeros(0)
         annotated = distance <= ANNOTATION_RANGE
@@ -267,39 +351,65 @@ class NuScenesWriter:
             track = traffic.tracks[i]
             attribute = track.attributes[t]
             x, y, z, length, width, height, yaw = boxes[i]
-            annotations[i].append(tables.add("sample_annotation", {
-                "token": tables.token("sample_annotation", scene.name, track.name, t),
-                "sample_token": sample["token"],
-                "instance_token": tables.token("instance", scene.name, track.name),
-                "visibility_token": visibility_token(float(observation.visibility[i])),
-                "attribute_tokens": [tables.token("attribute", attribute)] if attribute else [],
-                "translation": [float(x), float(y), float(z)],
-                "size": [float(width), float(length), float(height)],
-                "rotation": _quaternion_yaw(yaw),
-                "prev": "", "next": "",
-                "num_lidar_pts": int(observation.num_lidar_pts[i]),
-                "num_radar_pts": int(observation.num_radar_pts[i]),
-            }))
+            annotations[i].append(
+                tables.add(
+                    "sample_annotation",
+                    {
+                        "token": tables.token("sample_annotation", scene.name, track.name, t),
+                        "sample_token": sample["token"],
+                        "instance_token": tables.token("instance", scene.name, track.name),
+                        "visibility_token": visibility_token(float(observation.visibility[i])),
+                        "attribute_tokens": [tables.token("attribute", attribute)] if attribute else [],
+                        "translation": [float(x), float(y), float(z)],
+                        "size": [float(width), float(length), float(height)],
+                        "rotation": _quaternion_yaw(yaw),
+                        "prev": "",
+                        "next": "",
+                        "num_lidar_pts": int(observation.num_lidar_pts[i]),
+                        "num_radar_pts": int(observation.num_radar_pts[i]),
+                    },
+                )
+            )
         split = self.splits[scene.split]
         self.qa[split][sample["token"]] = frame_qa(traffic, t, annotated & (observation.num_lidar_pts > 0))
 
-    def _sample_data(self, sample, channel, filename, fileformat, width, height, ego, calibrated, sample_data,
-                     payload: bytes) -> None:
+    def _sample_data(
+        self, sample, channel, filename, fileformat, width, height, ego, calibrated, sample_data, payload: bytes
+    ) -> None:
         tables = self.tables
         path = self.root / filename
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(payload)
         token = tables.token("sample_data", sample["token"], channel)
         ego_token = tables.token("ego_pose", sample["token"], channel)
-        tables.add("ego_pose", {"token": ego_token, "timestamp": sample["timestamp"],
-                                "rotation": _quaternion_yaw(ego[2]),
-                                "translation": [float(ego[0]), float(ego[1]), 0.0]})
-        sample_data[channel].append(tables.add("sample_data", {
-            "token": token, "sample_token": sample["token"], "ego_pose_token": ego_token,
-            "calibrated_sensor_token": calibrated[channel], "timestamp": sample["timestamp"],
-            "fileformat": fileformat, "is_key_frame": True, "height": height, "width": width,
-            "filename": filename, "prev": "", "next": "",
-        }))
+        tables.add(
+            "ego_pose",
+            {
+                "token": ego_token,
+                "timestamp": sample["timestamp"],
+                "rotation": _quaternion_yaw(ego[2]),
+                "translation": [float(ego[0]), float(ego[1]), 0.0],
+            },
+        )
+        sample_data[channel].append(
+            tables.add(
+                "sample_data",
+                {
+                    "token": token,
+                    "sample_token": sample["token"],
+                    "ego_pose_token": ego_token,
+                    "calibrated_sensor_token": calibrated[channel],
+                    "timestamp": sample["timestamp"],
+                    "fileformat": fileformat,
+                    "is_key_frame": True,
+                    "height": height,
+                    "width": width,
+                    "filename": filename,
+                    "prev": "",
+                    "next": "",
+                },
+            )
+        )
 
 
 def write_nuscenes(world: World, root: Path, version: str = DEFAULT_VERSION, progress=None) -> None:

@@ -57,12 +57,14 @@ def build_pdms_map(network: RoadNetwork) -> dict:
         centerline = lane.centerline(CENTERLINE_STEP)[:, :2]  # (N, 2)
         polygon = LineString(centerline).buffer(lane.width / 2, cap_style="flat", quad_segs=4)
         polygon = shapely.normalize(polygon.simplify(0.01))
-        lanes.append({
-            "id": name,
-            "centerline": centerline.tolist(),
-            "polygon": np.asarray(polygon.exterior.coords)[:-1].tolist(),
-            "successors": list(network.successors[name]),
-            "speed_limit": SPEED_LIMIT,
-        })
+        lanes.append(
+            {
+                "id": name,
+                "centerline": centerline.tolist(),
+                "polygon": np.asarray(polygon.exterior.coords)[:-1].tolist(),
+                "successors": list(network.successors[name]),
+                "speed_limit": SPEED_LIMIT,
+            }
+        )
     first = network.road_lanes()[0].name
     return {"format": "onedrive-pdms-map", "version": 1, "drivable_areas": areas, "lanes": lanes, "route": [first]}

@@ -99,7 +99,9 @@ def _describe(traffic: SceneTraffic, t: int, objects: list[_Object]) -> str:
     motion = f"driving at {speed:.1f} m/s" if speed > 0.3 else "standing still"
     counts = Counter(obj.name for obj in objects)
     if counts:
-        listed = ", ".join(f"{n} {readable(name, n)}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        listed = ", ".join(
+            f"{n} {readable(name, n)}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
         around = f"Around it are {listed}."
     else:
         around = "No objects are around it."
@@ -143,8 +145,13 @@ def _planning(traffic: SceneTraffic, t: int, objects: list[_Object]) -> tuple[st
 def frame_qa(traffic: SceneTraffic, t: int, annotated: np.ndarray) -> list[dict[str, str]]:
     """QA pairs of key frame ``t``; ``annotated`` (N,) marks the tracks annotated in it."""
     objects = _objects(traffic, t, annotated)
-    qa = [{"question": "Describe the current driving scene.", "answer": _describe(traffic, t, objects),
-           "type": "description"}]
+    qa = [
+        {
+            "question": "Describe the current driving scene.",
+            "answer": _describe(traffic, t, objects),
+            "type": "description",
+        }
+    ]
     near = Counter(o.name for o in objects if np.linalg.norm(o.xy) <= COUNT_RADIUS)
     asked = [near.most_common(1)[0][0]] if near else []
     other = DETECTION_CLASSES[t % len(DETECTION_CLASSES)]
@@ -152,24 +159,38 @@ def frame_qa(traffic: SceneTraffic, t: int, annotated: np.ndarray) -> list[dict[
         asked.append(other)
     for name in asked:
         n = near.get(name, 0)
-        answer = (f"There is 1 {readable(name)}" if n == 1 else f"There are {n or 'no'} {readable(name, 2)}")
-        qa.append({"question": f"How many {readable(name, 2)} are within {COUNT_RADIUS:.0f} meters of the ego vehicle?",
-                   "answer": f"{answer} within {COUNT_RADIUS:.0f} meters.", "type": "counting"})
+        answer = f"There is 1 {readable(name)}" if n == 1 else f"There are {n or 'no'} {readable(name, 2)}"
+        qa.append(
+            {
+                "question": f"How many {readable(name, 2)} are within {COUNT_RADIUS:.0f} meters of the ego vehicle?",
+                "answer": f"{answer} within {COUNT_RADIUS:.0f} meters.",
+                "type": "counting",
+            }
+        )
     if objects:
         obj = min(objects, key=lambda o: float(np.linalg.norm(o.xy)))
         moving = "moving" if obj.speed > 0.2 else "not moving"
-        qa.append({
-            "question": "Which object is closest to the ego vehicle, and where is it?",
-            "answer": (f"The closest object is a {readable(obj.name)}, {np.linalg.norm(obj.xy):.1f} m away to the "
-                       f"{direction_word(*obj.xy)} (x = {obj.xy[0]:.1f} m, y = {obj.xy[1]:.1f} m), {moving}."),
-            "type": "nearest",
-        })
+        qa.append(
+            {
+                "question": "Which object is closest to the ego vehicle, and where is it?",
+                "answer": (
+                    f"The closest object is a {readable(obj.name)}, {np.linalg.norm(obj.xy):.1f} m away to the "
+                    f"{direction_word(*obj.xy)} (x = {obj.xy[0]:.1f} m, y = {obj.xy[1]:.1f} m), {moving}."
+                ),
+                "type": "nearest",
+            }
+        )
     plan = _planning(traffic, t, objects)
     if plan is not None:
         answer, waypoints = plan
         qa.append({"question": "What will the ego vehicle do next, and why?", "answer": answer, "type": "planning"})
         if waypoints:
             text = ", ".join(f"[{x:+.2f}, {y:+.2f}]" for x, y in waypoints)
-            qa.append({"question": "Give the planned ego trajectory for the next 3 seconds as (x, y) waypoints.",
-                       "answer": f"The trajectory is {text}.", "type": "trajectory"})
+            qa.append(
+                {
+                    "question": "Give the planned ego trajectory for the next 3 seconds as (x, y) waypoints.",
+                    "answer": f"The trajectory is {text}.",
+                    "type": "trajectory",
+                }
+            )
     return qa

@@ -40,13 +40,16 @@ GROUND_LABELS = ("offroad", "sidewalk", "road", "marking")
 FACE_NAMES = ("front", "back", "left", "right", "top")
 
 # Unit-cube corners (x, y, z) in {-1, 1}² × {0, 1}: scaled by (l/2, w/2, h) they give a box.
-_FACE_CORNERS = np.array([
-    [(1, 1, 0), (1, -1, 0), (1, -1, 1), (1, 1, 1)],  # front
-    [(-1, -1, 0), (-1, 1, 0), (-1, 1, 1), (-1, -1, 1)],  # back
-    [(-1, 1, 0), (1, 1, 0), (1, 1, 1), (-1, 1, 1)],  # left
-    [(1, -1, 0), (-1, -1, 0), (-1, -1, 1), (1, -1, 1)],  # right
-    [(1, 1, 1), (1, -1, 1), (-1, -1, 1), (-1, 1, 1)],  # top
-], dtype=np.float64)  # (5, 4, 3)
+_FACE_CORNERS = np.array(
+    [
+        [(1, 1, 0), (1, -1, 0), (1, -1, 1), (1, 1, 1)],  # front
+        [(-1, -1, 0), (-1, 1, 0), (-1, 1, 1), (-1, -1, 1)],  # back
+        [(-1, 1, 0), (1, 1, 0), (1, 1, 1), (-1, 1, 1)],  # left
+        [(1, -1, 0), (-1, -1, 0), (-1, -1, 1), (1, -1, 1)],  # right
+        [(1, 1, 1), (1, -1, 1), (-1, -1, 1), (-1, 1, 1)],  # top
+    ],
+    dtype=np.float64,
+)  # (5, 4, 3)
 _FACE_NORMALS = np.array([(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1)], dtype=np.float64)  # (5, 3)
 _SHADES = np.array([FACE_SHADES[name] for name in FACE_NAMES])  # (5,)
 
@@ -206,8 +209,14 @@ class Renderer:
         image[rays.flat] = self.colour_table[rows]
         return image.reshape(camera.height, camera.width, 3)
 
-    def render(self, camera: Camera, ego_pose: np.ndarray, boxes: np.ndarray, categories: list[str],
-               faces: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    def render(
+        self,
+        camera: Camera,
+        ego_pose: np.ndarray,
+        boxes: np.ndarray,
+        categories: list[str],
+        faces: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """Image (H, W, 3) uint8 of boxes (N, 7) = x, y, z, l, w, h, yaw (map frame, z = centre).
 
         ``faces``: ``box_faces(boxes)``, when the caller renders several cameras of one frame.

@@ -282,8 +282,16 @@ def build_road_network(cfg: RoadConfig | None = None) -> RoadNetwork:
     arms: dict[str, set[tuple[int, int]]] = {name: set() for name in junctions}
     for j in range(cfg.grid_nodes):
         for i in range(cfg.grid_nodes - 1):
-            segments.append(RoadSegment(f"h{j}_{i}", (coords[i], coords[j]), (coords[i + 1], coords[j]), f"j{i}_{j}", f"j{i + 1}_{j}"))
-            segments.append(RoadSegment(f"v{j}_{i}", (coords[j], coords[i]), (coords[j], coords[i + 1]), f"j{j}_{i}", f"j{j}_{i + 1}"))
+            segments.append(
+                RoadSegment(
+                    f"h{j}_{i}", (coords[i], coords[j]), (coords[i + 1], coords[j]), f"j{i}_{j}", f"j{i + 1}_{j}"
+                )
+            )
+            segments.append(
+                RoadSegment(
+                    f"v{j}_{i}", (coords[j], coords[i]), (coords[j], coords[i + 1]), f"j{j}_{i}", f"j{j}_{i + 1}"
+                )
+            )
     for seg in segments:
         dx, dy = np.sign(seg.end[0] - seg.start[0]), np.sign(seg.end[1] - seg.start[1])
         arms[seg.start_junction].add((int(dx), int(dy)))

@@ -189,7 +189,9 @@ def steer_along(route: Route, s: np.ndarray, v: np.ndarray, dt: float = FRAME_DT
         rx, ry, ryaw = route.poses(np.array([progress]))[0]
         lateral = -(x - rx) * math.sin(ryaw) + (y - ry) * math.cos(ryaw)
         heading = math.atan2(math.sin(yaw - ryaw), math.cos(yaw - ryaw))
-        wanted = route.curvature(progress + v[step] * EGO_PREVIEW) - EGO_LATERAL_GAIN * lateral - EGO_HEADING_GAIN * heading
+        wanted = (
+            route.curvature(progress + v[step] * EGO_PREVIEW) - EGO_LATERAL_GAIN * lateral - EGO_HEADING_GAIN * heading
+        )
         target = float(np.clip(math.atan(EGO_WHEEL_BASE * wanted), -EGO_MAX_STEER, EGO_MAX_STEER))
         steer += float(np.clip(target - steer, -EGO_MAX_STEER_RATE * dt, EGO_MAX_STEER_RATE * dt))
         x += v[step] * math.cos(yaw) * dt
@@ -268,8 +270,10 @@ class _Occupancy:
         bounds = shapely.bounds(footprints)  # (F, 4)
         stored = np.stack(self.bounds)  # (M, F, 4)
         overlap = (
-            (stored[..., 0] <= bounds[:, 2]) & (bounds[:, 0] <= stored[..., 2])
-            & (stored[..., 1] <= bounds[:, 3]) & (bounds[:, 1] <= stored[..., 3])
+            (stored[..., 0] <= bounds[:, 2])
+            & (bounds[:, 0] <= stored[..., 2])
+            & (stored[..., 1] <= bounds[:, 3])
+            & (bounds[:, 1] <= stored[..., 3])
         )  # (M, F)
         for entry in np.flatnonzero(overlap.any(axis=1)):
             steps = np.flatnonzero(overlap[entry])
@@ -285,8 +289,9 @@ class _Occupancy:
 class _SceneBuilder:
     """Spawns the objects of one scene around the ego's path."""
 
-    def __init__(self, network: RoadNetwork, rng: np.random.Generator, n_frames: int,
-                 parking_gap: float = PARKING_GAP) -> None:
+    def __init__(
+        self, network: RoadNetwork, rng: np.random.Generator, n_frames: int, parking_gap: float = PARKING_GAP
+    ) -> None:
         self.network, self.rng, self.n_frames = network, rng, n_frames
         self.parking_gap = parking_gap
         self.n_fine = (n_frames - 1) * SUBSTEPS + 1
@@ -391,8 +396,14 @@ class _SceneBuilder:
         d = side * (cfg.road_half_width + float(self.rng.uniform(0.5, cfg.sidewalk_width - 0.5)))
         size = self.size("pedestrian")
         if self.rng.random() < 0.3:
-            return self.static("pedestrian", seg.point(s0, d), float(self.rng.uniform(-math.pi, math.pi)),
-                               "pedestrian.standing", "walker", size)
+            return self.static(
+                "pedestrian",
+                seg.point(s0, d),
+                float(self.rng.uniform(-math.pi, math.pi)),
+                "pedestrian.standing",
+                "walker",
+                size,
+            )
         direction = 1 if self.rng.random() < 0.5 else -1
         speed = float(self.rng.uniform(1.0, 1.6))
         t = np.arange(self.n_fine) * FRAME_DT / SUBSTEPS
@@ -438,6 +449,7 @@ class _SceneBuilder:
             placed += self.static(category, seg.point(s0 + i * spacing, side * offset), yaw, "", "static")
         return placed
 
+
 def _lane_near(lane: Lane, ego_xy: np.ndarray, radius: float) -> bool:
     points = lane.centerline(5.0)[:, :2]  # (P, 2)
     return bool(np.min(np.linalg.norm(points[:, None] - ego_xy[None], axis=-1)) < radius)
@@ -458,7 +470,11 @@ def _pick(rng: np.random.Generator, weights: dict[str, float]) -> str:
 
 
 def _drive_ego(
-    builder: _SceneBuilder, network: RoadNetwork, rng: np.random.Generator, starts: list[Lane], maneuver: str,
+    builder: _SceneBuilder,
+    network: RoadNetwork,
+    rng: np.random.Generator,
+    starts: list[Lane],
+    maneuver: str,
     first_key: int,
 ) -> EgoTrack:
     """The ego's route and motion (and its lead vehicle, if any), registered in ``builder``."""
@@ -489,7 +505,11 @@ def _drive_ego(
 
 
 def generate_traffic(
-    network: RoadNetwork, rng: np.random.Generator, n_frames: int, maneuver: str, first_key: int = 0,
+    network: RoadNetwork,
+    rng: np.random.Generator,
+    n_frames: int,
+    maneuver: str,
+    first_key: int = 0,
     parking_gap: float = PARKING_GAP,
 ) -> SceneTraffic:
     """Ego and objects of one scene of ``n_frames`` key frames (see module docstring).
@@ -500,7 +520,8 @@ def generate_traffic(
     if maneuver not in MANEUVERS:
         raise ValueError(f"maneuver must be one of {MANEUVERS}, got {maneuver!r}")
     starts = [
-        lane for lane in network.road_lanes()
+        lane
+        for lane in network.road_lanes()
         if maneuver in {network.lanes[name].turn for name in network.successors[lane.name]}
     ]
     latest = first_key * FRAME_DT + TURN_DELAY[1] + 1.0  # seconds by which the ego must reach the junction

@@ -107,8 +107,13 @@ def scene_plan(config: SyntheticConfig) -> list[tuple[str, str, str]]:
     return plan
 
 
-def generate_scene(config: SyntheticConfig, network: RoadNetwork, index: int, padding: tuple[int, int] = (0, 0),
-                   parking_gap: float = PARKING_GAP) -> Scene:
+def generate_scene(
+    config: SyntheticConfig,
+    network: RoadNetwork,
+    index: int,
+    padding: tuple[int, int] = (0, 0),
+    parking_gap: float = PARKING_GAP,
+) -> Scene:
     """Scene ``index`` of the world described by ``config`` (``padding``, ``parking_gap``: see module docstring)."""
     before, after = padding
     if before < 0 or after < 0:
@@ -122,8 +127,9 @@ def generate_scene(config: SyntheticConfig, network: RoadNetwork, index: int, pa
     return Scene(index, name, split, timestamps, traffic, first_key=before)
 
 
-def generate_world(config: SyntheticConfig, progress=None, padding: tuple[int, int] = (0, 0),
-                   parking_gap: float = PARKING_GAP) -> World:
+def generate_world(
+    config: SyntheticConfig, progress=None, padding: tuple[int, int] = (0, 0), parking_gap: float = PARKING_GAP
+) -> World:
     """All scenes of ``config``; ``progress`` (e.g. a tqdm bar) is updated once per scene."""
     network = build_road_network(config.roads)
     scenes = []

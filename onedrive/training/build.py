@@ -22,10 +22,10 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, InternVLConfig, PreTrainedTokenizerBase
 
-from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.data import DriveDataset
-from onedrive.model import OneDriveProcessor, build_tokenizer
 from onedrive.infos import load_infos
+from onedrive.model import OneDriveProcessor, build_tokenizer
+from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 from onedrive.training.config import ExperimentConfig, TinyInternVLConfig, model_folder
@@ -64,9 +64,7 @@ def ensure_tiny_internvl(config: ExperimentConfig) -> None:
     save_tiny_internvl(staging, tiny_config(model.tiny), seed=model.tiny.seed)
     try:
         os.rename(staging, target)
-    except (
-        OSError
-    ):  # another process of the same run wrote it first (same seed, same content)
+    except OSError:  # another process of the same run wrote it first (same seed, same content)
         shutil.rmtree(staging)
 
 
@@ -100,13 +98,9 @@ def check_tiny_sizes(folder: Path, sizes: TinyInternVLConfig) -> None:
     wanted, found = tiny_config(sizes), InternVLConfig.from_pretrained(folder)
     differences = []
     for field, (part, name) in TINY_SIZE_FIELDS.items():
-        want, have = (
-            getattr(getattr(config, part), name) for config in (wanted, found)
-        )
+        want, have = (getattr(getattr(config, part), name) for config in (wanted, found))
         if _as_list(want) != _as_list(have):
-            differences.append(
-                f"model.tiny.{field} = {getattr(sizes, field)}, the folder's {part}.{name} = {have}"
-            )
+            differences.append(f"model.tiny.{field} = {getattr(sizes, field)}, the folder's {part}.{name} = {have}")
     if differences:
         raise ValueError(
             f"model.internvl {folder} holds a model of other sizes than model.tiny ({'; '.join(differences)}): "
@@ -154,22 +148,13 @@ def build_model(config: ExperimentConfig) -> tuple[OneDriveForDriving, list[str]
         ignore_mismatched_sizes=True,
         output_loading_info=True,
     )
-    notes = [
-        f"re-initialised (shape changed by the task config): {key}"
-        for key in _keys(info.get("mismatched_keys"))
-    ]
-    notes += [
-        f"initialised (not in {folder}): {key}"
-        for key in _keys(info.get("missing_keys"))
-    ]
+    notes = [f"re-initialised (shape changed by the task config): {key}" for key in _keys(info.get("mismatched_keys"))]
+    notes += [f"initialised (not in {folder}): {key}" for key in _keys(info.get("missing_keys"))]
     return model, notes
 
 
 def _keys(entries) -> list[str]:
-    return sorted(
-        entry[0] if isinstance(entry, tuple) else str(entry)
-        for entry in (entries or [])
-    )
+    return sorted(entry[0] if isinstance(entry, tuple) else str(entry) for entry in (entries or []))
 
 
 def build_tokenizer_for(config: ExperimentConfig) -> PreTrainedTokenizerBase:
@@ -192,15 +177,11 @@ def _training_qa(config: ExperimentConfig) -> list[str]:
     return texts
 
 
-def build_processor(
-    model: OneDriveForDriving, tokenizer: PreTrainedTokenizerBase
-) -> OneDriveProcessor:
+def build_processor(model: OneDriveForDriving, tokenizer: PreTrainedTokenizerBase) -> OneDriveProcessor:
     return OneDriveProcessor.from_config(model.config, tokenizer)
 
 
-def build_train_dataset(
-    config: ExperimentConfig, processor: OneDriveProcessor
-) -> DriveDataset:
+def build_train_dataset(config: ExperimentConfig, processor: OneDriveProcessor) -> DriveDataset:
     data = config.data
     return DriveDataset(
         data.infos_path(data.train_split),

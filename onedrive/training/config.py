@@ -249,14 +249,10 @@ def load_config(path: str | Path) -> ExperimentConfig:
         raise ConfigError(f"config file {path} is not valid Python: {error.msg} (line {error.lineno})") from error
     build = getattr(module, "build", None)
     if not callable(build):
-        raise ConfigError(
-            f"config file {path} must define `def build() -> ExperimentConfig`"
-        )
+        raise ConfigError(f"config file {path} must define `def build() -> ExperimentConfig`")
     config = build()
     if not isinstance(config, ExperimentConfig):
-        raise ConfigError(
-            f"{path}: build() must return an ExperimentConfig, got {type(config).__name__}"
-        )
+        raise ConfigError(f"{path}: build() must return an ExperimentConfig, got {type(config).__name__}")
     return config
 
 
@@ -266,9 +262,7 @@ def apply_overrides(config: ExperimentConfig, overrides: list[str]) -> Experimen
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise ConfigError(
-                f"--set expects key=value (e.g. train.learning_rate=2e-4), got {item!r}"
-            )
+            raise ConfigError(f"--set expects key=value (e.g. train.learning_rate=2e-4), got {item!r}")
         _set_path(config, key.strip().split("."), raw.strip(), key.strip())
     return config
 
@@ -281,59 +275,37 @@ def _set_path(obj: Any, parts: list[str], raw: str, full_key: str) -> None:
     valid = [f.name for f in dataclasses.fields(obj)]
     if name not in valid:
         prefix = full_key[: len(full_key) - len(".".join(parts))]
-        raise ConfigError(
-            f"unknown config key {full_key!r}{_suggest(name, valid, prefix)}; valid keys here: {valid}"
-        )
+        raise ConfigError(f"unknown config key {full_key!r}{_suggest(name, valid, prefix)}; valid keys here: {valid}")
     hint = typing.get_type_hints(type(obj))[name]
     if rest:
         child = getattr(obj, name)
         if child is None:
             inner = _dataclass_in(hint)
             if inner is None:
-                raise ConfigError(
-                    f"{full_key!r}: {'.'.join(parts[:1])} is None and has no sub-keys"
-                )
+                raise ConfigError(f"{full_key!r}: {'.'.join(parts[:1])} is None and has no sub-keys")
             child = inner()
             setattr(obj, name, child)
         if not (dataclasses.is_dataclass(child) or isinstance(child, dict)):
-            raise ConfigError(
-                f"{full_key!r}: {name} is a {type(child).__name__} value, it has no sub-key {rest[0]!r}"
-            )
+            raise ConfigError(f"{full_key!r}: {name} is a {type(child).__name__} value, it has no sub-key {rest[0]!r}")
         _set_path(child, rest, raw, full_key)
         return
     setattr(obj, name, parse_value(raw, hint, full_key))
 
 
 def _set_task_field(task: dict, parts: list[str], raw: str, full_key: str) -> None:
-    valid = [
-        f.name
-        for f in dataclasses.fields(OneDriveTaskConfig)
-        if not f.name.startswith("_")
-    ]
+    valid = [f.name for f in dataclasses.fields(OneDriveTaskConfig) if not f.name.startswith("_")]
     name = parts[0]
     if len(parts) != 1 or name not in valid:
-        raise ConfigError(
-            f"unknown task config key {full_key!r}{_suggest(name, valid, 'model.task.')}"
-        )
+        raise ConfigError(f"unknown task config key {full_key!r}{_suggest(name, valid, 'model.task.')}")
     default = getattr(OneDriveTaskConfig(), name)
     try:
         value = ast.literal_eval(raw)
     except (ValueError, SyntaxError):
         value = raw
-    if (
-        isinstance(default, float)
-        and isinstance(value, int)
-        and not isinstance(value, bool)
-    ):
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if (
-        default is not None
-        and value is not None
-        and not isinstance(value, (type(default), list, tuple))
-    ):
-        raise ConfigError(
-            f"{full_key!r} expects a {type(default).__name__} like {default!r}, got {raw!r}"
-        )
+    if default is not None and value is not None and not isinstance(value, (type(default), list, tuple)):
+        raise ConfigError(f"{full_key!r} expects a {type(default).__name__} like {default!r}, got {raw!r}")
     task[name] = list(value) if isinstance(value, tuple) else value
 
 
@@ -385,9 +357,7 @@ def parse_value(raw: str, hint: Any, key: str = "value") -> Any:
         items = _split_sequence(raw)
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(items) != len(args):
-                raise ConfigError(
-                    f"{key!r} expects {len(args)} comma-separated values, got {raw!r}"
-                )
+                raise ConfigError(f"{key!r} expects {len(args)} comma-separated values, got {raw!r}")
             return tuple(parse_value(item, arg, key) for item, arg in zip(items, args))
         element = args[0] if args else str
         values = [parse_value(item, element, key) for item in items]
@@ -398,13 +368,9 @@ def parse_value(raw: str, hint: Any, key: str = "value") -> Any:
         except (ValueError, SyntaxError):
             value = None
         if not isinstance(value, dict):
-            raise ConfigError(
-                f"{key!r} expects a dict literal like {{'a': 1}}, got {raw!r}"
-            )
+            raise ConfigError(f"{key!r} expects a dict literal like {{'a': 1}}, got {raw!r}")
         return value
-    raise ConfigError(
-        f"{key!r}: values of type {hint} cannot be set from the command line"
-    )
+    raise ConfigError(f"{key!r}: values of type {hint} cannot be set from the command line")
 
 
 def _split_sequence(raw: str) -> list[str]:
@@ -425,9 +391,7 @@ def resolve_batch(train: TrainConfig, world_size: int) -> int:
     """Gradient accumulation steps for this world size; raises when the global batch cannot be split."""
     per_step = train.per_device_batch_size * world_size
     if train.per_device_batch_size < 1:
-        raise ConfigError(
-            f"train.per_device_batch_size must be >= 1, got {train.per_device_batch_size}"
-        )
+        raise ConfigError(f"train.per_device_batch_size must be >= 1, got {train.per_device_batch_size}")
     if train.global_batch_size is None:
         return train.gradient_accumulation_steps or 1
     accumulation = train.gradient_accumulation_steps
@@ -518,11 +482,7 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
         problems.append(
             "set model.internvl (InternVL3 hub id or folder) or model.init_from (a previous stage's output)"
         )
-    elif (
-        model.tiny is None
-        and not Path(model.internvl).is_dir()
-        and not HUB_ID.match(model.internvl)
-    ):
+    elif model.tiny is None and not Path(model.internvl).is_dir() and not HUB_ID.match(model.internvl):
         problems.append(
             f"model.internvl={model.internvl!r} is neither a folder nor a hub id like 'OpenGVLab/InternVL3-1B-hf'"
         )
@@ -535,9 +495,7 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
             )
 
     if not Path(data.root).is_dir():
-        problems.append(
-            f"data.root={data.root!r} is not a folder: point it at the dataset (--set data.root=PATH)"
-        )
+        problems.append(f"data.root={data.root!r} is not a folder: point it at the dataset (--set data.root=PATH)")
     infos = data.infos_path(data.train_split)
     if not infos.is_file():
         problems.append(
@@ -555,11 +513,7 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
                 )
         except ConfigError as error:
             problems.append(str(error))
-    if (
-        len(data.cameras) < 1
-        or len(data.camera_tiles) != 2
-        or min(data.camera_tiles) < 1
-    ):
+    if len(data.cameras) < 1 or len(data.camera_tiles) != 2 or min(data.camera_tiles) < 1:
         problems.append(
             f"data.cameras must be non-empty and data.camera_tiles (rows, cols) >= 1, got {data.cameras}, {data.camera_tiles}"
         )
@@ -575,17 +529,11 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
     except ConfigError as error:
         problems.append(str(error))
     if train.precision not in PRECISIONS:
-        problems.append(
-            f"train.precision must be one of {PRECISIONS}, got {train.precision!r}"
-        )
+        problems.append(f"train.precision must be one of {PRECISIONS}, got {train.precision!r}")
     if train.max_steps <= 0 and train.epochs <= 0:
-        problems.append(
-            f"set train.epochs > 0 or train.max_steps > 0 (got {train.epochs}, {train.max_steps})"
-        )
+        problems.append(f"set train.epochs > 0 or train.max_steps > 0 (got {train.epochs}, {train.max_steps})")
     if train.deepspeed is not None and not Path(train.deepspeed).is_file():
-        problems.append(
-            f"train.deepspeed={train.deepspeed!r} does not exist (see configs/deepspeed/zero2.json)"
-        )
+        problems.append(f"train.deepspeed={train.deepspeed!r} does not exist (see configs/deepspeed/zero2.json)")
 
     problems.extend(check_optimization(train))
     problems.extend(check_numbers(config))
@@ -605,8 +553,9 @@ def check_optimization(train: TrainConfig) -> list[str]:
             f"lr_scheduler={train.lr_scheduler!r}: set warmup_start_rate=None or change the scheduler"
         )
     groups = train.param_groups
-    if groups is not None and (min(groups.llm, groups.heads, groups.task_modules) <= 0
-                               or not 0 < groups.vit_layer_decay <= 1):
+    if groups is not None and (
+        min(groups.llm, groups.heads, groups.task_modules) <= 0 or not 0 < groups.vit_layer_decay <= 1
+    ):
         problems.append(f"train.param_groups: multipliers > 0 and 0 < vit_layer_decay <= 1 required, got {groups}")
     if train.deepspeed is not None and Path(train.deepspeed).is_file():
         try:

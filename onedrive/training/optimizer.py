@@ -55,7 +55,9 @@ def lr_group(name: str, groups: ParamGroupsConfig, vit_layers: int) -> tuple[str
     if recipe_group == "vit":
         match = _VIT_LAYER.match(name)
         layer = int(match.group(1)) + 1 if match else 0  # 0: embeddings and other non-layer tensors
-        return ("vit.embeddings" if layer == 0 else f"vit.layer_{layer}"), groups.vit_layer_decay ** (vit_layers + 1 - layer)
+        return ("vit.embeddings" if layer == 0 else f"vit.layer_{layer}"), groups.vit_layer_decay ** (
+            vit_layers + 1 - layer
+        )
     if recipe_group == "projector":
         return "projector", groups.vit_layer_decay ** (vit_layers + 1)
     if _TASK_MODULE.match(name):
@@ -65,9 +67,7 @@ def lr_group(name: str, groups: ParamGroupsConfig, vit_layers: int) -> tuple[str
     return "heads", groups.heads
 
 
-def lr_groups(
-    model: nn.Module, groups: ParamGroupsConfig, learning_rate: float, weight_decay: float
-) -> list[dict]:
+def lr_groups(model: nn.Module, groups: ParamGroupsConfig, learning_rate: float, weight_decay: float) -> list[dict]:
     """Optimizer parameter groups of the trainable parameters: params, lr, weight_decay, group_name, lr_scale."""
     vit_layers = model.config.vision_config.num_hidden_layers
     built: dict[str, dict] = {}
@@ -77,17 +77,26 @@ def lr_groups(
         group, scale = lr_group(name, groups, vit_layers)
         decays = parameter.ndim > 1 and not name.endswith(".bias")
         key = f"{group}.{'decay' if decays else 'no_decay'}"
-        entry = built.setdefault(key, {
-            "params": [], "lr": learning_rate * scale, "weight_decay": weight_decay if decays else 0.0,
-            "group_name": key, "lr_scale": scale,
-        })
+        entry = built.setdefault(
+            key,
+            {
+                "params": [],
+                "lr": learning_rate * scale,
+                "weight_decay": weight_decay if decays else 0.0,
+                "group_name": key,
+                "lr_scale": scale,
+            },
+        )
         entry["params"].append(parameter)
     return list(built.values())
 
 
-def _whole_run_cosine(step: int, *, warmup_steps: int, total_steps: int, min_lr_rate: float,
-                      warmup_start_rate: float) -> float:
-    cosine = min_lr_rate + (1 - min_lr_rate) * 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / max(1, total_steps)))
+def _whole_run_cosine(
+    step: int, *, warmup_steps: int, total_steps: int, min_lr_rate: float, warmup_start_rate: float
+) -> float:
+    cosine = min_lr_rate + (1 - min_lr_rate) * 0.5 * (
+        1 + math.cos(math.pi * min(step, total_steps) / max(1, total_steps))
+    )
     if step >= warmup_steps:
         return cosine
     return cosine * (1 - (1 - step / warmup_steps) * (1 - warmup_start_rate))
@@ -97,5 +106,13 @@ def whole_run_cosine_schedule(
     optimizer: Optimizer, warmup_steps: int, total_steps: int, min_lr_rate: float, warmup_start_rate: float
 ) -> LambdaLR:
     """The official schedule as a ``LambdaLR`` (module docstring): factor at step t of the group's lr."""
-    return LambdaLR(optimizer, partial(_whole_run_cosine, warmup_steps=warmup_steps, total_steps=total_steps,
-                                       min_lr_rate=min_lr_rate, warmup_start_rate=warmup_start_rate))
+    return LambdaLR(
+        optimizer,
+        partial(
+            _whole_run_cosine,
+            warmup_steps=warmup_steps,
+            total_steps=total_steps,
+            min_lr_rate=min_lr_rate,
+            warmup_start_rate=warmup_start_rate,
+        ),
+    )

@@ -71,9 +71,7 @@ _PERCEPTION = re.compile(
     r"^(queries\.(det_|lane_)|image_position\.|det_position\.|lane_position\.|det_head\.|lane_head\."
     r"|model\.language_model\.layers\.\d+\.(query_self_attn\.|query_ffns\.(det|lane)\.))"
 )
-_LLM_ATTENTION = re.compile(
-    r"^model\.language_model\.layers\.(\d+)\.self_attn\.(q|k|v|o)_proj\."
-)
+_LLM_ATTENTION = re.compile(r"^model\.language_model\.layers\.(\d+)\.self_attn\.(q|k|v|o)_proj\.")
 
 
 @dataclass(frozen=True)
@@ -113,36 +111,22 @@ def check_recipe(recipe: RecipeConfig) -> list[str]:
     """Problems of a recipe config (empty when it is valid)."""
     problems = []
     if recipe.stage not in STAGES:
-        problems.append(
-            f"recipe.stage must be one of {sorted(STAGES)}, got {recipe.stage!r}"
-        )
+        problems.append(f"recipe.stage must be one of {sorted(STAGES)}, got {recipe.stage!r}")
     unknown = [group for group in (recipe.trainable or ()) if group not in FULL_GROUPS]
     if unknown:
-        problems.append(
-            f"recipe.trainable groups must be among {FULL_GROUPS}, got {unknown}"
-        )
-    if (
-        recipe.lora_rank < 0
-        or recipe.lora_alpha <= 0
-        or not 0 <= recipe.lora_dropout < 1
-    ):
+        problems.append(f"recipe.trainable groups must be among {FULL_GROUPS}, got {unknown}")
+    if recipe.lora_rank < 0 or recipe.lora_alpha <= 0 or not 0 <= recipe.lora_dropout < 1:
         problems.append(
             f"recipe.lora_rank >= 0, lora_alpha > 0, 0 <= lora_dropout < 1 required, got "
             f"{recipe.lora_rank}, {recipe.lora_alpha}, {recipe.lora_dropout}"
         )
     if recipe.lora_rank > 0 and "llm" in (recipe.trainable or ()):
-        problems.append(
-            "recipe.trainable has 'llm' (full LLM fine-tuning) and recipe.lora_rank > 0: choose one"
-        )
+        problems.append("recipe.trainable has 'llm' (full LLM fine-tuning) and recipe.lora_rank > 0: choose one")
     return problems
 
 
 def trainable_groups(recipe: RecipeConfig) -> tuple[str, ...]:
-    return (
-        tuple(recipe.trainable)
-        if recipe.trainable is not None
-        else STAGES[recipe.stage].trainable
-    )
+    return tuple(recipe.trainable) if recipe.trainable is not None else STAGES[recipe.stage].trainable
 
 
 def stage_loss_weights(recipe: RecipeConfig) -> dict[str, float]:
@@ -165,16 +149,12 @@ def parameter_group(name: str) -> str:
         return "perception"
     if name.startswith("model.language_model."):
         return "llm"
-    raise ValueError(
-        f"parameter {name!r} belongs to no group of onedrive.training.recipe.GROUPS; add it there"
-    )
+    raise ValueError(f"parameter {name!r} belongs to no group of onedrive.training.recipe.GROUPS; add it there")
 
 
 def lora_target_regex(num_layers: int, full_attention_layers: list[int], ffn: bool = True) -> str:
     """peft ``target_modules`` regex: attention projections (except fully trained layers) and, with ``ffn``, FFN projections."""
-    attention_layers = [
-        index for index in range(num_layers) if index not in set(full_attention_layers)
-    ]
+    attention_layers = [index for index in range(num_layers) if index not in set(full_attention_layers)]
     patterns = [r"model\.language_model\.layers\.\d+\.mlp\.(gate|up|down)_proj"] if ffn else []
     if not attention_layers and not patterns:
         raise ValueError(
@@ -184,20 +164,14 @@ def lora_target_regex(num_layers: int, full_attention_layers: list[int], ffn: bo
         )
     if attention_layers:
         layers = "|".join(str(index) for index in attention_layers)
-        patterns.insert(
-            0, rf"model\.language_model\.layers\.({layers})\.self_attn\.(q|k|v|o)_proj"
-        )
+        patterns.insert(0, rf"model\.language_model\.layers\.({layers})\.self_attn\.(q|k|v|o)_proj")
     return "|".join(f"(?:{pattern})" for pattern in patterns)
 
 
 def is_full_ft_attention(name: str, full_attention_layers: list[int]) -> bool:
     """A task layer's pretrained self-attention projection (``full_ft_attn``), excluding LoRA tensors."""
     match = _LLM_ATTENTION.match(name)
-    return (
-        bool(match)
-        and ".lora_" not in name
-        and int(match.group(1)) in full_attention_layers
-    )
+    return bool(match) and ".lora_" not in name and int(match.group(1)) in full_attention_layers
 
 
 @dataclass
@@ -218,9 +192,7 @@ def lora_config(recipe: RecipeConfig, model) -> LoraConfig | None:
         r=recipe.lora_rank,
         lora_alpha=recipe.lora_alpha,
         lora_dropout=recipe.lora_dropout,
-        target_modules=lora_target_regex(
-            model.config.text_config.num_hidden_layers, full_attention, recipe.lora_ffn
-        ),
+        target_modules=lora_target_regex(model.config.text_config.num_hidden_layers, full_attention, recipe.lora_ffn),
         bias="none",
     )
 
@@ -241,11 +213,7 @@ def apply_recipe(model, recipe: RecipeConfig) -> AppliedRecipe:
     full_attention = model.config.task_layer_indices if trains_attention else []
     for name, parameter in model.named_parameters():
         group = parameter_group(name)
-        parameter.requires_grad_(
-            group in groups
-            or group == "llm_lora"
-            or is_full_ft_attention(name, full_attention)
-        )
+        parameter.requires_grad_(group in groups or group == "llm_lora" or is_full_ft_attention(name, full_attention))
     return AppliedRecipe(model, peft_model, config, groups)
 
 
@@ -253,9 +221,7 @@ def parameter_table(model: nn.Module) -> str:
     """Trainable / frozen parameter counts per group, as a text table."""
     counts = {group: [0, 0] for group in GROUPS}
     for name, parameter in model.named_parameters():
-        counts[parameter_group(name)][0 if parameter.requires_grad else 1] += (
-            parameter.numel()
-        )
+        counts[parameter_group(name)][0 if parameter.requires_grad else 1] += parameter.numel()
     rows = [(GROUP_TITLES[group], *counts[group]) for group in GROUPS]
     rows.append(
         (
@@ -269,10 +235,7 @@ def parameter_table(model: nn.Module) -> str:
         f"{'group':<{width}}  {'trainable':>14}  {'frozen':>14}",
         "-" * (width + 32),
     ]
-    lines += [
-        f"{title:<{width}}  {trainable:>14,}  {frozen:>14,}"
-        for title, trainable, frozen in rows
-    ]
+    lines += [f"{title:<{width}}  {trainable:>14,}  {frozen:>14,}" for title, trainable, frozen in rows]
     return "\n".join(lines)
 
 

@@ -53,8 +53,9 @@ class ResumeError(InputError):
     """A checkpoint that cannot resume a run exactly; the message names the missing or broken file."""
 
 
-def check_resumable(folder: str | Path, deepspeed_config: str | Path | None = None, fp16: bool = False,
-                    world_size: int = 1) -> None:
+def check_resumable(
+    folder: str | Path, deepspeed_config: str | Path | None = None, fp16: bool = False, world_size: int = 1
+) -> None:
     """Raise ``ResumeError`` unless ``folder`` holds everything to resume (module docstring) and every file opens.
 
     ``deepspeed_config``: the run's DeepSpeed config file (None: no DeepSpeed); ``fp16``: fp16 mixed precision.
@@ -96,7 +97,9 @@ def _required(folder: Path, name: str, what: str) -> Path:
 def _read_trainer_state(folder: Path) -> None:
     state = read_json(_required(folder, TRAINER_STATE, "the step, epoch and log history"))
     if not isinstance(state, dict) or "global_step" not in state:
-        raise ResumeError(f"{folder / TRAINER_STATE}: expected the Trainer's state with a 'global_step', got {state!r:.80}")
+        raise ResumeError(
+            f"{folder / TRAINER_STATE}: expected the Trainer's state with a 'global_step', got {state!r:.80}"
+        )
 
 
 def _weight_files(folder: Path) -> list[Path]:
@@ -131,9 +134,7 @@ def _deepspeed_files(folder: Path) -> list[Path]:
     optimizer = sorted(states.glob("*optim_states.pt"))
     if not model or not optimizer:
         lacking = [kind for kind, found in (("*model_states.pt", model), ("*optim_states.pt", optimizer)) if not found]
-        raise ResumeError(
-            f"cannot resume from {folder} with DeepSpeed: {states} (named by {latest}) lacks {lacking}"
-        )
+        raise ResumeError(f"cannot resume from {folder} with DeepSpeed: {states} (named by {latest}) lacks {lacking}")
     return model + optimizer
 
 

@@ -59,9 +59,7 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def training_arguments(
-    config: ExperimentConfig, accumulation: int
-) -> TrainingArguments:
+def training_arguments(config: ExperimentConfig, accumulation: int) -> TrainingArguments:
     """``TrainingArguments`` of the ``train`` / ``data`` sections."""
     train = config.train
     report_to = (
@@ -71,11 +69,7 @@ def training_arguments(
     )
     # cosine_whole_run is OneDriveTrainer.create_scheduler's; TrainingArguments holds a valid name it never uses
     scheduler = "cosine_with_min_lr" if train.lr_scheduler == WHOLE_RUN_COSINE else train.lr_scheduler
-    scheduler_kwargs = (
-        {"min_lr_rate": train.min_lr_rate}
-        if scheduler == "cosine_with_min_lr"
-        else {}
-    )
+    scheduler_kwargs = {"min_lr_rate": train.min_lr_rate} if scheduler == "cosine_with_min_lr" else {}
     return TrainingArguments(
         output_dir=train.output_dir,
         num_train_epochs=train.epochs,
@@ -94,9 +88,7 @@ def training_arguments(
         bf16=train.precision == "bf16",
         fp16=train.precision == "fp16",
         activation_checkpointing=train.gradient_checkpointing,
-        activation_checkpointing_kwargs={"use_reentrant": False}
-        if train.gradient_checkpointing
-        else None,
+        activation_checkpointing_kwargs={"use_reentrant": False} if train.gradient_checkpointing else None,
         deepspeed=train.deepspeed,
         logging_steps=train.logging_steps,
         save_strategy="steps",
@@ -127,17 +119,13 @@ def resolve_resume(config: ExperimentConfig, resume: bool | str | None) -> str |
         return None
     if resume is True:
         if last is None:
-            raise ConfigError(
-                f"--resume: no checkpoint-* folder in train.output_dir={str(output_dir)!r}"
-            )
+            raise ConfigError(f"--resume: no checkpoint-* folder in train.output_dir={str(output_dir)!r}")
         checkpoint = last
     elif not Path(resume).is_dir():
         raise ConfigError(f"--resume {resume}: no such checkpoint folder")
     else:
         checkpoint = str(resume)
-    check_resumable(
-        checkpoint, config.train.deepspeed, fp16=config.train.precision == "fp16", world_size=world_size()
-    )
+    check_resumable(checkpoint, config.train.deepspeed, fp16=config.train.precision == "fp16", world_size=world_size())
     return checkpoint
 
 
@@ -199,9 +187,7 @@ def prepare_experiment(
     return PreparedRun(config, trainer, applied, checkpoint)
 
 
-def train_experiment(
-    config: ExperimentConfig, resume: bool | str | None = None
-) -> Path:
+def train_experiment(config: ExperimentConfig, resume: bool | str | None = None) -> Path:
     """Train one stage; returns ``<train.output_dir>/final``."""
     run = prepare_experiment(config, resume)
     run.trainer.train(resume_from_checkpoint=run.checkpoint)
@@ -212,15 +198,10 @@ def train_experiment(
 def save_final(trainer: OneDriveTrainer, applied: AppliedRecipe, final: Path) -> Path:
     """Merge LoRA and write a ``from_pretrained`` folder (model + processor) atomically, on the main process."""
     gather = contextlib.nullcontext()
-    if (
-        trainer.is_deepspeed_enabled
-        and trainer.accelerator.deepspeed_config["zero_optimization"]["stage"] == 3
-    ):
+    if trainer.is_deepspeed_enabled and trainer.accelerator.deepspeed_config["zero_optimization"]["stage"] == 3:
         deepspeed = extra_module("deepspeed", "deepspeed")
 
-        gather = deepspeed.zero.GatheredParameters(
-            list(applied.model.parameters()), modifier_rank=0
-        )
+        gather = deepspeed.zero.GatheredParameters(list(applied.model.parameters()), modifier_rank=0)
     with gather:
         merged = merge_lora(applied)
         if trainer.is_world_process_zero():

@@ -42,16 +42,12 @@ class OneDriveTrainer(Trainer):
         self._loss_sums: dict[str, torch.Tensor] = {}
         self._loss_micro_batches = 0
 
-    def _prepare_inputs(
-        self, inputs: DriveBatch | dict[str, Any]
-    ) -> DriveBatch | dict[str, Any]:
+    def _prepare_inputs(self, inputs: DriveBatch | dict[str, Any]) -> DriveBatch | dict[str, Any]:
         if isinstance(inputs, DriveBatch):
             return inputs.to(self.args.device)
         return super()._prepare_inputs(inputs)
 
-    def compute_loss(
-        self, model, inputs, return_outputs: bool = False, num_items_in_batch=None
-    ):
+    def compute_loss(self, model, inputs, return_outputs: bool = False, num_items_in_batch=None):
         outputs = model(**inputs)
         if outputs.loss is None:
             raise ValueError(
@@ -60,25 +56,16 @@ class OneDriveTrainer(Trainer):
             )
         if model.training:
             for name, value in outputs.losses.items():
-                self._loss_sums[name] = (
-                    self._loss_sums.get(name, 0.0) + value.detach().float()
-                )
+                self._loss_sums[name] = self._loss_sums.get(name, 0.0) + value.detach().float()
             self._loss_micro_batches += 1
         return (outputs.loss, outputs) if return_outputs else outputs.loss
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs and self._loss_micro_batches:
             names = sorted(self._loss_sums)
-            means = (
-                torch.stack([self._loss_sums[name] for name in names])
-                / self._loss_micro_batches
-            )  # (n_losses,)
-            means = self.accelerator.reduce(
-                means.to(self.args.device), reduction="mean"
-            )
-            logs.update(
-                {f"loss_{name}": value for name, value in zip(names, means.tolist())}
-            )
+            means = torch.stack([self._loss_sums[name] for name in names]) / self._loss_micro_batches  # (n_losses,)
+            means = self.accelerator.reduce(means.to(self.args.device), reduction="mean")
+            logs.update({f"loss_{name}": value for name, value in zip(names, means.tolist())})
             self._loss_sums, self._loss_micro_batches = {}, 0
         super().log(logs, start_time)
 

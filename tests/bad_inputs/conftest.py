@@ -42,8 +42,9 @@ class Workspace:
             f"def build():\n    return tiny_experiment({str(data)!r}, {str(self.tmp / 'out')!r})\n",
         )
 
-    def checkpoint(self, relative: str = "out/checkpoint-2", omit: tuple[str, ...] = (),
-                   truncate: tuple[str, ...] = ()) -> Path:
+    def checkpoint(
+        self, relative: str = "out/checkpoint-2", omit: tuple[str, ...] = (), truncate: tuple[str, ...] = ()
+    ) -> Path:
         """A Trainer ``checkpoint-N`` folder (``tests/helpers/checkpoint_files``) without ``omit``, ``truncate`` cut short."""
         return write_checkpoint(self.tmp / relative, omit=omit, truncate=truncate)
 
@@ -55,14 +56,26 @@ class Workspace:
         """A hand-written nuScenes info record (docs/design.md §4): a straight 3 s future at 5 m/s, one car beside
         the path, a wide road, one QA turn; ``overrides`` replace keys."""
         record = {
-            "token": token, "scene_token": "scene", "ego2global": np.eye(4).tolist(), "command": 2,
+            "token": token,
+            "scene_token": "scene",
+            "ego2global": np.eye(4).tolist(),
+            "command": 2,
             "ego_status": [5.0, 0.0, 0.0, 0.0, 0.0, 5.0],
-            "ego_fut_traj": [[2.5 * step, 0.0] for step in range(1, 7)], "ego_fut_mask": [1] * 6, "fut_valid": True,
-            "gt_boxes": [[10.0, 4.0, 0.0, 4.0, 2.0, 1.5, 0.0, 0.0, 0.0]], "gt_names": ["car"],
-            "gt_fut_traj": [[[10.0, 4.0]] * 6], "gt_fut_yaw": [[0.0] * 6], "gt_fut_mask": [[1] * 6],
-            "obstacle_boxes": [[10.0, 4.0, 0.0, 4.0, 2.0, 1.5, 0.0]], "obstacle_categories": ["vehicle.car"],
-            "obstacle_fut_traj": [[[10.0, 4.0]] * 6], "obstacle_fut_yaw": [[0.0] * 6], "obstacle_fut_mask": [[1] * 6],
-            "lanes": [], "drivable_area": [{"exterior": [[-50, -10], [50, -10], [50, 10], [-50, 10]], "holes": []}],
+            "ego_fut_traj": [[2.5 * step, 0.0] for step in range(1, 7)],
+            "ego_fut_mask": [1] * 6,
+            "fut_valid": True,
+            "gt_boxes": [[10.0, 4.0, 0.0, 4.0, 2.0, 1.5, 0.0, 0.0, 0.0]],
+            "gt_names": ["car"],
+            "gt_fut_traj": [[[10.0, 4.0]] * 6],
+            "gt_fut_yaw": [[0.0] * 6],
+            "gt_fut_mask": [[1] * 6],
+            "obstacle_boxes": [[10.0, 4.0, 0.0, 4.0, 2.0, 1.5, 0.0]],
+            "obstacle_categories": ["vehicle.car"],
+            "obstacle_fut_traj": [[[10.0, 4.0]] * 6],
+            "obstacle_fut_yaw": [[0.0] * 6],
+            "obstacle_fut_mask": [[1] * 6],
+            "lanes": [],
+            "drivable_area": [{"exterior": [[-50, -10], [50, -10], [50, 10], [-50, 10]], "holes": []}],
             "qa": [{"question": "What should the ego do?", "answer": "Go straight.", "type": "plan"}],
         }
         record.update(overrides)
@@ -70,46 +83,100 @@ class Workspace:
 
     def write_infos(self, relative: str, records: list[dict], **metadata) -> Path:
         """An info file ``{"metadata": ..., "infos": records}`` (nuScenes metadata unless overridden)."""
-        return self.write_json(relative, {"metadata": {"dataset": "nuscenes", "split": "val", **metadata},
-                                          "infos": records})
+        return self.write_json(
+            relative, {"metadata": {"dataset": "nuscenes", "split": "val", **metadata}, "infos": records}
+        )
 
     def write_planning(self, relative: str, records: list[dict]) -> Path:
         """A planning.json that predicts every record's ground-truth future."""
         return self.write_json(relative, {r["token"]: {"trajectory": r["ego_fut_traj"]} for r in records})
 
 
-
 # Every table NuScenes() loads; nuscenes() leaves the ones it does not fill empty.
-NUSCENES_TABLES = ("category", "attribute", "visibility", "instance", "sensor", "calibrated_sensor", "ego_pose",
-                   "sample_data", "sample_annotation")
+NUSCENES_TABLES = (
+    "category",
+    "attribute",
+    "visibility",
+    "instance",
+    "sensor",
+    "calibrated_sensor",
+    "ego_pose",
+    "sample_data",
+    "sample_annotation",
+)
 # Layers NuScenesMap (map expansion v1.3) reads from a map file; nuscenes() writes them empty.
-MAP_LAYERS = ("polygon", "line", "node", "drivable_area", "road_segment", "road_block", "lane", "ped_crossing",
-              "walkway", "stop_line", "carpark_area", "lane_connector", "road_divider", "lane_divider",
-              "traffic_light", "arcline_path_3", "connectivity")
+MAP_LAYERS = (
+    "polygon",
+    "line",
+    "node",
+    "drivable_area",
+    "road_segment",
+    "road_block",
+    "lane",
+    "ped_crossing",
+    "walkway",
+    "stop_line",
+    "carpark_area",
+    "lane_connector",
+    "road_divider",
+    "lane_divider",
+    "traffic_light",
+    "arcline_path_3",
+    "connectivity",
+)
 
 
-def nuscenes(workspace: Workspace, version: str = "v1.0-case", first_sample: str = "sample-0", log: str = "log-0",
-             map_without: tuple[str, ...] = ()) -> Path:
+def nuscenes(
+    workspace: Workspace,
+    version: str = "v1.0-case",
+    first_sample: str = "sample-0",
+    log: str = "log-0",
+    map_without: tuple[str, ...] = (),
+) -> Path:
     """A hand-written nuScenes folder: one scene (``scene-0001``, split ``case`` in splits.json) of one key frame
     in boston-seaport, pointing at ``first_sample`` and ``log``, and a map expansion without ``map_without``."""
     root = workspace.tmp / "nuscenes"
     for table in NUSCENES_TABLES:
         workspace.write_json(f"nuscenes/{version}/{table}.json", [])
-    workspace.write_json(f"nuscenes/{version}/log.json", [{"token": "log-0", "logfile": "n015-2018-07-24",
-                                                           "vehicle": "n015", "date_captured": "2018-07-24",
-                                                           "location": "boston-seaport"}])
-    workspace.write_json(f"nuscenes/{version}/map.json", [{"token": "map-0", "log_tokens": ["log-0"],
-                                                           "category": "semantic_prior", "filename": ""}])
-    workspace.write_json(f"nuscenes/{version}/sample.json", [{"token": "sample-0", "timestamp": 1_530_000_000_000_000,
-                                                              "prev": "", "next": "", "scene_token": "scene-0"}])
-    workspace.write_json(f"nuscenes/{version}/scene.json", [{"token": "scene-0", "log_token": log, "nbr_samples": 1,
-                                                             "first_sample_token": first_sample,
-                                                             "last_sample_token": "sample-0", "name": "scene-0001",
-                                                             "description": ""}])
+    workspace.write_json(
+        f"nuscenes/{version}/log.json",
+        [
+            {
+                "token": "log-0",
+                "logfile": "n015-2018-07-24",
+                "vehicle": "n015",
+                "date_captured": "2018-07-24",
+                "location": "boston-seaport",
+            }
+        ],
+    )
+    workspace.write_json(
+        f"nuscenes/{version}/map.json",
+        [{"token": "map-0", "log_tokens": ["log-0"], "category": "semantic_prior", "filename": ""}],
+    )
+    workspace.write_json(
+        f"nuscenes/{version}/sample.json",
+        [{"token": "sample-0", "timestamp": 1_530_000_000_000_000, "prev": "", "next": "", "scene_token": "scene-0"}],
+    )
+    workspace.write_json(
+        f"nuscenes/{version}/scene.json",
+        [
+            {
+                "token": "scene-0",
+                "log_token": log,
+                "nbr_samples": 1,
+                "first_sample_token": first_sample,
+                "last_sample_token": "sample-0",
+                "name": "scene-0001",
+                "description": "",
+            }
+        ],
+    )
     workspace.write_json(f"nuscenes/{version}/splits.json", {"case": ["scene-0001"]})
     layers = {layer: [] for layer in MAP_LAYERS if layer not in map_without}
-    workspace.write_json("nuscenes/maps/expansion/boston-seaport.json",
-                         {"version": "1.3", "canvas_edge": [100.0, 100.0], **layers})
+    workspace.write_json(
+        "nuscenes/maps/expansion/boston-seaport.json", {"version": "1.3", "canvas_edge": [100.0, 100.0], **layers}
+    )
     return root
 
 

@@ -12,8 +12,9 @@ DEEPSPEED_TAG = "global_step2"  # what DeepSpeed's `latest` names
 PLAIN_FILES = ("trainer_state.json", "model.safetensors", "optimizer.pt", "scheduler.pt", "rng_state.pth")
 
 
-def write_checkpoint(folder: str | Path, files: tuple[str, ...] = PLAIN_FILES, omit: tuple[str, ...] = (),
-                     truncate: tuple[str, ...] = ()) -> Path:
+def write_checkpoint(
+    folder: str | Path, files: tuple[str, ...] = PLAIN_FILES, omit: tuple[str, ...] = (), truncate: tuple[str, ...] = ()
+) -> Path:
     """``files`` (paths inside ``folder``) but ``omit``, each a real small file of its kind; ``truncate`` cut in half."""
     folder = Path(folder)
     for name in files:

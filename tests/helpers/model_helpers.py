@@ -47,7 +47,9 @@ def remove_top_level_key(config_path: Path, key: str) -> None:
 
 def load_onedrive(path, attn_implementation="sdpa", **task_overrides) -> OneDriveForDriving:
     torch.manual_seed(0)
-    model = OneDriveForDriving.from_internvl(str(path), task_config={**TASK, **task_overrides}, attn_implementation=attn_implementation)
+    model = OneDriveForDriving.from_internvl(
+        str(path), task_config={**TASK, **task_overrides}, attn_implementation=attn_implementation
+    )
     return model.eval()
 
 
@@ -66,7 +68,9 @@ def make_prompt(text_lengths, prefix=3, generator=None, num_cameras=2):
 
 
 def make_camera(batch, num_cameras=2):
-    intrinsics = torch.tensor([[40.0, 0.0, 56.0], [0.0, 40.0, 28.0], [0.0, 0.0, 1.0]]).expand(batch, num_cameras, 3, 3).clone()
+    intrinsics = (
+        torch.tensor([[40.0, 0.0, 56.0], [0.0, 40.0, 28.0], [0.0, 0.0, 1.0]]).expand(batch, num_cameras, 3, 3).clone()
+    )
     cam2ego = torch.eye(4).expand(batch, num_cameras, 4, 4).clone()
     # OpenCV camera axes (x right, y down, z forward) → ego (x forward, y left, z up), cameras looking ahead / behind.
     to_ego = torch.tensor([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
@@ -84,7 +88,17 @@ def make_batch(text_lengths=(6, 10), seed=0, answer_tokens=3) -> DriveBatch:
     for row in range(batch):
         end = int(mask[row].sum())
         labels[row, end - answer_tokens : end] = ids[row, end - answer_tokens : end]
-    boxes = [torch.cat([torch.randn(n, 3, generator=generator) * 10, torch.rand(n, 3, generator=generator) + 1, torch.randn(n, 3, generator=generator)], 1) for n in (3, 0, 2, 1)[:batch]]
+    boxes = [
+        torch.cat(
+            [
+                torch.randn(n, 3, generator=generator) * 10,
+                torch.rand(n, 3, generator=generator) + 1,
+                torch.randn(n, 3, generator=generator),
+            ],
+            1,
+        )
+        for n in (3, 0, 2, 1)[:batch]
+    ]
     targets = DriveTargets(
         boxes=boxes,
         labels=[torch.randint(0, 10, (len(b),), generator=generator) for b in boxes],
@@ -116,10 +130,18 @@ def select(batch: DriveBatch, row: int) -> DriveBatch:
         attention_mask=batch.attention_mask[row : row + 1, :length],
         pixel_values=batch.pixel_values[row * tiles : (row + 1) * tiles],
         labels=batch.labels[row : row + 1, :length],
-        camera=CameraGeometry(batch.camera.intrinsics[row : row + 1], batch.camera.cam2ego[row : row + 1], batch.camera.image_hw),
+        camera=CameraGeometry(
+            batch.camera.intrinsics[row : row + 1], batch.camera.cam2ego[row : row + 1], batch.camera.image_hw
+        ),
         ego_status=batch.ego_status[row : row + 1],
         command=batch.command[row : row + 1],
-        targets=DriveTargets([t.boxes[row]], [t.labels[row]], [t.lanes[row]], t.trajectory[row : row + 1], t.trajectory_mask[row : row + 1]),
+        targets=DriveTargets(
+            [t.boxes[row]],
+            [t.labels[row]],
+            [t.lanes[row]],
+            t.trajectory[row : row + 1],
+            t.trajectory_mask[row : row + 1],
+        ),
     )
 
 
@@ -127,7 +149,8 @@ def logits_through_the_images(model, batch, driving: bool) -> torch.Tensor:
     """LM logits of the prompt up to its last image token (the queries come right after it)."""
     extra = {"camera": batch.camera, "ego_status": batch.ego_status, "command": batch.command} if driving else {}
     with torch.no_grad():
-        logits = model(input_ids=batch.input_ids, pixel_values=batch.pixel_values,
-                       attention_mask=batch.attention_mask, **extra).logits
+        logits = model(
+            input_ids=batch.input_ids, pixel_values=batch.pixel_values, attention_mask=batch.attention_mask, **extra
+        ).logits
     last_image = int((batch.input_ids[0] == IMAGE_TOKEN_ID).nonzero().max())
     return logits[:, : last_image + 1]

@@ -68,9 +68,9 @@ def write_random_drive_data(
         for camera_index, camera in enumerate(cameras):
             relative = f"samples/{camera}/{token}.jpg"
             (folder / relative).parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(
-                rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-            ).save(folder / relative, quality=90)
+            Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(
+                folder / relative, quality=90
+            )
             yaw = 2 * np.pi * camera_index / len(cameras)
             cam2ego = np.eye(4)
             # OpenCV camera axes (x right, y down, z forward) looking along ego yaw.
@@ -97,9 +97,7 @@ def write_random_drive_data(
             ],
             axis=1,
         )  # (N, 9)
-        lanes = np.cumsum(
-            rng.uniform(-2, 2, (num_lanes, lane_points, 3)), axis=1
-        )  # (M, P, 3)
+        lanes = np.cumsum(rng.uniform(-2, 2, (num_lanes, lane_points, 3)), axis=1)  # (M, P, 3)
         speed = float(rng.uniform(2, 8))
         command = int(rng.integers(0, 3))
         trajectory = np.stack(
@@ -113,9 +111,7 @@ def write_random_drive_data(
                 "cams": cams,
                 "ego_status": [speed, 0.0, 0.0, 0.0, 0.0, speed],
                 "gt_boxes": boxes.tolist(),
-                "gt_names": [
-                    CLASSES[int(i)] for i in rng.integers(0, len(CLASSES), num_boxes)
-                ],
+                "gt_names": [CLASSES[int(i)] for i in rng.integers(0, len(CLASSES), num_boxes)],
                 "gt_num_lidar_pts": [20] * num_boxes,
                 "gt_num_radar_pts": [1] * num_boxes,
                 "lanes": lanes.tolist(),

@@ -40,7 +40,9 @@ def expect_missing_extra(what: str, call, extras: set[str], failures: list[str],
     except MissingExtraError as error:
         named = [name for name in extras if f"'.[{name}]'" in str(error)]
         if not named or (extra is not None and named != [extra]):
-            failures.append(f"{what}: the error names no extra of setup.py {sorted(extras)} (or not {extra!r}): {error}")
+            failures.append(
+                f"{what}: the error names no extra of setup.py {sorted(extras)} (or not {extra!r}): {error}"
+            )
     except Exception as error:  # any other error is the failure being reported
         failures.append(f"{what}: expected MissingExtraError, got {type(error).__name__}: {error}")
     else:
@@ -79,8 +81,10 @@ def main() -> int:
 
     for failure in failures:
         print(failure, file=sys.stderr)
-    print(f"core install ({sys.prefix}): {len(modules)} modules imported, {len(extras.MISSING)} stand-ins for "
-          f"missing extras checked, {len(failures)} failure(s)")
+    print(
+        f"core install ({sys.prefix}): {len(modules)} modules imported, {len(extras.MISSING)} stand-ins for "
+        f"missing extras checked, {len(failures)} failure(s)"
+    )
     return 1 if failures else 0
 
 

@@ -11,8 +11,8 @@ devkit agent, import-guarded), ``benchmark``. Steps: ``README.md`` in this folde
 from onedrive.data.navsim.infos import create_navsim_infos, scene_record
 from onedrive.data.navsim.logs import CAMERA_NAMES, load_log, log_paths
 from onedrive.data.navsim.scene_filter import SceneFilter, filter_scenes, load_scene_filter, write_scene_filter
-from onedrive.evaluation.pdms.scene_file import load_pdms_scenes
 from onedrive.data.navsim.scenes import NavsimScene, command, ego_status, future_poses
+from onedrive.evaluation.pdms.scene_file import load_pdms_scenes
 
 __all__ = [
     "CAMERA_NAMES",

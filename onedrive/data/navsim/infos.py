@@ -38,12 +38,12 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
-from onedrive.info_classes import NAVSIM_CLASSES
 from onedrive.data.navsim.logs import CAMERA_NAMES, ego2global, lidar2ego
 from onedrive.data.navsim.pdms_scenes import check_entry, pdms_entry, write_pdms_scenes
 from onedrive.data.navsim.scene_filter import SceneFilter, filter_scenes, load_scene_filter
 from onedrive.data.navsim.scenes import NUM_HISTORY, NUM_POSES, NavsimScene, cameras, command, ego_status, future_poses
 from onedrive.errors import InputError
+from onedrive.info_classes import NAVSIM_CLASSES
 from onedrive.io import write_json_atomic
 
 DEFAULT_BEV_RANGE = (-51.2, -51.2, -5.0, 51.2, 51.2, 3.0)
@@ -72,7 +72,9 @@ def _boxes(frame: dict, token: str) -> tuple[np.ndarray, list[str], np.ndarray, 
     velocity = np.asarray(anns["gt_velocity_3d"], dtype=np.float64).reshape(-1, 3) @ lidar2ego(frame)[:3, :3].T
     counts = {len(boxes), len(names), len(velocity), len(anns["instance_tokens"]), len(anns["track_tokens"])}
     if len(counts) != 1:
-        raise ValueError(f"token {token!r}: frame {frame['token']!r} annotations have different lengths {sorted(counts)}")
+        raise ValueError(
+            f"token {token!r}: frame {frame['token']!r} annotations have different lengths {sorted(counts)}"
+        )
     return boxes, names, velocity[:, :2], list(anns["instance_tokens"]), list(anns["track_tokens"])
 
 
@@ -104,8 +106,13 @@ def scene_record(scene: NavsimScene, log_folder: str, data_root: Path, verify_im
     for name, camera in cameras(scene).items():
         relative = f"sensor_blobs/{log_folder}/{camera['data_path']}"
         width, height = _image_size(data_root / relative, scene.token, name, verify_images)
-        cams[name] = {"path": relative, "intrinsics": camera["intrinsics"].tolist(),
-                      "cam2ego": camera["cam2ego"].tolist(), "width": width, "height": height}
+        cams[name] = {
+            "path": relative,
+            "intrinsics": camera["intrinsics"].tolist(),
+            "cam2ego": camera["cam2ego"].tolist(),
+            "width": width,
+            "height": height,
+        }
     boxes, names, velocity, instances, tracks = _boxes(current, scene.token)
     fut_traj, fut_yaw, fut_mask = _agent_futures(scene, tracks)
     count = len(boxes)
@@ -140,22 +147,40 @@ def scene_record(scene: NavsimScene, log_folder: str, data_root: Path, verify_im
     }
 
 
-def info_metadata(data_root: Path, split: str, log_folder: str, scene_filter: SceneFilter,
-                  bev_range=DEFAULT_BEV_RANGE, lane_points: int = 11) -> dict:
+def info_metadata(
+    data_root: Path,
+    split: str,
+    log_folder: str,
+    scene_filter: SceneFilter,
+    bev_range=DEFAULT_BEV_RANGE,
+    lane_points: int = 11,
+) -> dict:
     from onedrive import __version__
 
     return {
-        "dataset": "navsim", "version": "navsim-v1", "data_root": str(data_root), "split": split,
-        "log_folder": log_folder, "scene_filter": scene_filter.source,
-        "bev_range": list(bev_range), "lane_points": lane_points, "classes": list(NAVSIM_CLASSES),
+        "dataset": "navsim",
+        "version": "navsim-v1",
+        "data_root": str(data_root),
+        "split": split,
+        "log_folder": log_folder,
+        "scene_filter": scene_filter.source,
+        "bev_range": list(bev_range),
+        "lane_points": lane_points,
+        "classes": list(NAVSIM_CLASSES),
         "created_by": f"onedrive {__version__}",
         "trajectory": "ego_fut_traj: 8 x (x, y, heading), 4 s at 2 Hz, current rear-axle frame",
     }
 
 
 def create_navsim_infos(
-    data_root: str | Path, log_folder: str, scene_filter: SceneFilter | str | Path, out: str | Path,
-    split: str | None = None, pdms: bool = True, verify_images: bool = True, progress: bool = True,
+    data_root: str | Path,
+    log_folder: str,
+    scene_filter: SceneFilter | str | Path,
+    out: str | Path,
+    split: str | None = None,
+    pdms: bool = True,
+    verify_images: bool = True,
+    progress: bool = True,
 ) -> list[Path]:
     """Write the info file (and the PDM scene file) of the scenes ``scene_filter`` (a ``SceneFilter`` or a
     filter file) selects from ``<data_root>/navsim_logs/<log_folder>``; returns the written paths."""
@@ -165,9 +190,11 @@ def create_navsim_infos(
     split = split or scene_filter.name
     scenes = filter_scenes(data_root, log_folder, scene_filter)
     if not scenes:
-        raise InputError(f"scene filter {scene_filter.source} selects no NAVSIM scene from "
-                         f"{data_root / 'navsim_logs' / log_folder} (4 history + 10 future frames"
-                         + (" with a route)" if scene_filter.has_route else ")"))
+        raise InputError(
+            f"scene filter {scene_filter.source} selects no NAVSIM scene from "
+            f"{data_root / 'navsim_logs' / log_folder} (4 history + 10 future frames"
+            + (" with a route)" if scene_filter.has_route else ")")
+        )
     records, entries, maps = [], {}, {}
     for scene in tqdm(scenes, desc=f"navsim {split}", unit="token", disable=not progress):
         records.append(scene_record(scene, log_folder, data_root, verify_images))
@@ -175,9 +202,12 @@ def create_navsim_infos(
             entry = pdms_entry(scene)
             check_entry(scene.token, entry, maps, data_root)
             entries[scene.token] = entry
-    written = [write_json_atomic(out / f"navsim_infos_{split}.json",
-                                 {"metadata": info_metadata(data_root, split, log_folder, scene_filter),
-                                  "infos": records})]
+    written = [
+        write_json_atomic(
+            out / f"navsim_infos_{split}.json",
+            {"metadata": info_metadata(data_root, split, log_folder, scene_filter), "infos": records},
+        )
+    ]
     if pdms:
         written.append(write_pdms_scenes(out / f"navsim_pdms_{split}.json", split, data_root, entries))
     return written

@@ -29,8 +29,17 @@ from onedrive.schema import NAVSIM_CAMERAS
 
 CAMERA_NAMES = NAVSIM_CAMERAS
 FRAME_KEYS = (
-    "token", "timestamp", "log_name", "scene_token", "map_location", "roadblock_ids", "ego2global_translation",
-    "ego2global_rotation", "ego_dynamic_state", "driving_command", "cams",
+    "token",
+    "timestamp",
+    "log_name",
+    "scene_token",
+    "map_location",
+    "roadblock_ids",
+    "ego2global_translation",
+    "ego2global_rotation",
+    "ego_dynamic_state",
+    "driving_command",
+    "cams",
 )
 CAMERA_KEYS = ("data_path", "sensor2lidar_rotation", "sensor2lidar_translation", "cam_intrinsic")
 ANNOTATION_KEYS = ("gt_boxes", "gt_names", "gt_velocity_3d", "instance_tokens", "track_tokens")
@@ -44,7 +53,11 @@ ALLOWED_GLOBALS = frozenset(
     [(f"numpy.{core}.multiarray", name) for core in ("core", "_core") for name in ("_reconstruct", "scalar")]
     + [(f"numpy.{core}.numeric", "_frombuffer") for core in ("core", "_core")]
     + [("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")]
-    + [(module, name) for module in ("builtins", "__builtin__") for name in ("set", "frozenset", "complex", "bytearray")]
+    + [
+        (module, name)
+        for module in ("builtins", "__builtin__")
+        for name in ("set", "frozenset", "complex", "bytearray")
+    ]
 )
 
 

@@ -33,9 +33,9 @@ import numpy as np
 
 from onedrive.data.navsim.logs import ego2global, global_pose, lidar2ego
 from onedrive.data.navsim.scenes import NUM_HISTORY, NavsimScene
-from onedrive.io import write_json_atomic
 from onedrive.evaluation.pdms.map import PDMSMap, load_map
 from onedrive.evaluation.pdms.scene_file import SCENES_FORMAT, SCENES_VERSION
+from onedrive.io import write_json_atomic
 
 AGENT_CLASSES = {"vehicle": "vehicle", "pedestrian": "pedestrian", "bicycle": "bicycle"}
 
@@ -63,18 +63,31 @@ def pdms_entry(scene: NavsimScene) -> dict:
         for row, track_token in enumerate(anns["track_tokens"]):
             centre = to_global[:3, :3] @ boxes[row, :3] + to_global[:3, 3]
             box_heading = float(np.arctan2(np.sin(boxes[row, 6] + yaw), np.cos(boxes[row, 6] + yaw)))
-            track = tracks.setdefault(track_token, {
-                "token": track_token, "object_class": AGENT_CLASSES.get(str(anns["gt_names"][row]), "static"),
-                "times": [], "poses": [], "velocities": [],
-                "length": float(boxes[row, 3]), "width": float(boxes[row, 4]),
-            })
+            track = tracks.setdefault(
+                track_token,
+                {
+                    "token": track_token,
+                    "object_class": AGENT_CLASSES.get(str(anns["gt_names"][row]), "static"),
+                    "times": [],
+                    "poses": [],
+                    "velocities": [],
+                    "length": float(boxes[row, 3]),
+                    "width": float(boxes[row, 4]),
+                },
+            )
             track["times"].append((frame["timestamp"] - t0) / 1e6)
             track["poses"].append([float(centre[0]), float(centre[1]), box_heading])
             track["velocities"].append([float(v) for v in (velocity_rotation @ velocities[row])[:2]])
     return {
         "map_location": current["map_location"],
         "route": [str(lane) for lane in current["roadblock_ids"]],
-        "ego": {"x": float(x), "y": float(y), "heading": float(heading), "velocity": [vx, vy], "acceleration": [ax, ay]},
+        "ego": {
+            "x": float(x),
+            "y": float(y),
+            "heading": float(heading),
+            "velocity": [vx, vy],
+            "acceleration": [ax, ay],
+        },
         "objects": list(tracks.values()),
     }
 
@@ -97,7 +110,11 @@ def write_pdms_scenes(path: str | Path, split: str, data_root: str | Path, entri
     """Write the scene file of ``entries`` (token → ``pdms_entry``) atomically."""
     locations = sorted({entry["map_location"] for entry in entries.values()})
     document = {
-        "format": SCENES_FORMAT, "version": SCENES_VERSION, "split": split, "data_root": str(Path(data_root).resolve()),
-        "maps": {location: f"maps/{location}.json" for location in locations}, "scenes": entries,
+        "format": SCENES_FORMAT,
+        "version": SCENES_VERSION,
+        "split": split,
+        "data_root": str(Path(data_root).resolve()),
+        "maps": {location: f"maps/{location}.json" for location in locations},
+        "scenes": entries,
     }
     return write_json_atomic(path, document)

@@ -68,11 +68,14 @@ class SceneFilter:
                 f"{self.num_future_frames}"
             )
         if self.frame_interval is not None and (not isinstance(self.frame_interval, int) or self.frame_interval < 1):
-            raise InputError(f"scene filter {self.source}: frame_interval must be an integer ≥ 1 or null, "
-                             f"got {self.frame_interval!r}")
+            raise InputError(
+                f"scene filter {self.source}: frame_interval must be an integer ≥ 1 or null, "
+                f"got {self.frame_interval!r}"
+            )
         if self.max_scenes is not None and (not isinstance(self.max_scenes, int) or self.max_scenes < 1):
-            raise InputError(f"scene filter {self.source}: max_scenes must be an integer ≥ 1 or null, "
-                             f"got {self.max_scenes!r}")
+            raise InputError(
+                f"scene filter {self.source}: max_scenes must be an integer ≥ 1 or null, got {self.max_scenes!r}"
+            )
 
     @property
     def num_frames(self) -> int:
@@ -129,9 +132,15 @@ def load_scene_filter(path: str | Path) -> SceneFilter:
 def write_scene_filter(path: str | Path, log_names: list[str], tokens: list[str]) -> Path:
     """Write a navtest / navtrain-style filter (4 + 10 frames, stride 1, route) in the devkit's YAML, atomically."""
     document = {
-        "_target_": DEVKIT_TARGET, "_convert_": "all", "num_history_frames": NUM_HISTORY,
-        "num_future_frames": NUM_FUTURE, "frame_interval": 1, "has_route": True, "max_scenes": None,
-        "log_names": list(log_names), "tokens": list(tokens),
+        "_target_": DEVKIT_TARGET,
+        "_convert_": "all",
+        "num_history_frames": NUM_HISTORY,
+        "num_future_frames": NUM_FUTURE,
+        "frame_interval": 1,
+        "has_route": True,
+        "max_scenes": None,
+        "log_names": list(log_names),
+        "tokens": list(tokens),
     }
     return write_text_atomic(Path(path), yaml.safe_dump(document, sort_keys=False))
 
@@ -144,8 +153,10 @@ def filter_scenes(data_root: str | Path, log_folder: str, scene_filter: SceneFil
         wanted = set(scene_filter.log_names)
         missing = sorted(wanted - {path.stem for path in paths})
         if missing:
-            raise InputError(f"scene filter {scene_filter.source}: {len(missing)} of its log_names have no log in "
-                             f"{folder}, e.g. {missing[:3]}")
+            raise InputError(
+                f"scene filter {scene_filter.source}: {len(missing)} of its log_names have no log in "
+                f"{folder}, e.g. {missing[:3]}"
+            )
         paths = [path for path in paths if path.stem in wanted]
     wanted_tokens = set(scene_filter.tokens) if scene_filter.tokens is not None else None
     current = scene_filter.num_history_frames - 1
@@ -173,8 +184,12 @@ def filter_scenes(data_root: str | Path, log_folder: str, scene_filter: SceneFil
         found = {scene.token for scene in scenes}
         absent = [token for token in scene_filter.tokens if token not in found]
         if absent:
-            reasons = [f"{token!r}: {rejected.get(token, 'not a window current frame of any selected log')}"
-                       for token in absent[:3]]
-            raise InputError(f"scene filter {scene_filter.source}: {len(absent)} of its {len(wanted_tokens)} tokens "
-                             f"are no scene of {folder} (stride {scene_filter.stride}): " + "; ".join(reasons))
+            reasons = [
+                f"{token!r}: {rejected.get(token, 'not a window current frame of any selected log')}"
+                for token in absent[:3]
+            ]
+            raise InputError(
+                f"scene filter {scene_filter.source}: {len(absent)} of its {len(wanted_tokens)} tokens "
+                f"are no scene of {folder} (stride {scene_filter.stride}): " + "; ".join(reasons)
+            )
     return scenes

@@ -55,15 +55,19 @@ def check_scene(scene: NavsimScene) -> None:
     """Raise ``ValueError`` naming the token when the frames are not one scene of consecutive 2 Hz frames."""
     size = NUM_HISTORY + NUM_FUTURE
     if len(scene.frames) != size:
-        raise ValueError(f"token {scene.token!r}: a scene needs {size} frames ({NUM_HISTORY} history incl. current + "
-                         f"{NUM_FUTURE} future), got {len(scene.frames)}")
+        raise ValueError(
+            f"token {scene.token!r}: a scene needs {size} frames ({NUM_HISTORY} history incl. current + "
+            f"{NUM_FUTURE} future), got {len(scene.frames)}"
+        )
     logs = {frame["log_name"] for frame in scene.frames}
     if len(logs) != 1:
         raise ValueError(f"token {scene.token!r}: frames come from several logs {sorted(logs)}")
     times = np.array([frame["timestamp"] for frame in scene.frames], dtype=np.float64) / 1e6
     steps = np.diff(times)
     if np.any(np.abs(steps - FRAME_DT) > 0.1):
-        raise ValueError(f"token {scene.token!r}: frames must be {FRAME_DT} s apart, got steps {np.round(steps, 3).tolist()}")
+        raise ValueError(
+            f"token {scene.token!r}: frames must be {FRAME_DT} s apart, got steps {np.round(steps, 3).tolist()}"
+        )
 
 
 def future_poses(scene: NavsimScene) -> np.ndarray:
@@ -82,8 +86,10 @@ def ego_status(scene: NavsimScene) -> np.ndarray:
     current, previous = scene.current, scene.frames[NUM_HISTORY - 2]
     dynamic = np.asarray(current["ego_dynamic_state"], dtype=np.float64)
     if dynamic.shape != (4,) or not np.isfinite(dynamic).all():
-        raise ValueError(f"token {scene.token!r}: ego_dynamic_state must be 4 finite numbers [vx, vy, ax, ay], "
-                         f"got {current['ego_dynamic_state']!r}")
+        raise ValueError(
+            f"token {scene.token!r}: ego_dynamic_state must be 4 finite numbers [vx, vy, ax, ay], "
+            f"got {current['ego_dynamic_state']!r}"
+        )
     dt = (current["timestamp"] - previous["timestamp"]) / 1e6
     turn = global_pose(current)[2] - global_pose(previous)[2]
     yaw_rate = np.arctan2(np.sin(turn), np.cos(turn)) / dt
@@ -94,8 +100,10 @@ def command(scene: NavsimScene) -> int:
     """0 right / 1 left / 2 straight from the current frame's one-hot driving command."""
     one_hot = np.asarray(scene.current["driving_command"])
     if one_hot.shape != (4,) or sorted(one_hot.tolist()) != [0, 0, 0, 1]:
-        raise ValueError(f"token {scene.token!r}: driving_command must be a one-hot of 4 "
-                         f"(left, straight, right, unknown), got {scene.current['driving_command']!r}")
+        raise ValueError(
+            f"token {scene.token!r}: driving_command must be a one-hot of 4 "
+            f"(left, straight, right, unknown), got {scene.current['driving_command']!r}"
+        )
     return NAVSIM_TO_COMMAND[int(np.argmax(one_hot))]
 
 
@@ -104,5 +112,9 @@ def cameras(scene: NavsimScene) -> dict[str, dict]:
     out = {}
     for name in CAMERA_NAMES:
         intrinsics, cam2ego = camera_calibration(scene.current, name)
-        out[name] = {"data_path": scene.current["cams"][name]["data_path"], "intrinsics": intrinsics, "cam2ego": cam2ego}
+        out[name] = {
+            "data_path": scene.current["cams"][name]["data_path"],
+            "intrinsics": intrinsics,
+            "cam2ego": cam2ego,
+        }
     return out

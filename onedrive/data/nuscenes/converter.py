@@ -176,7 +176,9 @@ class SceneConverter:
                 sample["token"],
             )
             cam2ego_at_capture = pose_matrix(calibration["translation"], calibration["rotation"])
-            cam2ego = global2ego @ self._ego2global(sample_data["token"], f"sample {sample['token']}") @ cam2ego_at_capture
+            cam2ego = (
+                global2ego @ self._ego2global(sample_data["token"], f"sample {sample['token']}") @ cam2ego_at_capture
+            )
             cams[channel] = {
                 "path": sample_data["filename"],
                 "intrinsics": np.asarray(calibration["camera_intrinsic"], dtype=np.float64).tolist(),

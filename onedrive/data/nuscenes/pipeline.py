@@ -45,8 +45,8 @@ from tqdm import tqdm
 
 from onedrive.data.nuscenes.converter import ConverterSettings, SceneConverter, info_metadata
 from onedrive.data.nuscenes.qa import split_qa_file
-from onedrive.io import write_json_atomic
 from onedrive.data.nuscenes.splits import default_splits, scenes_of_split
+from onedrive.io import write_json_atomic
 
 INFO_NAME = "nuscenes"
 LOGGER = logging.getLogger(__name__)
@@ -147,7 +147,11 @@ def _record_qa_coverage(settings: ConverterSettings, split: str, document: dict)
     )
     LOGGER.warning(
         "split %s: %d of %d samples have no QA turns (%s), e.g. %s; their text turn is the planning question",
-        split, len(missing), len(document["infos"]), hint, ", ".join(missing[:3]),
+        split,
+        len(missing),
+        len(document["infos"]),
+        hint,
+        ", ".join(missing[:3]),
     )
 
 
@@ -156,6 +160,7 @@ def ego_status_summary(records: list[dict]) -> dict:
     sources = Counter(record["ego_status_source"] for record in records)
     fallbacks = Counter(record["can_bus_fallback"] for record in records if record["can_bus_fallback"])
     return {"ego_status_sources": dict(sorted(sources.items())), "can_bus_fallbacks": dict(sorted(fallbacks.items()))}
+
 
 def create_infos(
     settings: ConverterSettings,

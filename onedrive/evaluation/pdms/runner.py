@@ -29,8 +29,8 @@ from onedrive.evaluation.pdms.scene import PDMSScene
 from onedrive.evaluation.pdms.scorer import PDMScorer
 from onedrive.evaluation.pdms.tracker import BatchTracker, initial_state
 from onedrive.evaluation.pdms.trajectory import AGENT_POSES, agent_states_10hz
-from onedrive.numbers import as_numbers
 from onedrive.io import read_json
+from onedrive.numbers import as_numbers
 
 SUB_SCORES = ("PDMS", "NC", "DAC", "TTC", "C", "EP")
 

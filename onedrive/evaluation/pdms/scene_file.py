@@ -26,16 +26,25 @@ def load_pdms_scenes(path: str | Path, data_root: str | Path | None = None) -> l
         raise ValueError(f"PDM scene file {path} does not exist")
     document = read_json(path)
     if document.get("format") != SCENES_FORMAT or document.get("version") != SCENES_VERSION:
-        raise ValueError(f"{path}: expected format {SCENES_FORMAT!r} version {SCENES_VERSION}, "
-                         f"got {document.get('format')!r} {document.get('version')!r}")
+        raise ValueError(
+            f"{path}: expected format {SCENES_FORMAT!r} version {SCENES_VERSION}, "
+            f"got {document.get('format')!r} {document.get('version')!r}"
+        )
     root = Path(data_root) if data_root is not None else Path(document["data_root"])
     maps = {location: load_map(root / relative) for location, relative in document["maps"].items()}
     scenes = []
     for token, entry in document["scenes"].items():
         ego = entry["ego"]
         objects = tuple(
-            ObjectTrack(obj["token"], obj["object_class"], np.asarray(obj["times"]), np.asarray(obj["poses"]),
-                        np.asarray(obj["velocities"]), float(obj["length"]), float(obj["width"]))
+            ObjectTrack(
+                obj["token"],
+                obj["object_class"],
+                np.asarray(obj["times"]),
+                np.asarray(obj["poses"]),
+                np.asarray(obj["velocities"]),
+                float(obj["length"]),
+                float(obj["width"]),
+            )
             for obj in entry["objects"]
         )
         state = EgoState(ego["x"], ego["y"], ego["heading"], tuple(ego["velocity"]), tuple(ego["acceleration"]))

@@ -10,7 +10,9 @@ from onedrive.model.position_3d import inverse_sigmoid
 
 
 def mlp(in_features: int, hidden: int, out_features: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, out_features))
+    return nn.Sequential(
+        nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, out_features)
+    )
 
 
 def classifier(hidden: int, num_classes: int, prior: float = 0.01) -> nn.Sequential:

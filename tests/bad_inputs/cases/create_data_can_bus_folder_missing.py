@@ -7,5 +7,14 @@ MESSAGE = ("--can-bus", "can_bus", "does not exist")
 
 def arguments(workspace) -> list[str]:
     expansion = workspace.write_text("expansion/README.txt", "the CAN bus files are not here").parent
-    return ["nuscenes", "--data-root", str(workspace.tmp / "nuscenes"), "--version", "v1.0-mini",
-            "--out", str(workspace.tmp / "infos"), "--can-bus", str(expansion)]
+    return [
+        "nuscenes",
+        "--data-root",
+        str(workspace.tmp / "nuscenes"),
+        "--version",
+        "v1.0-mini",
+        "--out",
+        str(workspace.tmp / "infos"),
+        "--can-bus",
+        str(expansion),
+    ]

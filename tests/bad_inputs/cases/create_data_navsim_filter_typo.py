@@ -7,5 +7,14 @@ MESSAGE = ("navtest.yaml", "unknown keys", "num_scenes")
 
 def arguments(workspace) -> list[str]:
     scene_filter = workspace.write_text("navtest.yaml", "num_history_frames: 4\nnum_scenes: 10\n")
-    return ["navsim", "--data-root", str(workspace.tmp), "--logs", "test", "--scene-filter", str(scene_filter),
-            "--out", str(workspace.tmp / "out")]
+    return [
+        "navsim",
+        "--data-root",
+        str(workspace.tmp),
+        "--logs",
+        "test",
+        "--scene-filter",
+        str(scene_filter),
+        "--out",
+        str(workspace.tmp / "out"),
+    ]

@@ -18,5 +18,14 @@ def arguments(workspace) -> list[str]:
     log.parent.mkdir(parents=True)
     log.write_bytes(pickle.dumps([{"token": RunsCode()}]))
     tokens = workspace.write_text("navtest_tokens.txt", "a" * 16 + "\n")  # a token list as the scene filter
-    return ["navsim", "--data-root", str(workspace.tmp / "navsim"), "--logs", "test", "--scene-filter", str(tokens),
-            "--out", str(workspace.tmp / "infos")]
+    return [
+        "navsim",
+        "--data-root",
+        str(workspace.tmp / "navsim"),
+        "--logs",
+        "test",
+        "--scene-filter",
+        str(tokens),
+        "--out",
+        str(workspace.tmp / "infos"),
+    ]

@@ -8,5 +8,14 @@ MESSAGE = ("navsim_logs/navtest", "does not exist")
 def arguments(workspace) -> list[str]:
     workspace.write_text("navsim_logs/test/README", "logs go here\n")
     scene_filter = workspace.write_text("navtest.txt", "some-token\n")
-    return ["navsim", "--data-root", str(workspace.tmp), "--logs", "navtest", "--scene-filter", str(scene_filter),
-            "--out", str(workspace.tmp / "out")]
+    return [
+        "navsim",
+        "--data-root",
+        str(workspace.tmp),
+        "--logs",
+        "navtest",
+        "--scene-filter",
+        str(scene_filter),
+        "--out",
+        str(workspace.tmp / "out"),
+    ]

@@ -10,10 +10,24 @@ CONFIG = Path(__file__).resolve().parents[3] / "configs" / "demo" / "demo_stage1
 
 
 def arguments(workspace) -> list[str]:
-    records = [workspace.info_record("s0"), workspace.info_record("s1", ego_status=[float("nan"), 0.0, 0.0, 0.0, 0.0, 5.0])]
+    records = [
+        workspace.info_record("s0"),
+        workspace.info_record("s1", ego_status=[float("nan"), 0.0, 0.0, 0.0, 0.0, 5.0]),
+    ]
     workspace.write_infos("infos/nuscenes_infos_synthetic_val.json", records)
     workspace.write_infos("infos/nuscenes_infos_synthetic_train.json", [workspace.info_record("t0")], split="train")
     workspace.write_planning("predictions/planning.json", records)
-    return [str(CONFIG), "--predictions", str(workspace.tmp / "predictions"), "--baselines",
-            "--set", f"data.infos_dir={workspace.tmp / 'infos'}", "--set", f"data.root={workspace.tmp}",
-            "--out", str(workspace.tmp / "out"), "--num-plots", "0"]
+    return [
+        str(CONFIG),
+        "--predictions",
+        str(workspace.tmp / "predictions"),
+        "--baselines",
+        "--set",
+        f"data.infos_dir={workspace.tmp / 'infos'}",
+        "--set",
+        f"data.root={workspace.tmp}",
+        "--out",
+        str(workspace.tmp / "out"),
+        "--num-plots",
+        "0",
+    ]

@@ -8,6 +8,14 @@ MESSAGE = ("planning.json", "not strings", "['s0']")
 def arguments(workspace) -> list[str]:
     records = [workspace.info_record("s0")]
     infos = workspace.write_infos("x_infos_val.json", records)
-    workspace.write_json("predictions/planning.json",
-                         {"s0": {"trajectory": [[str(x), str(y)] for x, y in records[0]["ego_fut_traj"]]}})
-    return ["--predictions", str(workspace.tmp / "predictions"), "--infos", str(infos), "--out", str(workspace.tmp / "out")]
+    workspace.write_json(
+        "predictions/planning.json", {"s0": {"trajectory": [[str(x), str(y)] for x, y in records[0]["ego_fut_traj"]]}}
+    )
+    return [
+        "--predictions",
+        str(workspace.tmp / "predictions"),
+        "--infos",
+        str(infos),
+        "--out",
+        str(workspace.tmp / "out"),
+    ]

@@ -11,4 +11,11 @@ def arguments(workspace) -> list[str]:
     workspace.write_planning("predictions/planning.json", records)
     workspace.write_planning("predictions/plan.json", records)
     workspace.write_json("predictions/lane.json", {"s0": []})
-    return ["--predictions", str(workspace.tmp / "predictions"), "--infos", str(infos), "--out", str(workspace.tmp / "out")]
+    return [
+        "--predictions",
+        str(workspace.tmp / "predictions"),
+        "--infos",
+        str(infos),
+        "--out",
+        str(workspace.tmp / "out"),
+    ]

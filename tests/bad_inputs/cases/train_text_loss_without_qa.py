@@ -12,5 +12,10 @@ CONFIG = Path(__file__).resolve().parents[3] / "configs" / "demo" / "demo_stage1
 def arguments(workspace) -> list[str]:
     record = {"token": "t0", "cams": {}, "qa": []}
     workspace.write_json("data/infos/nuscenes_infos_synthetic_train.json", {"metadata": {}, "infos": [record]})
-    return [str(CONFIG), "--set", f"data.root={workspace.tmp / 'data'}",
-            "--set", f"train.output_dir={workspace.tmp / 'run'}"]
+    return [
+        str(CONFIG),
+        "--set",
+        f"data.root={workspace.tmp / 'data'}",
+        "--set",
+        f"train.output_dir={workspace.tmp / 'run'}",
+    ]

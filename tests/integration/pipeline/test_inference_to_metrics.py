@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from onedrive import OneDriveForDriving
-from onedrive.model import OneDriveProcessor, build_tokenizer
 from onedrive.evaluation import evaluate_predictions
 from onedrive.inference import predict_split
+from onedrive.model import OneDriveProcessor, build_tokenizer
 from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 
 TOOLS = Path(__file__).resolve().parents[3] / "tools"
@@ -31,21 +31,38 @@ def run_tool(name: str, argv: list[str]):
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("pipeline")
     run_tool("make_synthetic", ["--out", str(root / "world"), "--scenes", "2", "--samples-per-scene", "8"])
-    run_tool("create_data", ["nuscenes", "--data-root", str(root / "world"), "--version", "v1.0-synthetic",
-                             "--out", str(root / "infos"), "--can-bus", str(root / "world")])
+    run_tool(
+        "create_data",
+        [
+            "nuscenes",
+            "--data-root",
+            str(root / "world"),
+            "--version",
+            "v1.0-synthetic",
+            "--out",
+            str(root / "infos"),
+            "--can-bus",
+            str(root / "world"),
+        ],
+    )
     return root
 
 
 def test_predictions_cover_the_split_and_score(world):
     tokenizer = build_tokenizer()
-    config = tiny_internvl_config(vocab_size=len(tokenizer), image_token_id=tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>"))
+    config = tiny_internvl_config(
+        vocab_size=len(tokenizer), image_token_id=tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>")
+    )
     save_tiny_internvl(world / "internvl", config)
     model = OneDriveForDriving.from_internvl(
-        str(world / "internvl"), task_config=dict(num_det_queries=16, num_lane_queries=8, max_boxes=16, max_lanes=8, depth_bins=4)
+        str(world / "internvl"),
+        task_config=dict(num_det_queries=16, num_lane_queries=8, max_boxes=16, max_lanes=8, depth_bins=4),
     )
     processor = OneDriveProcessor.from_config(model.config, tokenizer)
     infos = world / "infos" / "nuscenes_infos_synthetic_val.json"
-    paths = predict_split(model, processor, infos, world / "world", world / "predictions", batch_size=4, max_new_tokens=2)
+    paths = predict_split(
+        model, processor, infos, world / "world", world / "predictions", batch_size=4, max_new_tokens=2
+    )
     assert sorted(paths) == ["detection", "lanes", "planning", "text"]
 
     records = json.loads(infos.read_text())["infos"]
@@ -55,7 +72,15 @@ def test_predictions_cover_the_split_and_score(world):
     assert len(paths["text"].read_text().splitlines()) == questions
 
     metrics = evaluate_predictions(world / "predictions", infos, out_dir=world / "eval", num_plots=1)
-    for key in ("plan/l2_avg", "plan/collision_avg", "det/NDS", "det/mAP", "lane/DET_l", "lane/chamfer_AP", "text/CIDEr"):
+    for key in (
+        "plan/l2_avg",
+        "plan/collision_avg",
+        "det/NDS",
+        "det/mAP",
+        "lane/DET_l",
+        "lane/chamfer_AP",
+        "text/CIDEr",
+    ):
         assert key in metrics, key
     assert metrics["plan/num_samples"] + metrics["plan/num_skipped"] == len(records)
     assert (world / "eval" / "metrics.json").is_file()
@@ -68,11 +93,21 @@ def test_eval_tool_scores_the_baselines_on_the_configs_split(world):
     perfect = world / "perfect"
     perfect.mkdir()
     (perfect / "planning.json").write_text(json.dumps({r["token"]: {"trajectory": r["ego_fut_traj"]} for r in records}))
-    metrics = run_tool("eval", [
-        str(TOOLS.parent / "configs" / "demo" / "demo_stage1_perception.py"), "--predictions", str(perfect),
-        "--baselines", "--out", str(world / "eval_baselines"),
-        "--set", f"data.root={world / 'world'}", "--set", f"data.infos_dir={world / 'infos'}",
-    ])
+    metrics = run_tool(
+        "eval",
+        [
+            str(TOOLS.parent / "configs" / "demo" / "demo_stage1_perception.py"),
+            "--predictions",
+            str(perfect),
+            "--baselines",
+            "--out",
+            str(world / "eval_baselines"),
+            "--set",
+            f"data.root={world / 'world'}",
+            "--set",
+            f"data.infos_dir={world / 'infos'}",
+        ],
+    )
     assert metrics["plan/l2_avg"] == 0.0
     assert metrics["baseline/constant_velocity/plan/l2_avg"] > 0.0
     assert "model/uses_ego_status" not in metrics  # nothing says what wrote these predictions
@@ -93,10 +128,13 @@ def test_eval_checkpoint_without_text_scores_no_text_left_by_an_earlier_run(worl
     """tools/eval.py --checkpoint --no-text --out DIR, DIR holding an earlier run's predictions/text.jsonl and
     metrics.json: neither survives, no text metric is credited to the model."""
     tokenizer = build_tokenizer()
-    config = tiny_internvl_config(vocab_size=len(tokenizer), image_token_id=tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>"))
+    config = tiny_internvl_config(
+        vocab_size=len(tokenizer), image_token_id=tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>")
+    )
     save_tiny_internvl(world / "internvl_ckpt", config)
     model = OneDriveForDriving.from_internvl(
-        str(world / "internvl_ckpt"), task_config=dict(num_det_queries=8, num_lane_queries=4, max_boxes=8, max_lanes=4, depth_bins=4)
+        str(world / "internvl_ckpt"),
+        task_config=dict(num_det_queries=8, num_lane_queries=4, max_boxes=8, max_lanes=4, depth_bins=4),
     )
     checkpoint = world / "checkpoint"
     model.save_pretrained(checkpoint)
@@ -105,17 +143,37 @@ def test_eval_checkpoint_without_text_scores_no_text_left_by_an_earlier_run(worl
     records = json.loads(infos.read_text())["infos"]
     out = world / "eval_checkpoint"
     (out / "predictions").mkdir(parents=True)
-    (out / "predictions" / "text.jsonl").write_text("".join(  # an earlier run's perfect answers
-        json.dumps({"sample_token": r["token"], "question": qa["question"], "prediction": qa["answer"]}) + "\n"
-        for r in records for qa in r["qa"]))
+    (out / "predictions" / "text.jsonl").write_text(
+        "".join(  # an earlier run's perfect answers
+            json.dumps({"sample_token": r["token"], "question": qa["question"], "prediction": qa["answer"]}) + "\n"
+            for r in records
+            for qa in r["qa"]
+        )
+    )
     (out / "metrics.json").write_text(json.dumps({"text/BLEU-4": 1.0}))
-    metrics = run_tool("eval", [
-        str(TOOLS.parent / "configs" / "demo" / "demo_stage1_perception.py"), "--checkpoint", str(checkpoint),
-        "--no-text", "--out", str(out), "--num-plots", "0",
-        "--set", f"data.root={world / 'world'}", "--set", f"data.infos_dir={world / 'infos'}",
-    ])
+    metrics = run_tool(
+        "eval",
+        [
+            str(TOOLS.parent / "configs" / "demo" / "demo_stage1_perception.py"),
+            "--checkpoint",
+            str(checkpoint),
+            "--no-text",
+            "--out",
+            str(out),
+            "--num-plots",
+            "0",
+            "--set",
+            f"data.root={world / 'world'}",
+            "--set",
+            f"data.infos_dir={world / 'infos'}",
+        ],
+    )
     assert not any(key.startswith("text/") for key in metrics)
-    assert sorted(path.name for path in (out / "predictions").iterdir()) == ["detection.json", "lanes.json", "planning.json"]
+    assert sorted(path.name for path in (out / "predictions").iterdir()) == [
+        "detection.json",
+        "lanes.json",
+        "planning.json",
+    ]
     assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
 
 
@@ -125,10 +183,22 @@ def test_eval_tool_says_whether_the_model_planned_with_ego_status(world):
     plans = world / "plans"
     plans.mkdir()
     (plans / "planning.json").write_text(json.dumps({r["token"]: {"trajectory": r["ego_fut_traj"]} for r in records}))
-    metrics = run_tool("eval", [
-        str(TOOLS.parent / "configs" / "demo" / "demo_stage1_perception.py"), "--predictions", str(plans),
-        "--out", str(world / "eval_no_status"), "--set", f"data.root={world / 'world'}",
-        "--set", f"data.infos_dir={world / 'infos'}", "--set", "model.task.plan_anchor='none'",
-        "--set", "model.task.use_ego_status=False",
-    ])
+    metrics = run_tool(
+        "eval",
+        [
+            str(TOOLS.parent / "configs" / "demo" / "demo_stage1_perception.py"),
+            "--predictions",
+            str(plans),
+            "--out",
+            str(world / "eval_no_status"),
+            "--set",
+            f"data.root={world / 'world'}",
+            "--set",
+            f"data.infos_dir={world / 'infos'}",
+            "--set",
+            "model.task.plan_anchor='none'",
+            "--set",
+            "model.task.use_ego_status=False",
+        ],
+    )
     assert metrics["model/uses_ego_status"] is False

@@ -5,8 +5,8 @@ Each run is the real CLI (`tools/train.py`) on a tiny model and real files, two 
 over samples, so 2 processes x 1 sample equal 1 process x 2 samples up to float rounding.
 """
 
-import shutil
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-
 from tiny_run import write_random_drive_data
 
 REPO = Path(__file__).resolve().parents[3]
@@ -40,9 +39,7 @@ COMMON = [
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("distributed")
-    write_random_drive_data(
-        root / "data", num_samples=2
-    )  # every step sees both samples, in any order
+    write_random_drive_data(root / "data", num_samples=2)  # every step sees both samples, in any order
     config = root / "tiny_config.py"
     config.write_text(CONFIG.format(data=str(root / "data")))
     return root, config
@@ -60,9 +57,7 @@ def train(launcher, config, out, *overrides):
     ]
     helpers = [str(REPO / "tests" / "helpers"), os.environ.get("PYTHONPATH", "")]  # the config imports tiny_run
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, helpers))}
-    result = subprocess.run(
-        command, cwd=REPO, capture_output=True, text=True, timeout=600, check=False, env=env
-    )
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600, check=False, env=env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     return load_file(out / "final" / "model.safetensors")
 
@@ -87,13 +82,9 @@ def assert_same_weights(got, expected, atol):
 
 def assert_trained(weights, data_root):
     """The run changed the weights it trains (compared with the tiny InternVL it started from)."""
-    start = load_file(
-        data_root / "tiny_internvl" / "model.safetensors"
-    )  # InternVL's on-disk key layout
+    start = load_file(data_root / "tiny_internvl" / "model.safetensors")  # InternVL's on-disk key layout
     key = "layers.0.self_attn.q_proj.weight"
-    assert not torch.equal(
-        weights[f"model.language_model.{key}"], start[f"language_model.model.{key}"]
-    )
+    assert not torch.equal(weights[f"model.language_model.{key}"], start[f"language_model.model.{key}"])
 
 
 @pytest.mark.slow

@@ -12,9 +12,8 @@ from nuscenes.map_expansion.map_api import NuScenesMap
 from pyquaternion import Quaternion
 from shapely.geometry import LineString, Point, Polygon
 
-from onedrive.data.nuscenes.converter import CAMERA_ORDER, ConverterSettings
 from benchmarks.conversion import benchmark_conversion
-
+from onedrive.data.nuscenes.converter import CAMERA_ORDER, ConverterSettings
 from onedrive.data.nuscenes.pipeline import create_infos, info_path
 
 from .conftest import write_tiny_nuscenes

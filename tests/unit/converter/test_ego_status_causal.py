@@ -12,8 +12,8 @@ from onedrive.data.nuscenes.converter import ConverterSettings
 from onedrive.data.nuscenes.ego_status import ego_status_from_poses
 from onedrive.data.nuscenes.geometry import pose_matrix
 from onedrive.data.nuscenes.pipeline import convert_splits
-from onedrive.synthetic import SyntheticConfig, generate_world, make_synthetic
 from onedrive.evaluation.baselines import constant_velocity
+from onedrive.synthetic import SyntheticConfig, generate_world, make_synthetic
 
 WORLD = SyntheticConfig(scenes=2, samples_per_scene=6, image_size=(32, 16))
 CUT_KEY_FRAME = 2  # of each scene: poses / messages strictly after its time move
@@ -44,8 +44,9 @@ def world_root(tmp_path_factory):
 
 
 def _records(root, can_bus: bool) -> dict[str, dict]:
-    settings = ConverterSettings(str(root), "v1.0-synthetic", check_images=False,
-                                 can_bus_root=str(root) if can_bus else None)
+    settings = ConverterSettings(
+        str(root), "v1.0-synthetic", check_images=False, can_bus_root=str(root) if can_bus else None
+    )
     documents = convert_splits(settings, progress=False)
     return {record["token"]: record for document in documents.values() for record in document["infos"]}
 
@@ -81,8 +82,10 @@ def test_poses_path_ignores_later_ego_poses(world_root, tmp_path):
     tables = moved / "v1.0-synthetic"
     scene_names = {scene["token"]: scene["name"] for scene in json.loads((tables / "scene.json").read_text())}
     sample_scene = {s["token"]: scene_names[s["scene_token"]] for s in json.loads((tables / "sample.json").read_text())}
-    pose_scene = {sd["ego_pose_token"]: sample_scene[sd["sample_token"]]
-                  for sd in json.loads((tables / "sample_data.json").read_text())}
+    pose_scene = {
+        sd["ego_pose_token"]: sample_scene[sd["sample_token"]]
+        for sd in json.loads((tables / "sample_data.json").read_text())
+    }
     path = tables / "ego_pose.json"
     poses = json.loads(path.read_text())
     for pose in poses:

@@ -9,8 +9,8 @@ import shapely
 
 from onedrive.data.nuscenes.ego_status import ego_status_from_poses
 from onedrive.data.nuscenes.geometry import ground_height_in_ego, invert_pose, pose_matrix, transform_points
-from onedrive.io import write_json_atomic
 from onedrive.data.nuscenes.lanes import clip_polyline, resample_polyline
+from onedrive.io import write_json_atomic
 
 
 def test_resample_polyline_equal_arc_length_and_direction():

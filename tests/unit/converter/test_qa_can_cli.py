@@ -50,7 +50,9 @@ def test_omnidrive_files_are_each_optional_and_samples_without_any_are_counted(t
     assert "split tiny_train: 2 of 10 samples have no QA turns" in caplog.text and tokens[-2] in caplog.text
     caplog.clear()
     with caplog.at_level("WARNING", logger="onedrive.data.nuscenes.pipeline"):
-        document = convert_splits(ConverterSettings(str(tiny_world.root), tiny_world.version), ["tiny_train"], progress=False)["tiny_train"]
+        document = convert_splits(
+            ConverterSettings(str(tiny_world.root), tiny_world.version), ["tiny_train"], progress=False
+        )["tiny_train"]
     assert (document["metadata"]["qa_source"], document["metadata"]["samples_without_qa"]) == ("none", 10)
     assert "10 of 10 samples have no QA turns (no QA source: pass --qa" in caplog.text
 

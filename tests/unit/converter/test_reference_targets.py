@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from onedrive.model import OneDriveProcessor, build_tokenizer
 from onedrive.data.nuscenes.converter import ConverterSettings
 from onedrive.data.nuscenes.pipeline import create_infos
-from onedrive.synthetic import SyntheticConfig, make_synthetic
 from onedrive.evaluation.planning import PlanningGroundTruth, collision_steps
+from onedrive.model import OneDriveProcessor, build_tokenizer
+from onedrive.model.configuration_onedrive import OneDriveConfig
+from onedrive.synthetic import SyntheticConfig, make_synthetic
+from onedrive.tiny import tiny_internvl_config
 from onedrive.training.build import build_train_dataset
 from onedrive.training.config import ConfigError, apply_overrides, check_config, load_config
-from onedrive.model.configuration_onedrive import OneDriveConfig
-from onedrive.tiny import tiny_internvl_config
 
 REPO = Path(__file__).resolve().parents[3]
 DEMO_STAGE1 = REPO / "configs" / "demo" / "demo_stage1_perception.py"
@@ -71,7 +71,9 @@ def test_check_config_rejects_an_empty_target_range(world):
 
 
 def test_a_text_loss_on_infos_without_qa_stops_before_any_heavy_work(world, tmp_path):
-    bare = tmp_path / "without_qa"  # the same world without its qa/ folder, converted as real nuScenes would be without --qa
+    bare = (
+        tmp_path / "without_qa"
+    )  # the same world without its qa/ folder, converted as real nuScenes would be without --qa
     shutil.copytree(world, bare, ignore=shutil.ignore_patterns("qa", "infos"))
     create_infos(ConverterSettings(str(bare), "v1.0-synthetic"), bare / "infos", progress=False)
     check_config(demo_config(world))  # the synthetic world's QA: text targets exist
@@ -100,13 +102,17 @@ def test_collision_obstacles_are_every_vehicle_emergency_vehicles_included(world
     ]
     seen = 0
     for record in records:
-        vehicles = [i for i, name in enumerate(record["gt_names"]) if name not in ("pedestrian", "traffic_cone", "barrier")]
+        vehicles = [
+            i for i, name in enumerate(record["gt_names"]) if name not in ("pedestrian", "traffic_cone", "barrier")
+        ]
         has_ambulance = "vehicle.emergency.ambulance" in record["obstacle_categories"]
         seen += has_ambulance
         assert ambulance["token"] not in record["gt_instance_tokens"]  # no detection class
         assert len(record["obstacle_categories"]) == len(vehicles) + has_ambulance
         assert all(category.startswith("vehicle.") for category in record["obstacle_categories"])
-        detection_vehicles = [i for i, c in enumerate(record["obstacle_categories"]) if c != "vehicle.emergency.ambulance"]
+        detection_vehicles = [
+            i for i, c in enumerate(record["obstacle_categories"]) if c != "vehicle.emergency.ambulance"
+        ]
         np.testing.assert_allclose(  # the same boxes and futures as the detection ground truth of those vehicles
             np.asarray(record["obstacle_boxes"]).reshape(-1, 7)[detection_vehicles],
             np.asarray(record["gt_boxes"]).reshape(-1, 9)[vehicles, :7],

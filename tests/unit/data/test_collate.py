@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from onedrive.data import DriveDataset, collate_drive_batch
 from benchmarks.data import benchmark_data
+from onedrive.data import DriveDataset, collate_drive_batch
 from onedrive.schema import DriveBatch
 
 

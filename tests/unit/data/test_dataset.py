@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from onedrive.data import COMMAND_ANSWERS, DriveDataset, PLANNING_QUESTION, collate_drive_batch
+from onedrive.data import COMMAND_ANSWERS, PLANNING_QUESTION, DriveDataset, collate_drive_batch
 from onedrive.errors import InputError
 
 INFOS = "demo_infos_val.json"
@@ -116,7 +116,10 @@ def _set(key, value):
         (lambda r: r["cams"].pop("CAM_BACK"), r"sample 'tok2': camera 'CAM_BACK' missing"),
         (_set("ego_status", [1.0, float("nan"), 0, 0, 0, 1]), r"sample 'tok2': ego_status holds NaN"),
         (_set("ego_status", [1.0, 2.0]), r"sample 'tok2': ego_status must have shape \(6,\), got \(2,\)"),
-        (_set("ego_status", ["4.0", "0.1", "0", "0", "0", "1"]), r"sample 'tok2': ego_status is not a numeric array .*str"),
+        (
+            _set("ego_status", ["4.0", "0.1", "0", "0", "0", "1"]),
+            r"sample 'tok2': ego_status is not a numeric array .*str",
+        ),
         (lambda r: r["gt_boxes"][1].__setitem__(3, float("nan")), r"sample 'tok2': gt_boxes holds NaN .*\[\[1, 3\]\]"),
         (_set("gt_boxes", [[1.0] * 7]), r"sample 'tok2': gt_boxes must have shape \(N, 9\), got \(1, 7\)"),
         (_set("gt_names", ["car"]), r"sample 'tok2': 3 gt_boxes but 1 gt_names"),
@@ -139,8 +142,11 @@ def test_bad_records_raise_naming_the_sample(info_dir, processor, edit, message)
 @pytest.mark.parametrize("name", ["Car", "spaceship"])
 def test_unknown_class_names_are_an_error_naming_file_sample_and_name(info_dir, processor, name):
     _rewrite(info_dir, lambda record: record["gt_names"].__setitem__(0, name))
-    with pytest.raises(InputError, match=rf"info file {info_dir / INFOS}: 1 box\(es\) with an unknown class name "
-                                         rf"\(sample: name\), e.g. tok2: '{name}';"):
+    with pytest.raises(
+        InputError,
+        match=rf"info file {info_dir / INFOS}: 1 box\(es\) with an unknown class name "
+        rf"\(sample: name\), e.g. tok2: '{name}';",
+    ):
         DriveDataset(info_dir / INFOS, info_dir, processor)
 
 
@@ -194,6 +200,9 @@ def test_grayscale_and_rgba_camera_files_are_refused_naming_the_file(info_dir, p
     Image.open(image).convert(mode).save(image)
     dataset = DriveDataset(info_dir / INFOS, info_dir, processor)
     dataset[0]  # other samples still load
-    with pytest.raises(InputError, match=rf"sample 'tok1': image file {image} has PIL mode '{mode}', camera images "
-                                         r"must be 'RGB'"):
+    with pytest.raises(
+        InputError,
+        match=rf"sample 'tok1': image file {image} has PIL mode '{mode}', camera images "
+        r"must be 'RGB'",
+    ):
         dataset[1]

@@ -163,5 +163,9 @@ def test_image_markers_in_the_question_are_refused(processor):
 def test_camera_images_that_are_not_rgb_are_refused_not_converted(processor, mode):
     images, intrinsics, cam2ego = six_cameras()
     images[2] = images[2].convert(mode)
-    with pytest.raises(InputError, match=rf"sample 'tok': CAM_2: camera images must have PIL mode 'RGB' .*got '{mode}'"):
-        processor(images, intrinsics, cam2ego, QUESTION, sample_token="tok", camera_names=[f"CAM_{i}" for i in range(6)])
+    with pytest.raises(
+        InputError, match=rf"sample 'tok': CAM_2: camera images must have PIL mode 'RGB' .*got '{mode}'"
+    ):
+        processor(
+            images, intrinsics, cam2ego, QUESTION, sample_token="tok", camera_names=[f"CAM_{i}" for i in range(6)]
+        )

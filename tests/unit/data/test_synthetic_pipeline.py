@@ -24,8 +24,20 @@ def run_tool(name: str, argv: list[str]) -> None:
 def test_synthetic_world_to_batch(tmp_path, processor, tokenizer, tiny_config):
     world, infos = tmp_path / "world", tmp_path / "infos"
     run_tool("make_synthetic", ["--out", str(world), "--scenes", "2", "--samples-per-scene", "2"])
-    run_tool("create_data", ["nuscenes", "--data-root", str(world), "--version", "v1.0-synthetic", "--out", str(infos),
-                             "--can-bus", str(world)])
+    run_tool(
+        "create_data",
+        [
+            "nuscenes",
+            "--data-root",
+            str(world),
+            "--version",
+            "v1.0-synthetic",
+            "--out",
+            str(infos),
+            "--can-bus",
+            str(world),
+        ],
+    )
     info_file = infos / "nuscenes_infos_synthetic_val.json"
     records = json.loads(info_file.read_text())["infos"]
     assert {record["ego_status_source"] for record in records} == {"can_bus"}
@@ -56,7 +68,9 @@ def test_synthetic_world_to_batch(tmp_path, processor, tokenizer, tiny_config):
         points = np.add(record["gt_num_lidar_pts"], record["gt_num_radar_pts"])
         boxes = np.asarray(record["gt_boxes"])
         inside = (np.abs(boxes[:, :2]) < 51.2).all(axis=1)
-        target = [name in processor.det_classes and n > 0 and ok for name, n, ok in zip(record["gt_names"], points, inside)]
+        target = [
+            name in processor.det_classes and n > 0 and ok for name, n, ok in zip(record["gt_names"], points, inside)
+        ]
         dropped += len(target) - sum(target)
         kept = [name for name, is_target in zip(record["gt_names"], target) if is_target]
         assert [processor.det_classes[label] for label in batch.targets.labels[row]] == kept

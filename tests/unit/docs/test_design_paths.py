@@ -62,7 +62,13 @@ def exists(path: str) -> bool:
 def test_layout_parser_reads_the_tree():
     paths = layout_paths(DESIGN.read_text(encoding="utf-8"))
     # the tree names the top files and the package's nested modules, as full paths
-    assert {"setup.py", "LICENSE", "onedrive/schema.py", "onedrive/model/heads/lane.py", "onedrive/training/run.py"} <= set(paths)
+    assert {
+        "setup.py",
+        "LICENSE",
+        "onedrive/schema.py",
+        "onedrive/model/heads/lane.py",
+        "onedrive/training/run.py",
+    } <= set(paths)
 
 
 def test_every_path_design_md_names_exists():

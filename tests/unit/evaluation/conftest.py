@@ -12,8 +12,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from PIL import Image
 from nuscenes.eval.detection.utils import category_to_detection_name
+from PIL import Image
 from pyquaternion import Quaternion
 
 from onedrive.data.nuscenes.obstacles import is_obstacle
@@ -109,8 +109,14 @@ CATEGORIES = {
     "movable_object.barrier": "barrier",
 }
 ATTRIBUTES = [
-    "vehicle.moving", "vehicle.parked", "vehicle.stopped", "pedestrian.moving", "pedestrian.standing",
-    "pedestrian.sitting_lying_down", "cycle.with_rider", "cycle.without_rider",
+    "vehicle.moving",
+    "vehicle.parked",
+    "vehicle.stopped",
+    "pedestrian.moving",
+    "pedestrian.standing",
+    "pedestrian.sitting_lying_down",
+    "cycle.with_rider",
+    "cycle.without_rider",
 ]
 
 
@@ -124,30 +130,70 @@ def build_nuscenes(root: Path) -> dict:
     Objects: a moving car, a walking pedestrian, a parked truck and a barrier, each tracked over the
     scene. Returns {"root", "version", "scenes": {name: [sample tokens]}, "ego_poses": {sample token: (t, yaw)}}.
     """
-    tables: dict[str, list] = {name: [] for name in (
-        "attribute", "calibrated_sensor", "category", "ego_pose", "instance", "log", "map", "sample",
-        "sample_annotation", "sample_data", "scene", "sensor", "visibility")}
+    tables: dict[str, list] = {
+        name: []
+        for name in (
+            "attribute",
+            "calibrated_sensor",
+            "category",
+            "ego_pose",
+            "instance",
+            "log",
+            "map",
+            "sample",
+            "sample_annotation",
+            "sample_data",
+            "scene",
+            "sensor",
+            "visibility",
+        )
+    }
     tables["sensor"].append({"token": "sensor-lidar", "channel": "LIDAR_TOP", "modality": "lidar"})
-    tables["calibrated_sensor"].append({"token": "cs-lidar", "sensor_token": "sensor-lidar", "translation": [0.94, 0.0, 1.84],
-                                        "rotation": [1.0, 0.0, 0.0, 0.0], "camera_intrinsic": []})
+    tables["calibrated_sensor"].append(
+        {
+            "token": "cs-lidar",
+            "sensor_token": "sensor-lidar",
+            "translation": [0.94, 0.0, 1.84],
+            "rotation": [1.0, 0.0, 0.0, 0.0],
+            "camera_intrinsic": [],
+        }
+    )
     tables["visibility"].append({"token": "4", "level": "v80-100", "description": "visible"})
     for name in ATTRIBUTES:
         tables["attribute"].append({"token": f"attr-{name}", "name": name, "description": name})
     for name in CATEGORIES:
         tables["category"].append({"token": f"cat-{name}", "name": name, "description": name})
-    tables["log"].append({"token": "log-0", "logfile": "log-0", "vehicle": "n015", "date_captured": "2018-08-01",
-                          "location": "boston-seaport"})
+    tables["log"].append(
+        {
+            "token": "log-0",
+            "logfile": "log-0",
+            "vehicle": "n015",
+            "date_captured": "2018-08-01",
+            "location": "boston-seaport",
+        }
+    )
     (root / "maps").mkdir(parents=True)
     Image.new("L", (4, 4)).save(root / "maps" / "map-0.png")
-    tables["map"].append({"token": "map-0", "log_tokens": ["log-0"], "category": "semantic_prior", "filename": "maps/map-0.png"})
+    tables["map"].append(
+        {"token": "map-0", "log_tokens": ["log-0"], "category": "semantic_prior", "filename": "maps/map-0.png"}
+    )
 
     scenes, poses = {}, {}
     for s_index, scene_name in enumerate(["scene-0103", "scene-0061"]):
         scene_token = f"scene-{s_index}"
         samples = [f"s{s_index}-sample-{k}" for k in range(3)]
         scenes[scene_name] = samples
-        tables["scene"].append({"token": scene_token, "name": scene_name, "description": "", "log_token": "log-0",
-                                "nbr_samples": 3, "first_sample_token": samples[0], "last_sample_token": samples[-1]})
+        tables["scene"].append(
+            {
+                "token": scene_token,
+                "name": scene_name,
+                "description": "",
+                "log_token": "log-0",
+                "nbr_samples": 3,
+                "first_sample_token": samples[0],
+                "last_sample_token": samples[-1],
+            }
+        )
         ego_yaw = 0.3 + s_index
         objects = {  # category, attribute, start (x, y) in ego frame, velocity (global m/s), size (w, l, h), yaw
             "car": ("vehicle.car", "vehicle.moving", (12.0, 3.0), (4.0, 1.0), (1.9, 4.5, 1.6), 0.25),
@@ -157,31 +203,72 @@ def build_nuscenes(root: Path) -> dict:
         }
         ann_tokens = {key: [f"s{s_index}-ann-{key}-{k}" for k in range(3)] for key in objects}
         for key, (category, *_rest) in objects.items():
-            tables["instance"].append({"token": f"s{s_index}-inst-{key}", "category_token": f"cat-{category}",
-                                       "nbr_annotations": 3, "first_annotation_token": ann_tokens[key][0],
-                                       "last_annotation_token": ann_tokens[key][-1]})
+            tables["instance"].append(
+                {
+                    "token": f"s{s_index}-inst-{key}",
+                    "category_token": f"cat-{category}",
+                    "nbr_annotations": 3,
+                    "first_annotation_token": ann_tokens[key][0],
+                    "last_annotation_token": ann_tokens[key][-1],
+                }
+            )
         ego_start = np.array([100.0 + 500 * s_index, 200.0])
         rot = np.array([[math.cos(ego_yaw), -math.sin(ego_yaw)], [math.sin(ego_yaw), math.cos(ego_yaw)]])
         for k, token in enumerate(samples):
             timestamp = 1_500_000_000_000_000 + 500_000 * k + 10_000_000 * s_index
             ego_xy = ego_start + rot @ np.array([2.0 * k, 0.0])
             poses[token] = (ego_xy, ego_yaw)
-            tables["sample"].append({"token": token, "timestamp": timestamp, "scene_token": scene_token,
-                                     "prev": samples[k - 1] if k else "", "next": samples[k + 1] if k < 2 else ""})
-            tables["ego_pose"].append({"token": f"pose-{token}", "translation": [*ego_xy, 0.0],
-                                       "rotation": _yaw_quat(ego_yaw), "timestamp": timestamp})
-            tables["sample_data"].append({"token": f"sd-{token}", "sample_token": token, "ego_pose_token": f"pose-{token}",
-                                          "calibrated_sensor_token": "cs-lidar", "filename": f"samples/LIDAR_TOP/{token}.pcd.bin",
-                                          "fileformat": "pcd", "width": 0, "height": 0, "timestamp": timestamp,
-                                          "is_key_frame": True, "prev": "", "next": ""})
+            tables["sample"].append(
+                {
+                    "token": token,
+                    "timestamp": timestamp,
+                    "scene_token": scene_token,
+                    "prev": samples[k - 1] if k else "",
+                    "next": samples[k + 1] if k < 2 else "",
+                }
+            )
+            tables["ego_pose"].append(
+                {
+                    "token": f"pose-{token}",
+                    "translation": [*ego_xy, 0.0],
+                    "rotation": _yaw_quat(ego_yaw),
+                    "timestamp": timestamp,
+                }
+            )
+            tables["sample_data"].append(
+                {
+                    "token": f"sd-{token}",
+                    "sample_token": token,
+                    "ego_pose_token": f"pose-{token}",
+                    "calibrated_sensor_token": "cs-lidar",
+                    "filename": f"samples/LIDAR_TOP/{token}.pcd.bin",
+                    "fileformat": "pcd",
+                    "width": 0,
+                    "height": 0,
+                    "timestamp": timestamp,
+                    "is_key_frame": True,
+                    "prev": "",
+                    "next": "",
+                }
+            )
             for key, (_category, attribute, start, velocity, size, yaw) in objects.items():
                 centre = ego_start + rot @ np.array(start) + np.array(velocity) * 0.5 * k
-                tables["sample_annotation"].append({
-                    "token": ann_tokens[key][k], "sample_token": token, "instance_token": f"s{s_index}-inst-{key}",
-                    "attribute_tokens": [f"attr-{attribute}"] if attribute else [], "visibility_token": "4",
-                    "translation": [*centre, 1.0], "size": list(size), "rotation": _yaw_quat(ego_yaw + yaw),
-                    "num_lidar_pts": 10, "num_radar_pts": 0,
-                    "prev": ann_tokens[key][k - 1] if k else "", "next": ann_tokens[key][k + 1] if k < 2 else ""})
+                tables["sample_annotation"].append(
+                    {
+                        "token": ann_tokens[key][k],
+                        "sample_token": token,
+                        "instance_token": f"s{s_index}-inst-{key}",
+                        "attribute_tokens": [f"attr-{attribute}"] if attribute else [],
+                        "visibility_token": "4",
+                        "translation": [*centre, 1.0],
+                        "size": list(size),
+                        "rotation": _yaw_quat(ego_yaw + yaw),
+                        "num_lidar_pts": 10,
+                        "num_radar_pts": 0,
+                        "prev": ann_tokens[key][k - 1] if k else "",
+                        "next": ann_tokens[key][k + 1] if k < 2 else "",
+                    }
+                )
     version_dir = root / VERSION
     version_dir.mkdir(parents=True)
     for name, rows in tables.items():

@@ -11,9 +11,14 @@ CLASS_RANGE = {"car": 50.0, "pedestrian": 40.0}
 
 def record(token, boxes, names, lidar, radar=None, ego2global=None):
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 9)
-    return {"token": token, "gt_boxes": boxes.tolist(), "gt_names": list(names), "gt_num_lidar_pts": list(lidar),
-            "gt_num_radar_pts": list(radar if radar is not None else [0] * len(boxes)),
-            "ego2global": (np.eye(4) if ego2global is None else ego2global).tolist()}
+    return {
+        "token": token,
+        "gt_boxes": boxes.tolist(),
+        "gt_names": list(names),
+        "gt_num_lidar_pts": list(lidar),
+        "gt_num_radar_pts": list(radar if radar is not None else [0] * len(boxes)),
+        "ego2global": (np.eye(4) if ego2global is None else ego2global).tolist(),
+    }
 
 
 def car(x, y, yaw=0.0, vx=0.0):
@@ -24,7 +29,9 @@ def test_box_prior_clusters_the_evaluable_training_boxes_and_scores_them_by_freq
     # Cars at two spots (three times at (10, 0), once at (-20, 5)); one more car without any point,
     # one beyond the car range, and a class the prior does not know: none of those three may be used.
     records = [
-        record("a", [car(10.0, 0.0, yaw=3.1), car(-20.0, 5.0), car(0.0, 30.0), car(60.0, 0.0)], ["car"] * 4, [5, 5, 0, 5]),
+        record(
+            "a", [car(10.0, 0.0, yaw=3.1), car(-20.0, 5.0), car(0.0, 30.0), car(60.0, 0.0)], ["car"] * 4, [5, 5, 0, 5]
+        ),
         record("b", [car(10.2, 0.0, yaw=-3.1, vx=2.0), car(1.0, 1.0)], ["car", "bus"], [5, 5]),
         record("c", [car(9.8, 0.0, yaw=3.1, vx=4.0)], ["car"], [0], radar=[2]),
     ]
@@ -62,8 +69,13 @@ def test_box_prior_file_puts_the_same_ego_frame_boxes_into_every_sample_in_the_g
 
 
 def test_planning_baselines_blame_a_nan_in_the_info_file_on_the_file_and_sample():
-    good = {"token": "a", "ego_status": [2.0, 0.0, 0.0, 0.0, 0.0, 2.0], "command": 2, "fut_valid": True,
-            "ego_fut_traj": [[float(t), 0.0] for t in range(1, 7)]}
+    good = {
+        "token": "a",
+        "ego_status": [2.0, 0.0, 0.0, 0.0, 0.0, 2.0],
+        "command": 2,
+        "fut_valid": True,
+        "ego_fut_traj": [[float(t), 0.0] for t in range(1, 7)],
+    }
     bad = dict(good, token="b", ego_status=[float("nan"), 0.0, 0.0, 0.0, 0.0, 2.0])
     np.testing.assert_allclose(constant_velocity([good])["a"][:, 0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     with pytest.raises(InputError, match=r"info file x_infos_val.json, sample 'b': ego_status holds NaN or inf"):

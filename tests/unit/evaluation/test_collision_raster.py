@@ -56,9 +56,15 @@ def test_exact_intersection_matches_the_reference_raster_away_from_the_cell_scal
     agent_yaw = rng.uniform(-np.pi, np.pi, size=(num, 6))
     agent_size = np.column_stack([rng.uniform(1.0, 6.0, num), rng.uniform(0.8, 2.5, num)])
     gt = PlanningGroundTruth(
-        tokens=[str(i) for i in range(num)], ego_fut_traj=np.zeros((num, 6, 2)), fut_valid=np.ones(num, bool),
-        agent_sample=np.arange(num), agent_size=agent_size, agent_fut_xy=agent_xy, agent_fut_yaw=agent_yaw,
-        agent_fut_mask=np.ones((num, 6), bool), drivable=None,
+        tokens=[str(i) for i in range(num)],
+        ego_fut_traj=np.zeros((num, 6, 2)),
+        fut_valid=np.ones(num, bool),
+        agent_sample=np.arange(num),
+        agent_size=agent_size,
+        agent_fut_xy=agent_xy,
+        agent_fut_yaw=agent_yaw,
+        agent_fut_mask=np.ones((num, 6), bool),
+        drivable=None,
     )
     exact = collision_steps(traj, gt, np.arange(num))  # (S, 6)
     headings = collision_headings(traj)
@@ -103,9 +109,15 @@ def test_exact_and_raster_answers_differ_only_within_a_quarter_metre_of_contact(
     agent_yaw = rng.uniform(-np.pi, np.pi, size=(num, 6))
     agent_size = np.column_stack([rng.uniform(1.0, 6.0, num), rng.uniform(0.8, 2.5, num)])
     gt = PlanningGroundTruth(
-        tokens=[str(i) for i in range(num)], ego_fut_traj=np.zeros((num, 6, 2)), fut_valid=np.ones(num, bool),
-        agent_sample=np.arange(num), agent_size=agent_size, agent_fut_xy=agent_xy, agent_fut_yaw=agent_yaw,
-        agent_fut_mask=np.ones((num, 6), bool), drivable=None,
+        tokens=[str(i) for i in range(num)],
+        ego_fut_traj=np.zeros((num, 6, 2)),
+        fut_valid=np.ones(num, bool),
+        agent_sample=np.arange(num),
+        agent_size=agent_size,
+        agent_fut_xy=agent_xy,
+        agent_fut_yaw=agent_yaw,
+        agent_fut_mask=np.ones((num, 6), bool),
+        drivable=None,
     )
     exact = collision_steps(traj, gt, np.arange(num))  # (S, 6)
     ego = rectangles(centre, headings, EGO_LENGTH, EGO_WIDTH)

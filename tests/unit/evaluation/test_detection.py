@@ -33,15 +33,23 @@ def gt_submission(nusc, tokens):
         for ann_token in nusc.get("sample", token)["anns"]:
             ann = nusc.get("sample_annotation", ann_token)
             attrs = [nusc.get("attribute", a)["name"] for a in ann["attribute_tokens"]]
-            entries.append({
-                "sample_token": token, "translation": ann["translation"], "size": ann["size"],
-                "rotation": ann["rotation"], "velocity": nusc.box_velocity(ann_token)[:2].tolist(),
-                "detection_name": category_to_detection_name(ann["category_name"]), "detection_score": 1.0,
-                "attribute_name": attrs[0] if attrs else "",
-            })
+            entries.append(
+                {
+                    "sample_token": token,
+                    "translation": ann["translation"],
+                    "size": ann["size"],
+                    "rotation": ann["rotation"],
+                    "velocity": nusc.box_velocity(ann_token)[:2].tolist(),
+                    "detection_name": category_to_detection_name(ann["category_name"]),
+                    "detection_score": 1.0,
+                    "attribute_name": attrs[0] if attrs else "",
+                }
+            )
         results[token] = entries
-    return {"meta": {"use_camera": True, "use_lidar": False, "use_radar": False, "use_map": False, "use_external": False},
-            "results": results}
+    return {
+        "meta": {"use_camera": True, "use_lidar": False, "use_radar": False, "use_map": False, "use_external": False},
+        "results": results,
+    }
 
 
 def all_tokens(tiny_nuscenes):
@@ -53,7 +61,9 @@ def test_ground_truth_scores_perfect_on_present_classes(tiny_nuscenes, nusc, tmp
     split_tokens = tiny_nuscenes["scenes"]["scene-0103"]
     # The file also holds scene-0061's samples: allowed, they are not scored.
     submission = gt_submission(nusc, all_tokens(tiny_nuscenes))
-    metrics = evaluate_detection(submission, split_tokens, tiny_nuscenes["root"], tiny_nuscenes["version"], split, tmp_path)
+    metrics = evaluate_detection(
+        submission, split_tokens, tiny_nuscenes["root"], tiny_nuscenes["version"], split, tmp_path
+    )
     assert metrics["det/classes_present"] == ["barrier", "car", "pedestrian", "truck"]
     assert metrics["det/mAP_present"] == pytest.approx(1.0)
     assert metrics["det/NDS_present"] == pytest.approx(1.0)
@@ -75,10 +85,13 @@ def test_numbers_equal_a_direct_devkit_run(tiny_nuscenes, nusc, tmp_path):
         for entry in entries:
             entry["translation"] = (np.asarray(entry["translation"]) + rng.normal(0, 0.6, 3)).tolist()
             entry["detection_score"] = float(rng.uniform(0.2, 1.0))
-    ours = evaluate_detection(submission, split_tokens, tiny_nuscenes["root"], tiny_nuscenes["version"], "onedrive_eval")
+    ours = evaluate_detection(
+        submission, split_tokens, tiny_nuscenes["root"], tiny_nuscenes["version"], "onedrive_eval"
+    )
     path = write_submission(submission["results"], tmp_path / "direct.json")
-    direct = DetectionEval(nusc, config_factory("detection_cvpr_2019"), str(path), "onedrive_eval",
-                           str(tmp_path / "direct"), verbose=False).main(plot_examples=0, render_curves=False)
+    direct = DetectionEval(
+        nusc, config_factory("detection_cvpr_2019"), str(path), "onedrive_eval", str(tmp_path / "direct"), verbose=False
+    ).main(plot_examples=0, render_curves=False)
     assert ours["det/NDS"] == direct["nd_score"]
     assert ours["det/mAP"] == direct["mean_ap"]
     assert ours["det/mATE"] == direct["tp_errors"]["trans_err"]
@@ -113,9 +126,13 @@ def test_ego_frame_converter_round_trips_through_the_devkit(tiny_nuscenes, nusc)
     np.testing.assert_allclose(first["translation"], ann["translation"], atol=1e-9)
     np.testing.assert_allclose(first["size"], ann["size"], atol=1e-12)
     assert abs(abs(np.dot(first["rotation"], ann["rotation"])) - 1) < 1e-9  # same rotation (q or -q)
-    submission = {"meta": {"use_camera": True, "use_lidar": False, "use_radar": False, "use_map": False,
-                           "use_external": False}, "results": results}
-    metrics = evaluate_detection(submission, split_tokens, tiny_nuscenes["root"], tiny_nuscenes["version"], "onedrive_eval")
+    submission = {
+        "meta": {"use_camera": True, "use_lidar": False, "use_radar": False, "use_map": False, "use_external": False},
+        "results": results,
+    }
+    metrics = evaluate_detection(
+        submission, split_tokens, tiny_nuscenes["root"], tiny_nuscenes["version"], "onedrive_eval"
+    )
     assert metrics["det/mAP_present"] == pytest.approx(1.0)
     assert metrics["det/NDS_present"] == pytest.approx(1.0)  # attributes by default_attribute match the GT's
 
@@ -158,4 +175,6 @@ def test_split_mismatch_with_the_devkit_is_an_error(tiny_nuscenes, nusc):
     split_tokens = tiny_nuscenes["scenes"]["scene-0103"]
     submission = gt_submission(nusc, all_tokens(tiny_nuscenes))
     with pytest.raises(ValueError, match="does not match the info file"):
-        evaluate_detection(submission, split_tokens[:2], tiny_nuscenes["root"], tiny_nuscenes["version"], "onedrive_eval")
+        evaluate_detection(
+            submission, split_tokens[:2], tiny_nuscenes["root"], tiny_nuscenes["version"], "onedrive_eval"
+        )

@@ -26,9 +26,18 @@ def split_records(tiny_nuscenes, infos):
         ego2global[:3, :3] = Quaternion(axis=[0, 0, 1], radians=ego_yaw).rotation_matrix
         ego2global[:2, 3] = ego_xy
         lane = np.column_stack([np.linspace(-20, 30, 11), np.zeros(11), np.zeros(11)])
-        record = infos.make(token, ego2global=ego2global.tolist(), lanes=[lane.tolist()],
-                            qa=[{"question": "What should the ego do?", "answer": f"Keep driving straight in lane {token}.",
-                                 "type": "plan"}])
+        record = infos.make(
+            token,
+            ego2global=ego2global.tolist(),
+            lanes=[lane.tolist()],
+            qa=[
+                {
+                    "question": "What should the ego do?",
+                    "answer": f"Keep driving straight in lane {token}.",
+                    "type": "plan",
+                }
+            ],
+        )
         infos.add_agent(record, "car", np.array(record["ego_fut_traj"]) + [0.0, 4.0])
         records.append(record)
     return records
@@ -39,12 +48,26 @@ def write_ground_truth_predictions(directory: Path, records, nusc_root, version)
     from nuscenes.eval.detection.utils import category_to_detection_name
 
     directory.mkdir()
-    (directory / "planning.json").write_text(json.dumps({r["token"]: {"trajectory": r["ego_fut_traj"]} for r in records}))
-    (directory / "lanes.json").write_text(json.dumps(
-        {r["token"]: [{"points": lane, "score": 1.0} for lane in r["lanes"]] for r in records}))
-    (directory / "text.jsonl").write_text("\n".join(
-        json.dumps({"sample_token": r["token"], "question": qa["question"], "prediction": qa["answer"],
-                    "reference": qa["answer"]}) for r in records for qa in r["qa"]))
+    (directory / "planning.json").write_text(
+        json.dumps({r["token"]: {"trajectory": r["ego_fut_traj"]} for r in records})
+    )
+    (directory / "lanes.json").write_text(
+        json.dumps({r["token"]: [{"points": lane, "score": 1.0} for lane in r["lanes"]] for r in records})
+    )
+    (directory / "text.jsonl").write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "sample_token": r["token"],
+                    "question": qa["question"],
+                    "prediction": qa["answer"],
+                    "reference": qa["answer"],
+                }
+            )
+            for r in records
+            for qa in r["qa"]
+        )
+    )
     nusc = NuScenes(version=version, dataroot=str(nusc_root), verbose=False)
     results = {}
     for r in records:
@@ -52,22 +75,35 @@ def write_ground_truth_predictions(directory: Path, records, nusc_root, version)
         for ann_token in nusc.get("sample", r["token"])["anns"]:
             ann = nusc.get("sample_annotation", ann_token)
             attrs = [nusc.get("attribute", a)["name"] for a in ann["attribute_tokens"]]
-            results[r["token"]].append({
-                "sample_token": r["token"], "translation": ann["translation"], "size": ann["size"],
-                "rotation": ann["rotation"], "velocity": nusc.box_velocity(ann_token)[:2].tolist(),
-                "detection_name": category_to_detection_name(ann["category_name"]), "detection_score": 1.0,
-                "attribute_name": attrs[0] if attrs else ""})
+            results[r["token"]].append(
+                {
+                    "sample_token": r["token"],
+                    "translation": ann["translation"],
+                    "size": ann["size"],
+                    "rotation": ann["rotation"],
+                    "velocity": nusc.box_velocity(ann_token)[:2].tolist(),
+                    "detection_name": category_to_detection_name(ann["category_name"]),
+                    "detection_score": 1.0,
+                    "attribute_name": attrs[0] if attrs else "",
+                }
+            )
     (directory / "detection.json").write_text(json.dumps({"meta": {"use_camera": True}, "results": results}))
 
 
 def test_eval_tool_scores_ground_truth_perfectly_and_writes_outputs(tiny_nuscenes, infos, tmp_path, capsys):
     records = split_records(tiny_nuscenes, infos)
-    info_path = infos.write(tmp_path / "tiny_infos_eval.json", records, data_root=str(tiny_nuscenes["root"]),
-                            version=tiny_nuscenes["version"], split="onedrive_eval")
+    info_path = infos.write(
+        tmp_path / "tiny_infos_eval.json",
+        records,
+        data_root=str(tiny_nuscenes["root"]),
+        version=tiny_nuscenes["version"],
+        split="onedrive_eval",
+    )
     write_ground_truth_predictions(tmp_path / "preds", records, tiny_nuscenes["root"], tiny_nuscenes["version"])
     out = tmp_path / "eval"
-    metrics = eval_main()(["--predictions", str(tmp_path / "preds"), "--infos", str(info_path), "--out", str(out),
-                           "--num-plots", "2"])
+    metrics = eval_main()(
+        ["--predictions", str(tmp_path / "preds"), "--infos", str(info_path), "--out", str(out), "--num-plots", "2"]
+    )
     saved = json.loads((out / "metrics.json").read_text())
     assert saved == json.loads(json.dumps(metrics))
     assert saved["plan/l2_avg"] == 0.0 and saved["plan/collision_avg"] == 0.0 and saved["plan/boundary_avg"] == 0.0
@@ -88,7 +124,9 @@ def test_eval_tool_scores_only_present_files_and_refuses_an_empty_directory(info
     preds.mkdir()
     with pytest.raises(ValueError, match="holds none of"):
         eval_main()(["--predictions", str(preds), "--infos", str(info_path)])
-    (preds / "planning.json").write_text(json.dumps({r["token"]: {"trajectory": r["ego_fut_traj"]} for r in records[:2]}))
+    (preds / "planning.json").write_text(
+        json.dumps({r["token"]: {"trajectory": r["ego_fut_traj"]} for r in records[:2]})
+    )
     with pytest.raises(ValueError, match=r"no prediction for 1 split sample\(s\), e.g. \['s2'\]"):
         eval_main()(["--predictions", str(preds), "--infos", str(info_path)])
     (preds / "planning.json").write_text(json.dumps({r["token"]: {"trajectory": r["ego_fut_traj"]} for r in records}))
@@ -121,7 +159,13 @@ def test_an_output_folder_holds_one_run_and_a_failed_run_leaves_no_metrics(infos
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["plan/l2_avg"] == 0.0 and not any(key.startswith("text/") for key in saved)
     assert sorted(path.name for path in (out / "bev").iterdir()) == ["s0.png"]
-    assert sorted(path.name for path in out.iterdir()) == ["bev", "metrics.json", "metrics.md", "notes.txt", "summary.png"]
+    assert sorted(path.name for path in out.iterdir()) == [
+        "bev",
+        "metrics.json",
+        "metrics.md",
+        "notes.txt",
+        "summary.png",
+    ]
 
 
 def test_predictions_inside_the_output_folder_are_kept_and_the_folder_itself_is_refused_as_output(infos, tmp_path):

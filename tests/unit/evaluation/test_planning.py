@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from benchmarks.evaluation import benchmark_planning
 
+from benchmarks.evaluation import benchmark_planning
 from onedrive.evaluation.planning import (
     EGO_CENTRE_OFFSET,
     PlanningGroundTruth,
@@ -138,7 +138,9 @@ def test_boundary_counts_only_leaving_a_drivable_start(infos):
 
 def test_boundary_respects_holes(infos):
     hole = [[5, -1], [15, -1], [15, 1], [5, 1]]
-    record = infos.make("hole", drivable_area=[{"exterior": [[-50, -10], [50, -10], [50, 10], [-50, 10]], "holes": [hole]}])
+    record = infos.make(
+        "hole", drivable_area=[{"exterior": [[-50, -10], [50, -10], [50, 10], [-50, 10]], "holes": [hole]}]
+    )
     assert score([record], [STRAIGHT])["plan/boundary_1s"] == 1.0
 
 

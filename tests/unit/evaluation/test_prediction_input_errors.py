@@ -18,7 +18,9 @@ def test_a_sample_token_given_twice_in_planning_json_is_an_error(tmp_path):
     path = tmp_path / "planning.json"
     far = [[x, 4.0] for x, _ in TRAJ]
     entries = [("tok-0", TRAJ), ("tok-1", TRAJ), ("tok-0", far)]  # the last copy of tok-0 would win silently
-    path.write_text("{" + ", ".join(f'"{token}": {{"trajectory": {json.dumps(traj)}}}' for token, traj in entries) + "}")
+    path.write_text(
+        "{" + ", ".join(f'"{token}": {{"trajectory": {json.dumps(traj)}}}' for token, traj in entries) + "}"
+    )
     with pytest.raises(InputError, match=r"planning.json: key\(s\) \['tok-0'\] appear twice"):
         load_planning(path, TOKENS)
 
@@ -33,7 +35,9 @@ def test_a_key_twice_in_a_text_jsonl_line_is_an_error_naming_the_line(tmp_path):
 
 def test_numbers_given_as_strings_are_refused(tmp_path):
     planning = tmp_path / "planning.json"
-    planning.write_text(json.dumps({"tok-0": {"trajectory": TRAJ}, "tok-1": {"trajectory": [[str(x), "0.0"] for x, _ in TRAJ]}}))
+    planning.write_text(
+        json.dumps({"tok-0": {"trajectory": TRAJ}, "tok-1": {"trajectory": [[str(x), "0.0"] for x, _ in TRAJ]}})
+    )
     with pytest.raises(InputError, match=r"JSON numbers \(not strings\) for 1 split sample\(s\), e.g. \['tok-1'\]"):
         load_planning(planning, TOKENS)
     lanes = tmp_path / "lanes.json"
@@ -44,9 +48,16 @@ def test_numbers_given_as_strings_are_refused(tmp_path):
 
 
 def test_detection_values_given_as_strings_are_refused(tmp_path):
-    box = {"sample_token": "tok-0", "translation": [1.0, 2.0, 0.0], "size": [2.0, 4.0, 1.5],
-           "rotation": [1.0, 0.0, 0.0, 0.0], "velocity": [0.0, 0.0], "detection_name": "car",
-           "detection_score": "0.5", "attribute_name": ""}
+    box = {
+        "sample_token": "tok-0",
+        "translation": [1.0, 2.0, 0.0],
+        "size": [2.0, 4.0, 1.5],
+        "rotation": [1.0, 0.0, 0.0, 0.0],
+        "velocity": [0.0, 0.0],
+        "detection_name": "car",
+        "detection_score": "0.5",
+        "attribute_name": "",
+    }
     path = tmp_path / "detection.json"
     path.write_text(json.dumps({"meta": {}, "results": {"tok-0": [box], "tok-1": []}}))
     with pytest.raises(InputError, match=r"missing a field or has the wrong length.*\['tok-0'\]"):
@@ -64,9 +75,12 @@ def test_unknown_files_in_a_predictions_folder_are_named_with_the_expected_names
     (folder / "planning.json").write_text(json.dumps({t: {"trajectory": TRAJ} for t in TOKENS}))
     (folder / "lane.json").write_text("{}")
     (folder / "plan.json").write_text("{}")
-    with pytest.raises(InputError, match=r"holds \['lane.json', 'plan.json'\], which are not prediction files; "
-                                         r"the files it may hold are \['detection.json', 'lanes.json', 'navsim.json', "
-                                         r"'planning.json', 'text.jsonl'\]"):
+    with pytest.raises(
+        InputError,
+        match=r"holds \['lane.json', 'plan.json'\], which are not prediction files; "
+        r"the files it may hold are \['detection.json', 'lanes.json', 'navsim.json', "
+        r"'planning.json', 'text.jsonl'\]",
+    ):
         evaluate_predictions(folder, info_path)
     (folder / "lane.json").unlink()
     (folder / "plan.json").unlink()
@@ -82,13 +96,18 @@ def test_unknown_class_names_in_the_info_file_are_an_error(infos, info_factory, 
     folder = tmp_path / "preds"
     folder.mkdir()
     (folder / "planning.json").write_text(json.dumps({t: {"trajectory": TRAJ} for t in TOKENS}))
-    with pytest.raises(InputError, match=rf"info file {info_path}: 1 box\(es\) with an unknown class name "
-                                         rf"\(sample: name\), e.g. tok-0: '{name}'; the class names are \['car', "):
+    with pytest.raises(
+        InputError,
+        match=rf"info file {info_path}: 1 box\(es\) with an unknown class name "
+        rf"\(sample: name\), e.g. tok-0: '{name}'; the class names are \['car', ",
+    ):
         evaluate_predictions(folder, info_path)
 
 
 def test_info_numbers_given_as_strings_are_refused(infos, info_factory, tmp_path):
-    info_path = info_factory([infos.make("tok-0"), infos.make("tok-1", ego_fut_traj=[[str(x), "0.0"] for x, _ in TRAJ])])
+    info_path = info_factory(
+        [infos.make("tok-0"), infos.make("tok-1", ego_fut_traj=[[str(x), "0.0"] for x, _ in TRAJ])]
+    )
     folder = tmp_path / "preds"
     folder.mkdir()
     (folder / "planning.json").write_text(json.dumps({t: {"trajectory": TRAJ} for t in TOKENS}))
@@ -99,9 +118,16 @@ def test_info_numbers_given_as_strings_are_refused(infos, info_factory, tmp_path
 def test_a_detection_submission_with_nan_is_not_written(tmp_path):
     from onedrive.evaluation.detection import write_submission
 
-    box = {"sample_token": "tok-0", "translation": [float("nan"), 2.0, 0.0], "size": [2.0, 4.0, 1.5],
-           "rotation": [1.0, 0.0, 0.0, 0.0], "velocity": [0.0, 0.0], "detection_name": "car",
-           "detection_score": 0.5, "attribute_name": ""}
+    box = {
+        "sample_token": "tok-0",
+        "translation": [float("nan"), 2.0, 0.0],
+        "size": [2.0, 4.0, 1.5],
+        "rotation": [1.0, 0.0, 0.0, 0.0],
+        "velocity": [0.0, 0.0],
+        "detection_name": "car",
+        "detection_score": 0.5,
+        "attribute_name": "",
+    }
     with pytest.raises(ValueError, match=r"cannot write .*detection.json as JSON"):
         write_submission({"tok-0": [box]}, tmp_path / "detection.json")
     assert not (tmp_path / "detection.json").exists()

@@ -28,7 +28,9 @@ def test_planning_extra_samples_are_ignored_and_order_follows_the_split(tmp_path
 
 def test_planning_missing_samples_are_named_with_their_count(tmp_path):
     data = {t: {"trajectory": TRAJ} for t in TOKENS[:2]}
-    with pytest.raises(ValueError, match=r"no prediction for 6 split sample\(s\), e.g. \['tok-2', 'tok-3', 'tok-4', 'tok-5', 'tok-6'\]"):
+    with pytest.raises(
+        ValueError, match=r"no prediction for 6 split sample\(s\), e.g. \['tok-2', 'tok-3', 'tok-4', 'tok-5', 'tok-6'\]"
+    ):
         load_planning(write(tmp_path / "planning.json", data), TOKENS)
 
 
@@ -74,8 +76,13 @@ def test_lanes_checks(tmp_path):
 
 def records_with_qa():
     return [
-        {"token": "a", "qa": [{"question": "How many cars?", "answer": "Two cars.", "type": "count"},
-                              {"question": "What next?", "answer": "Go straight.", "type": "plan"}]},
+        {
+            "token": "a",
+            "qa": [
+                {"question": "How many cars?", "answer": "Two cars.", "type": "count"},
+                {"question": "What next?", "answer": "Go straight.", "type": "plan"},
+            ],
+        },
         {"token": "b", "qa": [{"question": "How many cars?", "answer": "None.", "type": "count"}]},
         {"token": "c", "qa": []},
     ]
@@ -115,5 +122,7 @@ def test_info_file_checks(tmp_path):
     path = write(tmp_path / "infos.json", {"metadata": {}, "infos": [{"token": "a"}, {"token": "a"}]})
     with pytest.raises(ValueError, match=r"duplicated tokens \['a'\]"):
         load_infos(path)
-    metadata, records = load_infos(write(tmp_path / "infos.json", {"metadata": {"split": "val"}, "infos": [{"token": "a"}]}))
+    metadata, records = load_infos(
+        write(tmp_path / "infos.json", {"metadata": {"split": "val"}, "infos": [{"token": "a"}]})
+    )
     assert metadata == {"split": "val"} and records == [{"token": "a"}]

@@ -37,7 +37,9 @@ def test_wrong_answers_score_lower_and_multiple_references_help():
     worse = text_metrics(wrong, [[a] for a in ANSWERS])
     assert worse["text/BLEU-1"] < 0.2 and worse["text/CIDEr"] < 1.0
     one_ref = text_metrics(["there are three cars ahead"], [["three cars are ahead of us"]])
-    two_refs = text_metrics(["there are three cars ahead"], [["three cars are ahead of us", "there are three cars ahead"]])
+    two_refs = text_metrics(
+        ["there are three cars ahead"], [["three cars are ahead of us", "there are three cars ahead"]]
+    )
     assert two_refs["text/ROUGE-L"] > one_ref["text/ROUGE-L"]
 
 
@@ -93,22 +95,38 @@ def test_counting_questions_the_metric_cannot_read_raise():
 
 def test_evaluation_scores_exactly_the_counting_questions(tmp_path):
     records = [
-        {"token": "s0", "qa": [{"question": "Describe the current driving scene.", "answer": "A road.",
-                                "type": "description"},
-                               {"question": BUS_QUESTION, "answer": BUS_ANSWER, "type": "counting"},
-                               {"question": CONE_QUESTION, "answer": CONE_ANSWER, "type": "counting"}]},
+        {
+            "token": "s0",
+            "qa": [
+                {"question": "Describe the current driving scene.", "answer": "A road.", "type": "description"},
+                {"question": BUS_QUESTION, "answer": BUS_ANSWER, "type": "counting"},
+                {"question": CONE_QUESTION, "answer": CONE_ANSWER, "type": "counting"},
+            ],
+        },
         {"token": "s1", "qa": [{"question": CAR_QUESTION, "answer": CAR_ANSWER, "type": "counting"}]},
     ]
     infos = tmp_path / "synthetic_infos_val.json"
     infos.write_text(json.dumps({"metadata": {}, "infos": records}))
-    predictions = {("s0", BUS_QUESTION): "There are 2 buses within 30 meters.",
-                   ("s0", CONE_QUESTION): "There are 2 cars within 30 meters.",
-                   ("s1", CAR_QUESTION): "No idea."}
+    predictions = {
+        ("s0", BUS_QUESTION): "There are 2 buses within 30 meters.",
+        ("s0", CONE_QUESTION): "There are 2 cars within 30 meters.",
+        ("s1", CAR_QUESTION): "No idea.",
+    }
     (tmp_path / "preds").mkdir()
-    (tmp_path / "preds" / "text.jsonl").write_text("\n".join(
-        json.dumps({"sample_token": r["token"], "question": qa["question"], "reference": qa["answer"],
-                    "prediction": predictions.get((r["token"], qa["question"]), "There are 2 buses.")})
-        for r in records for qa in r["qa"]))
+    (tmp_path / "preds" / "text.jsonl").write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "sample_token": r["token"],
+                    "question": qa["question"],
+                    "reference": qa["answer"],
+                    "prediction": predictions.get((r["token"], qa["question"]), "There are 2 buses."),
+                }
+            )
+            for r in records
+            for qa in r["qa"]
+        )
+    )
     metrics = evaluate_predictions(tmp_path / "preds", infos, out_dir=tmp_path / "eval", num_plots=0)
     saved = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert saved["text/num_pairs"] == 4 and saved["text/num_counting_questions"] == 3

@@ -17,7 +17,9 @@ from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 LORA_TARGETS = r"model\.language_model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)"
 
 
-def perturb(module: torch.nn.Module, seed: int, names=("to_query", "to_key", "query_self_attn.o_proj", "lora_B")) -> None:
+def perturb(
+    module: torch.nn.Module, seed: int, names=("to_query", "to_key", "query_self_attn.o_proj", "lora_B")
+) -> None:
     """Give zero-initialised weights (3D embeddings, query self-attention output, LoRA B) values, as training would."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -28,7 +30,9 @@ def perturb(module: torch.nn.Module, seed: int, names=("to_query", "to_key", "qu
 
 @pytest.fixture(scope="session")
 def internvl_dir(tmp_path_factory):
-    return save_tiny_internvl(tmp_path_factory.mktemp("internvl") / "tiny", tiny_internvl_config(image_token_id=IMAGE_TOKEN_ID))
+    return save_tiny_internvl(
+        tmp_path_factory.mktemp("internvl") / "tiny", tiny_internvl_config(image_token_id=IMAGE_TOKEN_ID)
+    )
 
 
 @pytest.fixture
@@ -84,6 +88,9 @@ def add_lora(model):
 @pytest.fixture
 def helpers():
     return SimpleNamespace(
-        same_parameters=same_parameters, same_predictions=same_predictions, add_lora=add_lora,
-        save_processor=save_processor, perturb=perturb,
+        same_parameters=same_parameters,
+        same_predictions=same_predictions,
+        add_lora=add_lora,
+        save_processor=save_processor,
+        perturb=perturb,
     )

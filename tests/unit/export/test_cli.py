@@ -21,14 +21,30 @@ def test_cli_exports_a_trainer_checkpoint(trained_model, tmp_path, helpers):
     inner.save_pretrained(checkpoint)
     helpers.save_processor(inner, checkpoint)
     torch.save({"state": {}}, checkpoint / "optimizer.pt")
-    (tmp_path / "run" / "experiment.json").write_text(json.dumps({"name": "cli", "recipe": {"lora_rank": 4, "lora_alpha": 8}}))
+    (tmp_path / "run" / "experiment.json").write_text(
+        json.dumps({"name": "cli", "recipe": {"lora_rank": 4, "lora_alpha": 8}})
+    )
     metrics = tmp_path / "metrics.json"
     metrics.write_text(json.dumps({"planning": {"l2_avg_stp3": 0.75}}))
     out = tmp_path / "exported"
     result = subprocess.run(
-        [sys.executable, str(TOOL), str(checkpoint), "--out", str(out), "--dtype", "fp16", "--metrics", str(metrics),
-         "--max-shard-size", "200KB"],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            str(TOOL),
+            str(checkpoint),
+            "--out",
+            str(out),
+            "--dtype",
+            "fp16",
+            "--metrics",
+            str(metrics),
+            "--max-shard-size",
+            "200KB",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"exported {out}" in result.stdout

@@ -54,9 +54,19 @@ def place_in_cache(folder: Path, cache: Path, repo_id: str, commit: str) -> None
 def test_repo_id_loads_from_the_cache_offline(final_run, tmp_path):
     exported = export_checkpoint(final_run[0], tmp_path / "exported", dtype="fp32")
     place_in_cache(exported, tmp_path / "hub", REPO_ID, COMMIT)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HOME": str(tmp_path / "home")}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_HUB_CACHE": str(tmp_path / "hub"),
+        "HF_HOME": str(tmp_path / "home"),
+    }
     result = subprocess.run(
-        [sys.executable, "-c", LOAD_OFFLINE, REPO_ID, str(exported)], env=env, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-c", LOAD_OFFLINE, REPO_ID, str(exported)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "loaded offline" in result.stdout

@@ -47,8 +47,11 @@ def test_killed_export_is_cleaned_by_the_next_one(final_run, tmp_path, capsys):
     """tools/export.py in a process killed with SIGKILL once its staging folder exists, then a second export."""
     folder, _ = final_run
     out = tmp_path / "exported"
-    killed = subprocess.Popen([sys.executable, str(TOOL), str(folder), "--out", str(out), "--dtype", "fp32"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    killed = subprocess.Popen(
+        [sys.executable, str(TOOL), str(folder), "--out", str(out), "--dtype", "fp32"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 240
     while not leftovers(out) and killed.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)

@@ -17,11 +17,20 @@ def write_trainer_checkpoint(helpers, inner, run_dir, with_experiment=True):
     inner.save_pretrained(checkpoint)
     helpers.save_processor(inner, checkpoint)
     torch.save({"state": {}, "param_groups": []}, checkpoint / "optimizer.pt")
-    (checkpoint / "trainer_state.json").write_text(json.dumps(
-        {"global_step": 3, "max_steps": 3, "epoch": 1.0, "log_history": [{"loss": 1.25, "learning_rate": 1e-4, "step": 3}]}
-    ))
+    (checkpoint / "trainer_state.json").write_text(
+        json.dumps(
+            {
+                "global_step": 3,
+                "max_steps": 3,
+                "epoch": 1.0,
+                "log_history": [{"loss": 1.25, "learning_rate": 1e-4, "step": 3}],
+            }
+        )
+    )
     if with_experiment:
-        (run_dir / "experiment.json").write_text(json.dumps({"name": "tiny-stage1", "recipe": {"lora_rank": 4, "lora_alpha": 8}}))
+        (run_dir / "experiment.json").write_text(
+            json.dumps({"name": "tiny-stage1", "recipe": {"lora_rank": 4, "lora_alpha": 8}})
+        )
     return checkpoint
 
 

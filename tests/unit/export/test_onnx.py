@@ -24,21 +24,47 @@ def compare_with_predict(outputs: dict, model, batch, tolerance):
     full = model.predict(batch)
     plan_only = model.predict(batch, tasks=("plan",))
     if "det_boxes" in outputs:
-        torch.testing.assert_close(torch.as_tensor(outputs["det_boxes"]), torch.stack([d.boxes for d in full.detections]), rtol=tolerance, atol=tolerance)
-        torch.testing.assert_close(torch.as_tensor(outputs["det_scores"]), torch.stack([d.scores for d in full.detections]), rtol=tolerance, atol=tolerance)
+        torch.testing.assert_close(
+            torch.as_tensor(outputs["det_boxes"]),
+            torch.stack([d.boxes for d in full.detections]),
+            rtol=tolerance,
+            atol=tolerance,
+        )
+        torch.testing.assert_close(
+            torch.as_tensor(outputs["det_scores"]),
+            torch.stack([d.scores for d in full.detections]),
+            rtol=tolerance,
+            atol=tolerance,
+        )
         assert torch.equal(torch.as_tensor(outputs["det_labels"]), torch.stack([d.labels for d in full.detections]))
-        torch.testing.assert_close(torch.as_tensor(outputs["lane_points"]), torch.stack([lane.points for lane in full.lanes]), rtol=tolerance, atol=tolerance)
-        torch.testing.assert_close(torch.as_tensor(outputs["lane_scores"]), torch.stack([lane.scores for lane in full.lanes]), rtol=tolerance, atol=tolerance)
+        torch.testing.assert_close(
+            torch.as_tensor(outputs["lane_points"]),
+            torch.stack([lane.points for lane in full.lanes]),
+            rtol=tolerance,
+            atol=tolerance,
+        )
+        torch.testing.assert_close(
+            torch.as_tensor(outputs["lane_scores"]),
+            torch.stack([lane.scores for lane in full.lanes]),
+            rtol=tolerance,
+            atol=tolerance,
+        )
     expected = plan_only if "det_boxes" not in outputs else full
-    torch.testing.assert_close(torch.as_tensor(outputs["trajectory"]), expected.trajectory, rtol=tolerance, atol=tolerance)
-    torch.testing.assert_close(torch.as_tensor(outputs["mode_logits"]), expected.trajectory_modes.mode_logits, rtol=tolerance, atol=tolerance)
+    torch.testing.assert_close(
+        torch.as_tensor(outputs["trajectory"]), expected.trajectory, rtol=tolerance, atol=tolerance
+    )
+    torch.testing.assert_close(
+        torch.as_tensor(outputs["mode_logits"]), expected.trajectory_modes.mode_logits, rtol=tolerance, atol=tolerance
+    )
 
 
 @pytest.fixture(scope="module")
 def three_layer_model(tmp_path_factory, request):
     from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 
-    folder = save_tiny_internvl(tmp_path_factory.mktemp("ivl3") / "tiny", tiny_internvl_config(num_hidden_layers=3), seed=1)
+    folder = save_tiny_internvl(
+        tmp_path_factory.mktemp("ivl3") / "tiny", tiny_internvl_config(num_hidden_layers=3), seed=1
+    )
     model = load_onedrive(folder, task_layers=[0, 1], azimuth_prior_logit=5.0)
     randomise_initial_values(model, std=0.05, seed=5)  # as after training
     return model

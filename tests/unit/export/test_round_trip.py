@@ -9,8 +9,8 @@ from model_helpers import make_batch
 from transformers import AutoConfig, AutoModel, AutoProcessor
 
 from onedrive import OneDriveConfig, OneDriveForDriving
-from onedrive.model import OneDriveProcessor
 from onedrive.export import export_checkpoint, load_model
+from onedrive.model import OneDriveProcessor
 
 
 def test_fp32_export_loads_back_identical(final_run, tmp_path, helpers):
@@ -39,14 +39,23 @@ def test_auto_classes_resolve_without_remote_code(final_run, tmp_path, helpers):
 
 def test_folder_files_and_model_card(final_run, tmp_path):
     folder, _ = final_run
-    (folder.parent / "metrics.json").write_text(json.dumps({"planning": {"l2_avg_stp3": 0.5}, "detection": {"nds": 0.25}}))
+    (folder.parent / "metrics.json").write_text(
+        json.dumps({"planning": {"l2_avg_stp3": 0.5}, "detection": {"nds": 0.25}})
+    )
     try:
         out = export_checkpoint(folder, tmp_path / "exported", dtype="fp32", repo_id="org/onedrive-tiny")
     finally:
         (folder.parent / "metrics.json").unlink()
     names = {path.name for path in out.iterdir()}
-    assert {"config.json", "model.safetensors", "generation_config.json", "README.md", "processor_config.json",
-            "tokenizer.json", "tokenizer_config.json"} <= names
+    assert {
+        "config.json",
+        "model.safetensors",
+        "generation_config.json",
+        "README.md",
+        "processor_config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    } <= names
     assert json.loads((out / "generation_config.json").read_text())["do_sample"] is False
     card = ModelCard.load(out / "README.md")
     assert card.data.library_name == "transformers" and card.data.license == "apache-2.0"

@@ -8,7 +8,9 @@ from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 
 @pytest.fixture(scope="session")
 def internvl_dir(tmp_path_factory):
-    return save_tiny_internvl(tmp_path_factory.mktemp("internvl") / "tiny", tiny_internvl_config(image_token_id=IMAGE_TOKEN_ID))
+    return save_tiny_internvl(
+        tmp_path_factory.mktemp("internvl") / "tiny", tiny_internvl_config(image_token_id=IMAGE_TOKEN_ID)
+    )
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 import math
 
 import torch
-
 from model_helpers import load_onedrive, logits_through_the_images, make_batch, make_camera
 
 from onedrive.model.azimuth_prior import rig_centre
@@ -16,10 +15,17 @@ def test_prior_leaves_the_vlm_path_alone_and_changes_the_image_keys_in_driving_m
     """Without driving inputs the model is InternVL; with them the image tokens' keys carry the harmonics."""
     plain, prior = load_onedrive(internvl_dir), load_onedrive(internvl_dir, azimuth_prior_logit=PEAK)
     batch = make_batch(text_lengths=(4,))
-    torch.testing.assert_close(logits_through_the_images(prior, batch, driving=False),
-                               logits_through_the_images(plain, batch, driving=False), rtol=0, atol=1e-6)
-    assert not torch.allclose(logits_through_the_images(prior, batch, driving=True),
-                              logits_through_the_images(prior, batch, driving=False), atol=1e-3)
+    torch.testing.assert_close(
+        logits_through_the_images(prior, batch, driving=False),
+        logits_through_the_images(plain, batch, driving=False),
+        rtol=0,
+        atol=1e-6,
+    )
+    assert not torch.allclose(
+        logits_through_the_images(prior, batch, driving=True),
+        logits_through_the_images(prior, batch, driving=False),
+        atol=1e-3,
+    )
 
 
 def test_prior_adds_the_dirichlet_kernel_of_the_azimuth_difference(internvl_dir):

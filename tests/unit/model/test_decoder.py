@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from model_helpers import IMAGE_TOKEN_ID, load_onedrive
 
 from onedrive.model.decoder import QueryRouting
@@ -19,7 +18,10 @@ def positions_of(types: torch.Tensor, wanted) -> torch.Tensor:
 @pytest.mark.parametrize(
     "types",
     [
-        [[TEXT, IMAGE, IMAGE, DET, DET, LANE, PLAN, TEXT, TEXT], [IMAGE, DET, DET, LANE, PLAN, TEXT, IMAGE, TEXT, TEXT]],
+        [
+            [TEXT, IMAGE, IMAGE, DET, DET, LANE, PLAN, TEXT, TEXT],
+            [IMAGE, DET, DET, LANE, PLAN, TEXT, IMAGE, TEXT, TEXT],
+        ],
         [[TEXT, IMAGE, DET, PLAN, PLAN, TEXT], [IMAGE, IMAGE, DET, PLAN, PLAN, TEXT]],  # no lane query: empty group
     ],
 )
@@ -33,8 +35,13 @@ def test_routed_ffn_equals_each_ffn_on_its_own_tokens(internvl_dir, types):
     hidden = torch.randn(*types.shape, 64)
     unused = torch.zeros(0)  # the 3D embeddings play no part in the FFN
     routing = QueryRouting(
-        unused, unused, positions_of(types, [TEXT, IMAGE]), positions_of(types, [DET]), positions_of(types, [LANE]),
-        positions_of(types, [PLAN]), unused,
+        unused,
+        unused,
+        positions_of(types, [TEXT, IMAGE]),
+        positions_of(types, [DET]),
+        positions_of(types, [LANE]),
+        positions_of(types, [PLAN]),
+        unused,
     )
     with torch.no_grad():
         routed = layer.routed_ffn(hidden, routing)
@@ -50,7 +57,12 @@ def describe(layout: TokenLayout) -> list[str]:
     rows = []
     for row in range(layout.attention_mask.shape[0]):
         chars = ["t" if real else "_" for real in layout.attention_mask[row].tolist()]
-        for index, char in ((layout.image_index, "i"), (layout.det_index, "d"), (layout.lane_index, "l"), (layout.plan_index, "p")):
+        for index, char in (
+            (layout.image_index, "i"),
+            (layout.det_index, "d"),
+            (layout.lane_index, "l"),
+            (layout.plan_index, "p"),
+        ):
             for position in index[row].tolist():
                 chars[position] = char
         rows.append("".join(chars))

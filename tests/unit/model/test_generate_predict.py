@@ -1,7 +1,6 @@
 """generate continues the prefill's KV cache; predict and its early exit."""
 
 import torch
-
 from model_helpers import load_onedrive, make_batch, select
 
 from onedrive.model.heads.planning import PlanningOutput
@@ -14,8 +13,14 @@ def _uncached_greedy(model, batch: DriveBatch, steps: int) -> torch.Tensor:
     tokens = []
     for _ in range(steps):
         with torch.no_grad():
-            logits = model(input_ids=ids, attention_mask=mask, pixel_values=batch.pixel_values, camera=batch.camera,
-                           ego_status=batch.ego_status, command=batch.command).logits
+            logits = model(
+                input_ids=ids,
+                attention_mask=mask,
+                pixel_values=batch.pixel_values,
+                camera=batch.camera,
+                ego_status=batch.ego_status,
+                command=batch.command,
+            ).logits
         token = logits[:, -1].argmax(-1)
         tokens.append(token)
         ids = torch.cat([ids, token[:, None]], dim=1)
@@ -41,7 +46,9 @@ def test_batched_generate_equals_one_by_one(internvl_dir):
     for row in range(2):
         alone = model.generate(select(batch, row), max_new_tokens=6)
         assert torch.equal(together.sequences[row], alone.sequences[0])
-        torch.testing.assert_close(together.prediction.trajectory[row], alone.prediction.trajectory[0], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(
+            together.prediction.trajectory[row], alone.prediction.trajectory[0], rtol=1e-5, atol=1e-5
+        )
 
 
 def test_generate_returns_the_structured_outputs_of_its_prefill(internvl_dir):
@@ -92,15 +99,22 @@ def test_predict_stops_after_the_last_task_layer_and_equals_the_full_pass_there(
     assert torch.equal(torch.stack([d.boxes for d in early.detections]), top_boxes)
     assert torch.equal(torch.stack([d.scores for d in early.detections]), top_scores)
     # The last layer's heads would have given something else: the predictions are not the final layer's.
-    assert not torch.equal(deep.planning[1].trajectories, model.plan_head(
-        deep_final_plan_states(model, batch), batch.ego_status, batch.command).trajectories)
+    assert not torch.equal(
+        deep.planning[1].trajectories,
+        model.plan_head(deep_final_plan_states(model, batch), batch.ego_status, batch.command).trajectories,
+    )
 
 
 def deep_final_plan_states(model, batch):
     """The planning tokens' normed states after the last decoder layer (B, N_plan, H)."""
     with torch.no_grad():
         layout, output = model._prefill(
-            batch.input_ids, batch.attention_mask, batch.pixel_values, batch.camera, batch.ego_status, batch.command,
+            batch.input_ids,
+            batch.attention_mask,
+            batch.pixel_values,
+            batch.camera,
+            batch.ego_status,
+            batch.command,
             driving=True,
         )
     return layout.gather(output.last_hidden_state, layout.plan_index)

@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from model_helpers import load_onedrive, make_batch
 
 from onedrive import OneDriveConfig
@@ -98,7 +97,10 @@ def _settings(**task):
         (dict(num_det_queries=0), "num_det_queries': 0"),
         (dict(plan_dims=4), "plan_dims must be 2.*got 4"),
         (dict(position_range=[0, 0, 0, -1, 1, 1]), "position_range"),
-        (dict(image_position_range=[-1, -1, 0, 1, 1]), r"image_position_range must be \[x_min, .* got \[-1.0, -1.0, 0.0, 1.0, 1.0\]"),
+        (
+            dict(image_position_range=[-1, -1, 0, 1, 1]),
+            r"image_position_range must be \[x_min, .* got \[-1.0, -1.0, 0.0, 1.0, 1.0\]",
+        ),
         (dict(task_ffn_init="copy"), "task_ffn_init must be 'random' or 'pretrained', got 'copy'"),
         (dict(task_layers=[5]), r"task_layers must be indices in \[0, 1\].*got \[5\]"),
         (dict(det_classes=["car", "car"]), "unique"),
@@ -109,7 +111,10 @@ def _settings(**task):
         (dict(plan_step_seconds=0.0), "plan_step_seconds must be > 0, got 0.0"),
         (dict(plan_mode_target="best"), "plan_mode_target must be 'winner' or 'soft', got 'best'"),
         (dict(plan_mode_temperature=-0.5), r"plan_mode_temperature must be > 0 \(metres\), got -0.5"),
-        (dict(plan_anchor="constant_velocity", ego_status_dim=1), r"reads \(vx, vy\) from ego_status; ego_status_dim is 1"),
+        (
+            dict(plan_anchor="constant_velocity", ego_status_dim=1),
+            r"reads \(vx, vy\) from ego_status; ego_status_dim is 1",
+        ),
         (dict(plan_anchor="constant_velocity", use_ego_status=False), "which use_ego_status=False hides"),
     ],
 )

@@ -51,14 +51,20 @@ def test_a_hub_repository_id_still_goes_to_the_hub_loader(tmp_path, monkeypatch)
 
 
 def test_from_internvl_on_a_onedrive_folder_says_what_it_expected(onedrive_dir):
-    with pytest.raises(InputError, match=r"config\.json has model_type 'onedrive'; expected an InternVL3 checkpoint "
-                       r".*'internvl'.*OneDriveForDriving\.from_pretrained"):
+    with pytest.raises(
+        InputError,
+        match=r"config\.json has model_type 'onedrive'; expected an InternVL3 checkpoint "
+        r".*'internvl'.*OneDriveForDriving\.from_pretrained",
+    ):
         OneDriveForDriving.from_internvl(str(onedrive_dir))
 
 
 def test_from_pretrained_on_an_internvl_folder_says_what_it_expected(internvl_dir):
-    with pytest.raises(InputError, match=r"config\.json has model_type 'internvl'; expected a OneDrive model "
-                       r".*'onedrive'.*OneDriveForDriving\.from_internvl"):
+    with pytest.raises(
+        InputError,
+        match=r"config\.json has model_type 'internvl'; expected a OneDrive model "
+        r".*'onedrive'.*OneDriveForDriving\.from_internvl",
+    ):
         OneDriveForDriving.from_pretrained(internvl_dir)
 
 

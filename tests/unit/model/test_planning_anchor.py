@@ -1,8 +1,8 @@
 """plan_anchor = constant_velocity: the planning head predicts corrections to holding the current velocity."""
 
 import torch
-
 from model_helpers import load_onedrive, make_batch
+
 from onedrive.model.configuration_onedrive import OneDriveTaskConfig
 from onedrive.model.heads.planning import PlanningHead
 
@@ -34,7 +34,10 @@ def test_anchor_leaves_the_heading_alone():
     without, with_anchor = plain(states, ego_status, command), anchored(states, ego_status, command)
     times = 0.25 * torch.arange(1, 9.0)  # (T,)
     torch.testing.assert_close(with_anchor.trajectories[..., 2], without.trajectories[..., 2])
-    torch.testing.assert_close(with_anchor.trajectories[..., :2], without.trajectories[..., :2] + (times[:, None] * ego_status[:, None, :2])[:, None])
+    torch.testing.assert_close(
+        with_anchor.trajectories[..., :2],
+        without.trajectories[..., :2] + (times[:, None] * ego_status[:, None, :2])[:, None],
+    )
 
 
 def test_model_with_a_silent_decoder_plans_constant_velocity(internvl_dir):

@@ -27,9 +27,12 @@ def pass_through_head() -> PlanningHead:
 def test_decode_takes_the_best_mode_of_the_given_command():
     ego = [0.0] * HIDDEN
     modes = [
-        [3.0, 3.0, 3.0, 3.0, 5.0, 0.0], [3.0, 3.0, 3.0, 3.0, 0.1, 0.0],  # command 0: the best score overall
-        [1.0, 0.0, 1.0, 0.0, 0.2, 0.0], [1.0, 1.0, 0.0, 1.0, 0.9, 0.0],  # command 1
-        [0.5, 0.0, 0.5, 0.0, 4.0, 0.0], [2.0, 0.0, 2.0, 0.0, 1.0, 0.0],  # command 2
+        [3.0, 3.0, 3.0, 3.0, 5.0, 0.0],
+        [3.0, 3.0, 3.0, 3.0, 0.1, 0.0],  # command 0: the best score overall
+        [1.0, 0.0, 1.0, 0.0, 0.2, 0.0],
+        [1.0, 1.0, 0.0, 1.0, 0.9, 0.0],  # command 1
+        [0.5, 0.0, 0.5, 0.0, 4.0, 0.0],
+        [2.0, 0.0, 2.0, 0.0, 1.0, 0.0],  # command 2
     ]
     plan_states = torch.tensor([ego, *modes]).expand(2, -1, -1)  # (B, 1 + C·M, H)
     command = torch.tensor([1, 2])
@@ -37,11 +40,14 @@ def test_decode_takes_the_best_mode_of_the_given_command():
 
     # Sample 0 (command 1): modes [(1, 0), (2, 0)] scoring 0.2 and [(1, 1), (1, 2)] scoring 0.9.
     # Sample 1 (command 2): modes [(0.5, 0), (1, 0)] scoring 4 and [(2, 0), (4, 0)] scoring 1.
-    expected_modes = torch.tensor([
-        [[[1.0, 0.0], [2.0, 0.0]], [[1.0, 1.0], [1.0, 2.0]]],
-        [[[0.5, 0.0], [1.0, 0.0]], [[2.0, 0.0], [4.0, 0.0]]],
-    ])  # (B, M, T, D)
+    expected_modes = torch.tensor(
+        [
+            [[[1.0, 0.0], [2.0, 0.0]], [[1.0, 1.0], [1.0, 2.0]]],
+            [[[0.5, 0.0], [1.0, 0.0]], [[2.0, 0.0], [4.0, 0.0]]],
+        ]
+    )  # (B, M, T, D)
     torch.testing.assert_close(output.trajectories, expected_modes, rtol=0, atol=1e-6)
     torch.testing.assert_close(output.mode_logits, torch.tensor([[0.2, 0.9], [4.0, 1.0]]), rtol=0, atol=1e-6)
-    torch.testing.assert_close(output.best(), torch.tensor([[[1.0, 1.0], [1.0, 2.0]], [[0.5, 0.0], [1.0, 0.0]]]),
-                               rtol=0, atol=1e-6)
+    torch.testing.assert_close(
+        output.best(), torch.tensor([[[1.0, 1.0], [1.0, 2.0]], [[0.5, 0.0], [1.0, 0.0]]]), rtol=0, atol=1e-6
+    )

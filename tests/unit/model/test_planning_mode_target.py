@@ -22,7 +22,9 @@ def modes_at(offsets, logits):
 def test_soft_target_is_the_softmax_of_the_negative_errors_over_the_temperature():
     # Mean L1 over (x, y) of mode m is offsets[m] / 2: errors (0.1, 0.5, 1.0) m.
     output = modes_at([0.2, 1.0, 2.0], [0.3, -0.2, 0.1])
-    losses = head(plan_mode_target="soft", plan_mode_temperature=0.25).loss(output, torch.zeros(1, 6, 2), torch.ones(1, 6))
+    losses = head(plan_mode_target="soft", plan_mode_temperature=0.25).loss(
+        output, torch.zeros(1, 6, 2), torch.ones(1, 6)
+    )
     target = F.softmax(-torch.tensor([0.1, 0.5, 1.0]) / 0.25, dim=0)
     predicted = F.softmax(output.mode_logits.detach()[0], dim=0)
     expected = -(target * predicted.log()).sum()
@@ -34,7 +36,9 @@ def test_soft_target_is_the_softmax_of_the_negative_errors_over_the_temperature(
 def test_soft_loss_is_the_target_entropy_when_the_scores_match_and_winner_is_the_one_hot_cross_entropy():
     errors = torch.tensor([0.1, 0.5, 1.0])
     matching = modes_at([0.2, 1.0, 2.0], (-errors / 0.5).tolist())
-    soft = head(plan_mode_target="soft", plan_mode_temperature=0.5).loss(matching, torch.zeros(1, 6, 2), torch.ones(1, 6))
+    soft = head(plan_mode_target="soft", plan_mode_temperature=0.5).loss(
+        matching, torch.zeros(1, 6, 2), torch.ones(1, 6)
+    )
     target = F.softmax(-errors / 0.5, dim=0)
     assert soft["plan_cls"].item() == pytest.approx(-(target * target.log()).sum().item(), abs=1e-6)
     soft["plan_cls"].backward()

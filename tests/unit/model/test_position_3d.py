@@ -1,7 +1,6 @@
 """3D position embeddings: frustum geometry of the image tokens."""
 
 import torch
-
 from model_helpers import load_onedrive, make_camera
 
 from onedrive.model.position_3d import image_token_pixel_centres, invert_3x3
@@ -32,7 +31,9 @@ def test_frustum_points_lie_on_the_pixel_rays(internvl_dir):
 def test_closed_form_inverse_equals_linalg_inverse():
     generator = torch.Generator().manual_seed(0)
     intrinsics = torch.eye(3).repeat(2, 3, 1, 1)  # (B, N_cam, 3, 3)
-    intrinsics[..., :2, :] += torch.rand(2, 3, 2, 3, generator=generator) * torch.tensor([[800.0, 5.0, 900.0], [0.0, 800.0, 500.0]])
+    intrinsics[..., :2, :] += torch.rand(2, 3, 2, 3, generator=generator) * torch.tensor(
+        [[800.0, 5.0, 900.0], [0.0, 800.0, 500.0]]
+    )
     inverse = invert_3x3(intrinsics)
     torch.testing.assert_close(inverse, torch.linalg.inv(intrinsics.double()).float(), rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(inverse @ intrinsics, torch.eye(3).expand(2, 3, 3, 3), rtol=0, atol=1e-5)
@@ -55,5 +56,7 @@ def test_the_official_ranges_are_the_defaults_and_the_image_frustum_uses_its_own
     encoder.head.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
     points = torch.tensor([56.0, -30.0, 8.0]).expand(1, 1, 1, 4, 3)  # (B, N_cam, T_cam, D, 3): beyond ±51.2 m / z 3 m
     encoder(points)
-    expected = (torch.tensor([56.0, -30.0, 8.0]) + torch.tensor([61.2, 61.2, 10.0])) / torch.tensor([122.4, 122.4, 20.0])
+    expected = (torch.tensor([56.0, -30.0, 8.0]) + torch.tensor([61.2, 61.2, 10.0])) / torch.tensor(
+        [122.4, 122.4, 20.0]
+    )
     torch.testing.assert_close(seen[0].view(4, 3), expected.expand(4, 3))

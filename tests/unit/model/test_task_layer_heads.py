@@ -2,7 +2,6 @@
 after the last task layer take no part in any driving loss."""
 
 import torch
-
 from model_helpers import load_onedrive, make_batch
 
 from onedrive.model.initial_values import randomise_initial_values

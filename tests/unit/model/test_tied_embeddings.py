@@ -34,7 +34,7 @@ def source_tensors(folder) -> dict[str, torch.Tensor]:
     renamed = {}
     for key, tensor in load_file(folder / "model.safetensors").items():
         prefix = next(prefix for prefix in FILE_PREFIXES if key.startswith(prefix))
-        renamed[FILE_PREFIXES[prefix] + key[len(prefix):]] = tensor
+        renamed[FILE_PREFIXES[prefix] + key[len(prefix) :]] = tensor
     return renamed
 
 

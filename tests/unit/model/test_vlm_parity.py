@@ -2,16 +2,17 @@
 
 import pytest
 import torch
-from transformers import InternVLForConditionalGeneration
-
 from model_helpers import load_onedrive, logits_through_the_images, make_batch, make_prompt
+from transformers import InternVLForConditionalGeneration
 
 from onedrive.model.internvl_weights import is_task_module_key
 
 
 @pytest.mark.parametrize("attn_implementation", ["eager", "sdpa"])
 def test_logits_equal_internvl(internvl_dir, attn_implementation):
-    reference = InternVLForConditionalGeneration.from_pretrained(internvl_dir, attn_implementation=attn_implementation).eval()
+    reference = InternVLForConditionalGeneration.from_pretrained(
+        internvl_dir, attn_implementation=attn_implementation
+    ).eval()
     model = load_onedrive(internvl_dir, attn_implementation)
     ids, mask = make_prompt([7, 12], generator=torch.Generator().manual_seed(3))
     pixels = torch.randn(2 * 6, 3, 56, 56)
@@ -44,12 +45,24 @@ def test_only_new_parameters_are_the_task_modules(internvl_dir):
             *(f"query_ffns.{t}.{p}_proj.weight" for t in ("det", "lane", "plan") for p in ("gate", "up", "down")),
         )
     }
-    top_level_modules = {"queries", "image_position", "det_position", "lane_position", "det_head", "lane_head", "plan_head"}
+    top_level_modules = {
+        "queries",
+        "image_position",
+        "det_position",
+        "lane_position",
+        "det_head",
+        "lane_head",
+        "plan_head",
+    }
     top_level = {key for key in new_keys if key.split(".")[0] in top_level_modules}
     assert new_keys - top_level == per_layer
     assert {key.split(".")[0] for key in top_level} == top_level_modules
     assert {
-        "queries.det_embed", "queries.det_reference", "queries.lane_embed", "queries.lane_reference", "queries.plan_embed",
+        "queries.det_embed",
+        "queries.det_reference",
+        "queries.lane_embed",
+        "queries.lane_reference",
+        "queries.plan_embed",
         "queries.command_embed.weight",
     } <= top_level
     assert all(is_task_module_key(key) for key in new_keys)
@@ -93,18 +106,30 @@ def test_save_and_from_pretrained_round_trip(internvl_dir, tmp_path):
 def test_new_modules_start_as_no_ops_after_transformers_init(internvl_dir):
     """transformers initialises every Linear after the constructors ran; the zero starts and priors must survive it."""
     model = load_onedrive(internvl_dir)
-    zero_started = {name: p for name, p in model.named_parameters()
-                    if name.split(".")[-2] in ("to_query", "to_key") or "query_self_attn.o_proj" in name}
+    zero_started = {
+        name: p
+        for name, p in model.named_parameters()
+        if name.split(".")[-2] in ("to_query", "to_key") or "query_self_attn.o_proj" in name
+    }
     assert len(zero_started) == 3 * 4 + 2  # 3 encoders x (query, key) x (weight, bias) + o_proj of 2 layers
-    assert all(torch.count_nonzero(p) == 0 for p in zero_started.values()), [n for n, p in zero_started.items() if p.any()]
+    assert all(torch.count_nonzero(p) == 0 for p in zero_started.values()), [
+        n for n, p in zero_started.items() if p.any()
+    ]
     for head in (model.det_head, model.lane_head):
         bias = head.classifier[-1].bias
         torch.testing.assert_close(bias.sigmoid(), torch.full_like(bias, 0.01))
     # The image tokens carry 3D embeddings, which start at zero: InternVL's logits over them are unchanged.
     batch = make_batch(text_lengths=(4,))
-    torch.testing.assert_close(logits_through_the_images(model, batch, driving=True),
-                               logits_through_the_images(model, batch, driving=False), rtol=0, atol=1e-5)
+    torch.testing.assert_close(
+        logits_through_the_images(model, batch, driving=True),
+        logits_through_the_images(model, batch, driving=False),
+        rtol=0,
+        atol=1e-5,
+    )
     with torch.no_grad():
         model.image_position.head.to_key.weight.normal_(std=0.5)
-    assert not torch.allclose(logits_through_the_images(model, batch, driving=True),
-                              logits_through_the_images(model, batch, driving=False), atol=1e-3)
+    assert not torch.allclose(
+        logits_through_the_images(model, batch, driving=True),
+        logits_through_the_images(model, batch, driving=False),
+        atol=1e-3,
+    )

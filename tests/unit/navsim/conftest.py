@@ -9,7 +9,9 @@ from onedrive.synthetic import SyntheticConfig, generate_world, make_synthetic
 from onedrive.synthetic.navsim_writer import NAVSIM_LOG_FOLDERS, NAVSIM_PADDING, NAVSIM_PARKING_GAP
 from onedrive.synthetic.roads import RoadConfig
 
-CONFIG = SyntheticConfig(scenes=4, val_scenes=1, samples_per_scene=4, image_size=(64, 32), roads=RoadConfig(grid_nodes=3))
+CONFIG = SyntheticConfig(
+    scenes=4, val_scenes=1, samples_per_scene=4, image_size=(64, 32), roads=RoadConfig(grid_nodes=3)
+)
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +28,7 @@ def navsim_world():
 def navsim_infos(navsim_root, tmp_path_factory):
     out = tmp_path_factory.mktemp("navsim_infos")
     for split in ("navtrain", "navtest"):
-        create_navsim_infos(navsim_root, NAVSIM_LOG_FOLDERS[split], navsim_root / "scene_filters" / f"{split}.yaml",
-                            out, progress=False)
+        create_navsim_infos(
+            navsim_root, NAVSIM_LOG_FOLDERS[split], navsim_root / "scene_filters" / f"{split}.yaml", out, progress=False
+        )
     return out

@@ -21,8 +21,12 @@ def test_logged_trajectory_scores_above_constant_velocity(navsim_infos, navsim_r
     records = json.loads(infos.read_text())["infos"]
     logged = {r["token"]: np.asarray(r["ego_fut_traj"]) for r in records}
     human = evaluate_predictions(_write(tmp_path / "human", logged), infos, data_root=navsim_root, num_plots=0)
-    const = evaluate_predictions(_write(tmp_path / "cv", constant_velocity(records, 8, with_heading=True)), infos,
-                                 data_root=navsim_root, num_plots=0)
+    const = evaluate_predictions(
+        _write(tmp_path / "cv", constant_velocity(records, 8, with_heading=True)),
+        infos,
+        data_root=navsim_root,
+        num_plots=0,
+    )
     assert human["navsim/num_tokens"] == len(records)
     assert set(human) >= {"navsim/PDMS", "navsim/NC", "navsim/DAC", "navsim/TTC", "navsim/C", "navsim/EP"}
     assert human["navsim/DAC"] == 1.0

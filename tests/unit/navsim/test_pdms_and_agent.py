@@ -10,11 +10,11 @@ import torch
 from PIL import Image
 
 from onedrive import OneDriveConfig
-from onedrive.model import build_tokenizer
-from onedrive.integrations.navsim_agent import build_drive_batch, trajectory_to_poses
-from onedrive.evaluation.pdms.scene_file import load_pdms_scenes
-from onedrive.model.processing_onedrive import OneDriveProcessor
 from onedrive.evaluation.pdms import score_tokens
+from onedrive.evaluation.pdms.scene_file import load_pdms_scenes
+from onedrive.integrations.navsim_agent import build_drive_batch, trajectory_to_poses
+from onedrive.model import build_tokenizer
+from onedrive.model.processing_onedrive import OneDriveProcessor
 from onedrive.tiny import tiny_internvl_config
 
 

@@ -10,10 +10,10 @@ import pytest
 from shapely.geometry import LineString
 
 from onedrive.data import DriveDataset
-from onedrive.model import OneDriveProcessor, build_tokenizer
 from onedrive.data.navsim.logs import CAMERA_NAMES, load_log, log_paths
 from onedrive.data.navsim.scene_filter import SceneFilter, filter_scenes, load_scene_filter
-from onedrive.data.navsim.scenes import NUM_HISTORY, command, cameras, ego_status, future_poses, relative_poses
+from onedrive.data.navsim.scenes import NUM_HISTORY, cameras, command, ego_status, future_poses, relative_poses
+from onedrive.model import OneDriveProcessor, build_tokenizer
 from onedrive.synthetic.navsim_writer import NAVSIM_LOG_FOLDERS, NAVSIM_SPLITS, route_command
 from tools.create_data import main as create_data
 
@@ -27,8 +27,17 @@ def load_scenes(root, split, tokens=None):
 
 
 def navtest_args(root, out):
-    return ["navsim", "--data-root", str(root), "--logs", "test", "--scene-filter",
-            str(root / "scene_filters" / "navtest.yaml"), "--out", str(out)]
+    return [
+        "navsim",
+        "--data-root",
+        str(root),
+        "--logs",
+        "test",
+        "--scene-filter",
+        str(root / "scene_filters" / "navtest.yaml"),
+        "--out",
+        str(out),
+    ]
 
 
 def test_every_frame_with_history_and_future_is_a_token(navsim_root, navsim_world):
@@ -105,8 +114,9 @@ def test_cli_writes_records_the_dataset_reads(navsim_root, tmp_path):
     from onedrive import OneDriveConfig
     from onedrive.tiny import tiny_internvl_config
 
-    processor = OneDriveProcessor.from_config(OneDriveConfig(**tiny_internvl_config().to_dict()), build_tokenizer(),
-                                              num_cameras=8, plan_steps=8, plan_dims=3)
+    processor = OneDriveProcessor.from_config(
+        OneDriveConfig(**tiny_internvl_config().to_dict()), build_tokenizer(), num_cameras=8, plan_steps=8, plan_dims=3
+    )
     dataset = DriveDataset(tmp_path / "navsim_infos_navtest.json", navsim_root, processor, split="navtest")
     sample = dataset[0]
     assert sample.targets.trajectory.shape == (8, 3) and sample.intrinsics.shape == (8, 3, 3)

@@ -41,10 +41,33 @@ def test_cli_converts_the_filter_tokens_not_every_window(navsim_root, tmp_path):
     every_window = filter_scenes(navsim_root, "test", SceneFilter(frame_interval=1))
     chosen = [scene.token for scene in every_window][::2]
     assert len(chosen) < len(every_window)
-    scene_filter = _write_yaml(tmp_path / "navtest.yaml", num_history_frames=4, num_future_frames=10, frame_interval=1,
-                               has_route=True, max_scenes=None, log_names=None, tokens=list(reversed(chosen)))
-    assert create_data(["navsim", "--data-root", str(navsim_root), "--logs", "test", "--scene-filter",
-                        str(scene_filter), "--out", str(tmp_path / "out"), "--no-pdms"]) == 0
+    scene_filter = _write_yaml(
+        tmp_path / "navtest.yaml",
+        num_history_frames=4,
+        num_future_frames=10,
+        frame_interval=1,
+        has_route=True,
+        max_scenes=None,
+        log_names=None,
+        tokens=list(reversed(chosen)),
+    )
+    assert (
+        create_data(
+            [
+                "navsim",
+                "--data-root",
+                str(navsim_root),
+                "--logs",
+                "test",
+                "--scene-filter",
+                str(scene_filter),
+                "--out",
+                str(tmp_path / "out"),
+                "--no-pdms",
+            ]
+        )
+        == 0
+    )
     assert _tokens_written(tmp_path / "out", "navtest") == chosen  # log order, as the devkit's loader
     metadata = json.loads((tmp_path / "out" / "navsim_infos_navtest.json").read_text())["metadata"]
     assert metadata["log_folder"] == "test" and metadata["scene_filter"] == str(scene_filter)
@@ -54,14 +77,39 @@ def test_token_list_file_and_split_name(navsim_root, tmp_path):
     tokens = [scene.token for scene in filter_scenes(navsim_root, "trainval", SceneFilter(frame_interval=1))][1:4]
     listing = tmp_path / "few.txt"
     listing.write_text("# three tokens\n" + "\n".join(tokens) + "\n", encoding="utf-8")
-    assert create_data(["navsim", "--data-root", str(navsim_root), "--logs", "trainval", "--scene-filter",
-                        str(listing), "--split", "navtrain_few", "--out", str(tmp_path), "--no-pdms"]) == 0
+    assert (
+        create_data(
+            [
+                "navsim",
+                "--data-root",
+                str(navsim_root),
+                "--logs",
+                "trainval",
+                "--scene-filter",
+                str(listing),
+                "--split",
+                "navtrain_few",
+                "--out",
+                str(tmp_path),
+                "--no-pdms",
+            ]
+        )
+        == 0
+    )
     assert _tokens_written(tmp_path, "navtrain_few") == tokens
 
 
 def test_null_frame_interval_keeps_non_overlapping_windows_and_max_scenes_stops(navsim_root, tmp_path):
-    scene_filter = _write_yaml(tmp_path / "all_scenes.yaml", num_history_frames=4, num_future_frames=10,
-                               frame_interval=None, has_route=True, max_scenes=None, log_names=None, tokens=None)
+    scene_filter = _write_yaml(
+        tmp_path / "all_scenes.yaml",
+        num_history_frames=4,
+        num_future_frames=10,
+        frame_interval=None,
+        has_route=True,
+        max_scenes=None,
+        log_names=None,
+        tokens=None,
+    )
     expected = []
     for path in log_paths(navsim_root, "trainval"):
         frames = load_log(path)
@@ -91,8 +139,14 @@ def test_log_names_restrict_and_has_route_drops_windows(navsim_root, tmp_path):
 
 def test_filters_that_do_not_fit_the_logs_are_named(navsim_root, tmp_path):
     with pytest.raises(InputError, match="1 of its 2 tokens are no scene.*'not-a-token'"):
-        filter_scenes(navsim_root, "test", SceneFilter(frame_interval=1, tokens=(
-            filter_scenes(navsim_root, "test", SceneFilter(frame_interval=1))[0].token, "not-a-token")))
+        filter_scenes(
+            navsim_root,
+            "test",
+            SceneFilter(
+                frame_interval=1,
+                tokens=(filter_scenes(navsim_root, "test", SceneFilter(frame_interval=1))[0].token, "not-a-token"),
+            ),
+        )
     with pytest.raises(InputError, match="log_names have no log.*'missing-log'"):
         filter_scenes(navsim_root, "test", SceneFilter(log_names=("missing-log",)))
     with pytest.raises(ValueError, match="navsim_logs/navtest does not exist"):

@@ -13,8 +13,11 @@ def test_missing_package_imports_and_names_its_extra_when_used():
     stand_in = extra_module("onedrive_no_such_package.sub", "nuscenes")
     assert stand_in in MISSING
     constructor = stand_in.Reader  # attribute access alone does not fail
-    with pytest.raises(MissingExtraError, match=r"onedrive_no_such_package\.sub\.Reader needs the 'nuscenes' extra.*"
-                                                r"pip install -e '\.\[nuscenes\]'"):
+    with pytest.raises(
+        MissingExtraError,
+        match=r"onedrive_no_such_package\.sub\.Reader needs the 'nuscenes' extra.*"
+        r"pip install -e '\.\[nuscenes\]'",
+    ):
         constructor("data")
     for use in (len, list, lambda module: "x" in module, lambda module: module[0]):
         with pytest.raises(MissingExtraError, match="'nuscenes' extra"):

@@ -10,12 +10,17 @@ NAVSIM agent, live in ``onedrive/integrations``.)
 import ast
 from pathlib import Path
 
-from onedrive.synthetic.cameras import NAVSIM_CAMERA_MOUNTS, NUSCENES_CAMERA_MOUNTS
 from onedrive.schema import NAVSIM_CAMERAS, NUSCENES_CAMERAS
+from onedrive.synthetic.cameras import NAVSIM_CAMERA_MOUNTS, NUSCENES_CAMERA_MOUNTS
 
 PACKAGE = Path(__file__).resolve().parents[3] / "onedrive"
-MODEL_SIDE = ("onedrive.model.configuration_onedrive", "onedrive.model", "onedrive.training", "onedrive.export",
-              "onedrive.inference")
+MODEL_SIDE = (
+    "onedrive.model.configuration_onedrive",
+    "onedrive.model",
+    "onedrive.training",
+    "onedrive.export",
+    "onedrive.inference",
+)
 
 
 def imported_modules(tree: ast.AST) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.synthetic import benchmark_synthetic
-
 from onedrive.synthetic import SyntheticConfig, make_synthetic
 from onedrive.synthetic.roads import RoadConfig
 from tools.make_synthetic import main

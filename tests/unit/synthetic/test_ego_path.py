@@ -9,21 +9,30 @@ import pytest
 from shapely.geometry import LineString, Point
 
 from onedrive.data.navsim.infos import create_navsim_infos
+from onedrive.evaluation.pdms.runner import score_tokens
+from onedrive.evaluation.pdms.scene_file import load_pdms_scenes
 from onedrive.synthetic import SyntheticConfig, make_synthetic
 from onedrive.synthetic.roads import RoadConfig, build_road_network
 from onedrive.synthetic.traffic import (
-    EGO_MAX_STEER_RATE, EGO_WHEEL_BASE, FRAME_DT, SUBSTEPS, build_route, drive, steer_along,
+    EGO_MAX_STEER_RATE,
+    EGO_WHEEL_BASE,
+    FRAME_DT,
+    SUBSTEPS,
+    build_route,
+    drive,
+    steer_along,
 )
-from onedrive.evaluation.pdms.runner import score_tokens
-from onedrive.evaluation.pdms.scene_file import load_pdms_scenes
 
 DT = FRAME_DT / SUBSTEPS
 
 
 def _right_turn():
     network = build_road_network(RoadConfig(grid_nodes=3))
-    start = next(lane for lane in network.road_lanes()
-                 if "right" in {network.lanes[name].turn for name in network.successors[lane.name]})
+    start = next(
+        lane
+        for lane in network.road_lanes()
+        if "right" in {network.lanes[name].turn for name in network.successors[lane.name]}
+    )
     route = build_route(network, start, np.random.default_rng(0), min_length=start.length + 80.0, first_turn="right")
     s, v = drive(route, start.length - 30.0, 6.0, lambda t: 6.0, 120)  # (120,) each, the turn after ~30 m
     return route, s, v
@@ -56,8 +65,9 @@ def test_logged_human_scores_like_navsims_human_agent(tmp_path):
     (seed 1; seed 2 gives 0.918, docs/design.md "NAVSIM PDMS against the devkit")."""
     config = SyntheticConfig(scenes=34, val_scenes=30, samples_per_scene=5, image_size=(16, 8), seed=1)
     root = make_synthetic(tmp_path / "navsim", config, fmt="navsim", progress=False)
-    create_navsim_infos(root, "test", root / "scene_filters" / "navtest.yaml", tmp_path, verify_images=False,
-                        progress=False)
+    create_navsim_infos(
+        root, "test", root / "scene_filters" / "navtest.yaml", tmp_path, verify_images=False, progress=False
+    )
     infos = json.loads((tmp_path / "navsim_infos_navtest.json").read_text())["infos"]
     human = {record["token"]: np.asarray(record["ego_fut_traj"]) for record in infos}
     _, summary = score_tokens(load_pdms_scenes(tmp_path / "navsim_pdms_navtest.json"), human, workers=2)

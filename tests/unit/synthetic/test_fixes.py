@@ -48,8 +48,19 @@ def test_box_edge_fills_exactly_the_pixel_centres_it_covers(fraction):
     ego_pose = np.array([150.0, 40.0 + 1.0, 0.0])  # on a horizontal road, facing east
     x_back = camera.translation[0] + depth  # ego x of the face nearest to the camera
     width = 20.0  # the box extends from the edge to the right of the image
-    box = np.array([[ego_pose[0] + x_back + 1.0, ego_pose[1] + camera.translation[1] + lateral - width / 2, 1.0,
-                     2.0, width, 2.0, 0.0]])  # x, y, z, l, w, h, yaw (map frame, z = centre)
+    box = np.array(
+        [
+            [
+                ego_pose[0] + x_back + 1.0,
+                ego_pose[1] + camera.translation[1] + lateral - width / 2,
+                1.0,
+                2.0,
+                width,
+                2.0,
+                0.0,
+            ]
+        ]
+    )  # x, y, z, l, w, h, yaw (map frame, z = centre)
     image = renderer.render(camera, ego_pose, box, ["car"])
     row = int(round(camera.intrinsics[1, 2]))  # the horizon row lies on the box face
     back = np.array(shaded_colour("car", "back"))

@@ -24,7 +24,10 @@ def test_closest_lane_and_its_centerline(nusc_map, world, lane_name):
     points = np.array(nusc_map.discretize_lanes([token], 0.5)[token])  # (P, 3)
     expected = lane.centerline(0.5)
     assert np.max(np.min(np.linalg.norm(points[:, None, :2] - expected[None, :, :2], axis=-1), axis=1)) < 0.1
-    assert np.linalg.norm(points[0, :2] - expected[0, :2]) < 0.1 and np.linalg.norm(points[-1, :2] - expected[-1, :2]) < 0.1
+    assert (
+        np.linalg.norm(points[0, :2] - expected[0, :2]) < 0.1
+        and np.linalg.norm(points[-1, :2] - expected[-1, :2]) < 0.1
+    )
 
 
 def test_turning_connector_discretises_onto_the_arc(nusc_map, world):

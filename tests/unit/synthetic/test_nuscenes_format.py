@@ -92,13 +92,15 @@ def test_same_seed_gives_byte_identical_tables(tmp_path):
     config = SyntheticConfig(scenes=2, samples_per_scene=3, seed=7, image_size=(64, 32))
     first = make_synthetic(tmp_path / "a", config, progress=False)
     second = make_synthetic(tmp_path / "b", config, progress=False)
-    other = make_synthetic(tmp_path / "c", SyntheticConfig(scenes=2, samples_per_scene=3, seed=8, image_size=(64, 32)),
-                           progress=False)
+    other = make_synthetic(
+        tmp_path / "c", SyntheticConfig(scenes=2, samples_per_scene=3, seed=8, image_size=(64, 32)), progress=False
+    )
     names = [f"{table}.json" for table in TABLES] + ["splits.json"]
     _, mismatch, errors = filecmp.cmpfiles(first / "v1.0-synthetic", second / "v1.0-synthetic", names, shallow=False)
     assert mismatch == [] and errors == []
     assert (first / "qa" / "synthetic_val.json").read_bytes() == (second / "qa" / "synthetic_val.json").read_bytes()
     assert (first / "v1.0-synthetic" / "sample_annotation.json").read_bytes() != (
-        other / "v1.0-synthetic" / "sample_annotation.json").read_bytes()
+        other / "v1.0-synthetic" / "sample_annotation.json"
+    ).read_bytes()
     meta = json.loads((first / "synthetic.json").read_text())
     assert meta["splits"] == {"train": "synthetic_train", "val": "synthetic_val"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 from nuscenes.eval.detection.utils import category_to_detection_name
 from nuscenes.utils.geometry_utils import view_points
@@ -41,8 +40,10 @@ def test_projected_centre_of_near_vehicle_shows_its_class_colour(nusc):
                     continue
                 # Skip boxes another (nearer) box may hide: any nearer box whose centre projects close by.
                 nearer = [b for b in boxes[:index] if b.center[2] > 0.1]
-                if any(np.hypot(*(view_points(b.center[:, None], intrinsics, normalize=True)[:2, 0] - (u, v))) < 40
-                       for b in nearer):
+                if any(
+                    np.hypot(*(view_points(b.center[:, None], intrinsics, normalize=True)[:2, 0] - (u, v))) < 40
+                    for b in nearer
+                ):
                     continue
                 pixel = image[int(v), int(u)]
                 nearest = keys[int(np.argmin(np.linalg.norm(palette - pixel, axis=1)))]

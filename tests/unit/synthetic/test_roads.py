@@ -34,11 +34,14 @@ def test_lanes_lie_on_the_drivable_area_and_turns_are_quarter_circles(network):
         if lane.turn != "straight":
             expected = {"left": math.pi / 2, "right": -math.pi / 2}[lane.turn]
             assert math.isclose(lane.end_pose[2] - lane.start_pose[2], expected, abs_tol=1e-9) or math.isclose(
-                abs(math.remainder(lane.end_pose[2] - lane.start_pose[2] - expected, 2 * math.pi)), 0, abs_tol=1e-9)
-            assert lane.radius in {cfg.junction_half_size + 0.5 * cfg.lane_width,
-                                   cfg.junction_half_size - (cfg.lanes_per_direction - 0.5) * cfg.lane_width,
-                                   cfg.junction_half_size + (cfg.lanes_per_direction - 0.5) * cfg.lane_width,
-                                   cfg.junction_half_size - 0.5 * cfg.lane_width}
+                abs(math.remainder(lane.end_pose[2] - lane.start_pose[2] - expected, 2 * math.pi)), 0, abs_tol=1e-9
+            )
+            assert lane.radius in {
+                cfg.junction_half_size + 0.5 * cfg.lane_width,
+                cfg.junction_half_size - (cfg.lanes_per_direction - 0.5) * cfg.lane_width,
+                cfg.junction_half_size + (cfg.lanes_per_direction - 0.5) * cfg.lane_width,
+                cfg.junction_half_size - 0.5 * cfg.lane_width,
+            }
 
 
 def test_block_interiors_are_holes_of_the_drivable_area(network):

@@ -1,9 +1,9 @@
 """Real files for the training tests: a random info file with JPEG cameras, and a tiny InternVL3 (session-scoped)."""
 
 import pytest
+from tiny_run import tiny_experiment, write_random_drive_data
 
 from onedrive.training.build import ensure_tiny_internvl
-from tiny_run import tiny_experiment, write_random_drive_data
 
 
 @pytest.fixture(scope="session")

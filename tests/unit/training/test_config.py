@@ -5,19 +5,19 @@ from pathlib import Path
 
 import pytest
 from checkpoint_files import write_checkpoint
+from tiny_run import tiny_experiment
 
 from onedrive.errors import run_tool
 from onedrive.training.build import task_overrides
 from onedrive.training.config import (
     ConfigError,
-    check_numbers,
     TrainConfig,
     apply_overrides,
     check_config,
+    check_numbers,
     load_config,
     resolve_batch,
 )
-from tiny_run import tiny_experiment
 
 REPO = Path(__file__).resolve().parents[3]
 TRAIN_TOOL = REPO / "tools" / "train.py"
@@ -47,11 +47,7 @@ def test_paper_configs_carry_the_paper_settings():
             config.train.warmup_steps,
         ) == (64, 35.0, 500)
         assert config.recipe.lora_rank == 16 and config.recipe.full_ft_attn
-        assert (
-            config.model.task["num_det_queries"]
-            == config.model.task["num_lane_queries"]
-            == 600
-        )
+        assert config.model.task["num_det_queries"] == config.model.task["num_lane_queries"] == 600
         assert len(config.data.cameras) == 6 and config.data.camera_tiles == (1, 2)
     assert [configs[s].recipe.stage for s in (1, 2, 3)] == [
         "perception",
@@ -81,15 +77,8 @@ def test_every_shipped_config_loads():
         for field in ("root", "version", "eval_split", "train_split"):
             assert getattr(config.data, field)
     navsim = load_config(REPO / "configs" / "navsim" / "onedrive_2b_navsim.py")
-    assert (
-        len(navsim.data.cameras) == 8
-        and navsim.model.task["plan_dims"] == 3
-        and navsim.recipe.stage == "planning"
-    )
-    demo = [
-        load_config(path)
-        for path in sorted((REPO / "configs" / "demo").glob("demo_stage*.py"))
-    ]
+    assert len(navsim.data.cameras) == 8 and navsim.model.task["plan_dims"] == 3 and navsim.recipe.stage == "planning"
+    demo = [load_config(path) for path in sorted((REPO / "configs" / "demo").glob("demo_stage*.py"))]
     assert [config.recipe.stage for config in demo] == [
         "perception",
         "planning",
@@ -100,7 +89,11 @@ def test_every_shipped_config_loads():
     assert all(config.model.task["azimuth_prior_logit"] == 5.0 for config in demo)
     # The detection demo is demo stage 1 trained longer, in its own folders.
     detection = load_config(REPO / "configs" / "demo" / "demo_detection.py")
-    assert (detection.model.task, detection.data, detection.recipe) == (demo[0].model.task, demo[0].data, demo[0].recipe)
+    assert (detection.model.task, detection.data, detection.recipe) == (
+        demo[0].model.task,
+        demo[0].data,
+        demo[0].recipe,
+    )
     assert detection.train.max_steps > demo[0].train.max_steps
     assert detection.train.output_dir.startswith("runs/demo_detection/")
     # The NAVSIM demo trains planning only, from the stage-3 model: the planning stage's loss weights,
@@ -138,14 +131,9 @@ def test_overrides_parse_by_field_type():
         "CAM_FRONT",
         "CAM_BACK",
     )
-    assert (
-        config.train.deepspeed is None and config.train.gradient_accumulation_steps == 4
-    )
+    assert config.train.deepspeed is None and config.train.gradient_accumulation_steps == 4
     assert config.recipe.trainable == ("perception", "planning")
-    assert (
-        config.model.task["num_det_queries"] == 300
-        and config.model.task["perception_weight"] == 2.0
-    )
+    assert config.model.task["num_det_queries"] == 300 and config.model.task["perception_weight"] == 2.0
     assert config.model.tiny.hidden_size == 32
 
 
@@ -163,9 +151,7 @@ def test_overrides_parse_by_field_type():
     ],
 )
 def test_bad_overrides_say_what_to_fix(override, message):
-    with pytest.raises(
-        ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")
-    ):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")):
         apply_overrides(paper(1), [override])
 
 
@@ -175,9 +161,7 @@ def test_batch_split():
     with pytest.raises(ConfigError, match="not divisible"):
         resolve_batch(dataclasses.replace(train, per_device_batch_size=3), world_size=1)
     with pytest.raises(ConfigError, match="x gradient_accumulation_steps"):
-        resolve_batch(
-            dataclasses.replace(train, gradient_accumulation_steps=2), world_size=8
-        )
+        resolve_batch(dataclasses.replace(train, gradient_accumulation_steps=2), world_size=8)
 
 
 def test_check_config_lists_every_problem(tmp_path):
@@ -194,9 +178,7 @@ def test_check_config_lists_every_problem(tmp_path):
         check_config(config)
     message = str(error.value)
     assert "run that stage first" in message  # init_from
-    assert (
-        "data.root=" in message and "tools/create_data.py" in message
-    )  # data root and info file
+    assert "data.root=" in message and "tools/create_data.py" in message  # data root and info file
     assert "not divisible" in message
     assert "zero9.json" in message
     assert "recipe.stage must be one of" in message
@@ -217,10 +199,7 @@ def test_tool_fails_fast_without_loading_anything(tmp_path, capsys):
     assert run_tool(tool.main, [str(config_file), "--set", "train.max_steps=1"]) == 2
     err = capsys.readouterr().err
     assert "data.root" in err and "does not exist" in err
-    assert (
-        not (tmp_path / "missing" / "tiny_internvl").exists()
-        and not (tmp_path / "out").exists()
-    )
+    assert not (tmp_path / "missing" / "tiny_internvl").exists() and not (tmp_path / "out").exists()
 
 
 def test_existing_checkpoints_need_resume(drive_data, tmp_path):
@@ -235,9 +214,14 @@ def test_existing_checkpoints_need_resume(drive_data, tmp_path):
         resolve_resume(tiny_experiment(drive_data, tmp_path / "fresh"), True)
 
 
-@pytest.mark.parametrize("value, message", [("nan", "train.learning_rate must be a finite number, got nan"),
-                                            ("-1", "train.learning_rate must be > 0, got -1.0"),
-                                            ("inf", "train.learning_rate must be a finite number, got inf")])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("nan", "train.learning_rate must be a finite number, got nan"),
+        ("-1", "train.learning_rate must be > 0, got -1.0"),
+        ("inf", "train.learning_rate must be a finite number, got inf"),
+    ],
+)
 def test_bad_learning_rate_is_refused_before_the_run_folder_exists(drive_data, tmp_path, value, message):
     from onedrive.training.run import prepare_experiment
 

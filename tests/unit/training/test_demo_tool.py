@@ -18,15 +18,23 @@ def demo():
 
 def test_summary_puts_each_baseline_beside_the_model(demo):
     metrics = {
-        "plan/l2_avg": 0.5372, "det/mAP": 0.0007, "text/BLEU-4": 0.39, "plan/num_samples": 24,
-        "baseline/constant_velocity/plan/l2_avg": 1.3963, "baseline/mean_trajectory/plan/l2_avg": 1.4754,
+        "plan/l2_avg": 0.5372,
+        "det/mAP": 0.0007,
+        "text/BLEU-4": 0.39,
+        "plan/num_samples": 24,
+        "baseline/constant_velocity/plan/l2_avg": 1.3963,
+        "baseline/mean_trajectory/plan/l2_avg": 1.4754,
         "baseline/box_prior/det/mAP": 0.001,
     }
-    losses = {"stage1_perception": {
-        "logged": {"loss": (22.8, 12.7), "loss_det_cls": (0.9, 0.95)},
-        "fixed": {"samples": 96, "start": {"total": 23.0, "det_cls": 0.91}, "end": {"total": 12.0, "det_cls": 0.8}},
-    }}
-    table = demo.summary(metrics, {"train stage1_perception": 134.6}, losses, headline=("plan/l2_avg", "det/mAP", "lane/DET_l"))
+    losses = {
+        "stage1_perception": {
+            "logged": {"loss": (22.8, 12.7), "loss_det_cls": (0.9, 0.95)},
+            "fixed": {"samples": 96, "start": {"total": 23.0, "det_cls": 0.91}, "end": {"total": 12.0, "det_cls": 0.8}},
+        }
+    }
+    table = demo.summary(
+        metrics, {"train stage1_perception": 134.6}, losses, headline=("plan/l2_avg", "det/mAP", "lane/DET_l")
+    )
     assert table.splitlines() == [
         "| metric | OneDrive demo | constant velocity | mean trajectory | box prior |",
         "|---|---|---|---|---|",
@@ -45,8 +53,11 @@ def test_summary_puts_each_baseline_beside_the_model(demo):
 
 
 def test_summary_lists_the_parts_of_the_soft_plan_cls_after_the_logged_losses(demo):
-    fixed = {"samples": 96, "start": {"plan_cls": 0.84, "plan_cls: target entropy": 0.84, "plan_cls: KL to target": 0.0},
-             "end": {"plan_cls": 0.6, "plan_cls: target entropy": 0.4, "plan_cls: KL to target": 0.2}}
+    fixed = {
+        "samples": 96,
+        "start": {"plan_cls": 0.84, "plan_cls: target entropy": 0.84, "plan_cls: KL to target": 0.0},
+        "end": {"plan_cls": 0.6, "plan_cls: target entropy": 0.4, "plan_cls: KL to target": 0.2},
+    }
     losses = {"stage2_planning": {"logged": {"loss_plan_cls": (0.8, 0.55)}, "fixed": fixed}}
     rows = demo.summary({}, {}, losses, headline=()).splitlines()[5:8]
     assert rows == [
@@ -57,7 +68,12 @@ def test_summary_lists_the_parts_of_the_soft_plan_cls_after_the_logged_losses(de
 
 
 def test_summary_drops_baselines_without_values_and_adds_navsim_scores(demo):
-    metrics = {"det/mAP": 0.02, "navsim/PDMS": 0.7474, "navsim/num_tokens": 60, "baseline/constant_velocity/navsim/PDMS": 0.5995}
+    metrics = {
+        "det/mAP": 0.02,
+        "navsim/PDMS": 0.7474,
+        "navsim/num_tokens": 60,
+        "baseline/constant_velocity/navsim/PDMS": 0.5995,
+    }
     lines = demo.summary(metrics, {}, {}, headline=("det/mAP",)).splitlines()
     assert lines[:4] == [
         "| metric | OneDrive demo | constant velocity |",

@@ -3,18 +3,25 @@
 import json
 
 import pytest
-
 from loss_trend import format_loss_trend, loss_trend, read_loss_trend
-from train import print_loss_trend
-from onedrive.training.run import train_experiment
 from tiny_run import tiny_experiment
+from train import print_loss_trend
+
+from onedrive.training.run import train_experiment
 
 
 def history(steps=40):
     """A Trainer log history: text falls linearly, det_cls rises, planning unsupervised (0), plus a summary entry."""
     entries = [
-        {"step": step, "loss": 10.0 - 0.1 * step, "loss_text": 5.0 - 0.1 * step, "loss_det_cls": 0.5 + 0.01 * step,
-         "loss_plan_l1": 0.0, "learning_rate": 1e-3, "grad_norm": 3.0}
+        {
+            "step": step,
+            "loss": 10.0 - 0.1 * step,
+            "loss_text": 5.0 - 0.1 * step,
+            "loss_det_cls": 0.5 + 0.01 * step,
+            "loss_plan_l1": 0.0,
+            "learning_rate": 1e-3,
+            "grad_norm": 3.0,
+        }
         for step in range(1, steps + 1)
     ]
     return entries + [{"step": steps, "train_loss": 8.0, "train_runtime": 12.0}]
@@ -52,7 +59,9 @@ def test_read_from_a_run_folder(tmp_path):
 
 
 def test_missing_or_empty_history_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"no trainer_state.json in .*: expected a training run finished by tools/train.py"):
+    with pytest.raises(
+        FileNotFoundError, match=r"no trainer_state.json in .*: expected a training run finished by tools/train.py"
+    ):
         read_loss_trend(tmp_path)
     (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": [{"step": 5, "train_loss": 1.0}]}))
     with pytest.raises(ValueError, match=r"logs no non-zero loss \(1 log entries\)"):

@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
+from tiny_run import tiny_experiment
 
 from onedrive.training.config import WHOLE_RUN_COSINE, ConfigError, ParamGroupsConfig, check_config, load_config
 from onedrive.training.recipe import lora_target_regex
 from onedrive.training.run import prepare_experiment
-from tiny_run import tiny_experiment
 
 REPO = Path(__file__).resolve().parents[3]
 LR, WEIGHT_DECAY = 1e-3, 1e-4
@@ -136,15 +136,31 @@ def test_lora_targets():
         lora_target_regex(2, [0, 1], ffn=False)
 
 
-@pytest.mark.parametrize("path", ["nuscenes/onedrive_1b_stage1_perception.py", "nuscenes/onedrive_1b_stage2_planning.py",
-                                  "nuscenes/onedrive_1b_stage3_joint.py", "navsim/onedrive_2b_navsim.py"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "nuscenes/onedrive_1b_stage1_perception.py",
+        "nuscenes/onedrive_1b_stage2_planning.py",
+        "nuscenes/onedrive_1b_stage3_joint.py",
+        "navsim/onedrive_2b_navsim.py",
+    ],
+)
 def test_paper_configs_use_the_official_optimiser(path):
     config = load_config(REPO / "configs" / path)
     train = config.train
-    assert (train.optimizer, train.learning_rate, train.weight_decay, train.max_grad_norm) == ("adamw_torch", 1e-4, 1e-4, 35)
+    assert (train.optimizer, train.learning_rate, train.weight_decay, train.max_grad_norm) == (
+        "adamw_torch",
+        1e-4,
+        1e-4,
+        35,
+    )
     assert train.param_groups == ParamGroupsConfig(llm=4, heads=4, task_modules=2, vit_layer_decay=0.9)
     assert (train.lr_scheduler, train.warmup_steps, train.warmup_start_rate, train.min_lr_rate) == (
-        WHOLE_RUN_COSINE, 500, 1 / 3, 1e-3)
+        WHOLE_RUN_COSINE,
+        500,
+        1 / 3,
+        1e-3,
+    )
     recipe = config.recipe
     assert (recipe.lora_rank, recipe.lora_alpha, recipe.full_ft_attn, recipe.lora_ffn) == (16, 16, True, False)
     assert config.model.task["task_layers"] == [0, 1, 2, 3, 4, 5]

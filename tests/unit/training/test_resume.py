@@ -1,10 +1,10 @@
 """A run stopped after step 2 and resumed from its checkpoint ends with the weights of an uninterrupted run."""
 
 import torch
+from tiny_run import tiny_experiment
 from transformers import TrainerCallback
 
 from onedrive.training.run import prepare_experiment
-from tiny_run import tiny_experiment
 
 
 class StopAt(TrainerCallback):
@@ -20,9 +20,7 @@ class StopAt(TrainerCallback):
 
 def config(drive_data, out):
     config = tiny_experiment(drive_data, out, stage="perception")
-    config.train.max_steps = (
-        4  # 8 samples, batch 2: the checkpoint at step 2 is in the middle of the epoch
-    )
+    config.train.max_steps = 4  # 8 samples, batch 2: the checkpoint at step 2 is in the middle of the epoch
     config.train.save_steps = 2
     config.recipe.lora_dropout = 0.1  # the restored RNG state matters
     # DriveDataset draws its random crops from torch's global RNG, which the Trainer restores only after
@@ -32,9 +30,7 @@ def config(drive_data, out):
 
 
 def final_state(run):
-    return {
-        name: p.detach().clone() for name, p in run.applied.model.named_parameters()
-    }
+    return {name: p.detach().clone() for name, p in run.applied.model.named_parameters()}
 
 
 def test_resume_matches_uninterrupted_run(drive_data, tmp_path):
@@ -54,13 +50,7 @@ def test_resume_matches_uninterrupted_run(drive_data, tmp_path):
     assert resumed.trainer.state.global_step == 4
     got = final_state(resumed)
     assert got.keys() == expected.keys()
-    mismatched = [
-        name
-        for name in expected
-        if not torch.allclose(got[name], expected[name], rtol=0, atol=1e-6)
-    ]
+    mismatched = [name for name in expected if not torch.allclose(got[name], expected[name], rtol=0, atol=1e-6)]
     assert mismatched == []
     # The resumed run really moved on from the checkpoint (not a fresh start, not a no-op).
-    assert any(
-        not torch.equal(got[name], final_state(interrupted)[name]) for name in got
-    )
+    assert any(not torch.equal(got[name], final_state(interrupted)[name]) for name in got)

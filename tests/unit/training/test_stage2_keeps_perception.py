@@ -7,9 +7,9 @@ perception predictions, read at the last task layer, stay bit-identical as well.
 import re
 
 import torch
+from tiny_run import tiny_experiment
 
 from onedrive.training.run import prepare_experiment
-from tiny_run import tiny_experiment
 
 # Written out from the list, independently of onedrive.training.recipe: the perception queries, their
 # FFNs, the query self-attention, the 3D position encoders and the det / lane heads.

@@ -4,10 +4,10 @@ import re
 
 import pytest
 import torch
+from tiny_run import tiny_experiment
 
 from onedrive import OneDriveForDriving
 from onedrive.training.run import prepare_experiment, save_final
-from tiny_run import tiny_experiment
 
 # Written out independently of onedrive.training.recipe, from the paper's table (docs/design.md §1).
 # tiny_experiment uses full_ft_attn with every layer a task layer: LoRA sits on the FFN projections and the
@@ -35,9 +35,7 @@ EXPECTED = {
 
 
 def snapshot(model):
-    return {
-        name: parameter.detach().clone() for name, parameter in model.named_parameters()
-    }
+    return {name: parameter.detach().clone() for name, parameter in model.named_parameters()}
 
 
 def run_stage(drive_data, out, stage, init_from=None):
@@ -84,17 +82,13 @@ def test_final_folder_is_the_merged_model(stage_runs):
         key = name.replace(".base_layer.", ".")
         if ".lora_" in name:
             continue
-        if re.search(
-            r"\.mlp\.(gate|up|down)_proj\.weight$", key
-        ):  # LoRA targets: W + B A
+        if re.search(r"\.mlp\.(gate|up|down)_proj\.weight$", key):  # LoRA targets: W + B A
             assert not torch.equal(state[key], value), key
         elif key in state:
             assert torch.equal(state[key], after[name]), key
 
 
-def test_init_from_with_a_new_trajectory_shape_reinitialises_only_the_planning_output(
-    stage_runs, drive_data, tmp_path
-):
+def test_init_from_with_a_new_trajectory_shape_reinitialises_only_the_planning_output(stage_runs, drive_data, tmp_path):
     """NAVSIM-style start from a driving checkpoint: 8 x (x, y, heading) waypoints instead of 6 x (x, y)."""
     from onedrive.training.build import build_model
 
@@ -103,18 +97,9 @@ def test_init_from_with_a_new_trajectory_shape_reinitialises_only_the_planning_o
     config.model.init_from = str(final.parent)
     config.model.task.update(plan_steps=8, plan_dims=3)
     model, notes = build_model(config)
-    assert (
-        model.config.task_config.plan_steps == 8
-        and model.config.task_config.plan_dims == 3
-    )
+    assert model.config.task_config.plan_steps == 8 and model.config.task_config.plan_dims == 3
     reinitialised = [note.rsplit(" ", 1)[-1] for note in notes]
-    assert reinitialised and all(
-        key.startswith("plan_head.") for key in reinitialised
-    ), notes
+    assert reinitialised and all(key.startswith("plan_head.") for key in reinitialised), notes
     loaded = OneDriveForDriving.from_pretrained(final).state_dict()
     state = model.state_dict()
-    assert all(
-        torch.equal(state[key], loaded[key])
-        for key in loaded
-        if key not in reinitialised
-    )
+    assert all(torch.equal(state[key], loaded[key]) for key in loaded if key not in reinitialised)

@@ -3,8 +3,6 @@
 import math
 
 import pytest
-
-from onedrive.training.run import train_experiment
 from stage_losses import (
     KL_TO_TARGET,
     TARGET_ENTROPY,
@@ -13,6 +11,8 @@ from stage_losses import (
     stage_losses,
 )
 from tiny_run import tiny_experiment
+
+from onedrive.training.run import train_experiment
 
 
 def test_sample_indices_spread_over_the_split_or_take_all():

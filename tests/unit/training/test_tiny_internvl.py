@@ -3,10 +3,10 @@
 from dataclasses import replace
 
 import pytest
+from tiny_run import tiny_experiment
 from transformers import InternVLForConditionalGeneration
 
 from onedrive.training.build import ensure_tiny_internvl
-from tiny_run import tiny_experiment
 
 
 def with_tiny(config, **sizes):
@@ -29,7 +29,9 @@ def test_folder_of_other_sizes_is_refused(tmp_path):
     config = tiny_experiment(tmp_path, tmp_path / "out")
     ensure_tiny_internvl(config)
     deeper = with_tiny(config, num_hidden_layers=3, vision_hidden_size=64)
-    with pytest.raises(ValueError, match="num_hidden_layers = 3, the folder's text_config.num_hidden_layers = 2") as error:
+    with pytest.raises(
+        ValueError, match="num_hidden_layers = 3, the folder's text_config.num_hidden_layers = 2"
+    ) as error:
         ensure_tiny_internvl(deeper)
     assert "vision_hidden_size = 64, the folder's vision_config.hidden_size = 32" in str(error.value)
     assert "delete the folder" in str(error.value)
