@@ -16,6 +16,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from onedrive.extras import MissingExtraError
+
 DEBUG_FLAG = "--debug"
 DEBUG_ENV = "ONEDRIVE_DEBUG"
 BAD_INPUT_EXIT_CODE = 2
@@ -25,8 +27,9 @@ class InputError(ValueError):
     """Input a user gave is wrong; the message names the culprit (file, key, sample) and what was expected."""
 
 
-# Errors that mean the input is wrong, not the code: the library's own, the file system's for a path the user
-# named, and the ValueErrors with which the library (and json, numpy) reject values.
+# Errors that mean the input or the installation is wrong, not the code: the library's own, the file system's for a
+# path the user named, the ValueErrors with which the library (and json, numpy) reject values, and a missing extra
+# (its message names the pip command).
 BAD_INPUT_ERRORS = (
     InputError,
     ValueError,
@@ -35,6 +38,7 @@ BAD_INPUT_ERRORS = (
     NotADirectoryError,
     IsADirectoryError,
     PermissionError,
+    MissingExtraError,
 )
 
 

@@ -23,7 +23,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from onedrive.errors import run_tool
+from onedrive.errors import InputError, run_tool
 from onedrive.evaluation import evaluate_predictions
 from onedrive.evaluation.outputs import start_run
 from onedrive.evaluation.predictions import prediction_files
@@ -83,8 +83,8 @@ def _split(args: argparse.Namespace) -> dict:
     data = config.data
     infos = data.infos_path(data.eval_split)
     if not infos.is_file():
-        raise SystemExit(
-            f"error: info file {infos} of split {data.eval_split!r} not found; run tools/create_data.py for "
+        raise InputError(
+            f"info file {infos} of split {data.eval_split!r} not found; run tools/create_data.py for "
             f"{data.root} or point the config at it with --set data.infos_dir=... / data.eval_split=..."
         )
     out = args.out or str(Path(config.train.output_dir) / "eval")

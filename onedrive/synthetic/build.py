@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from onedrive.io import apply_umask_tree
 from onedrive.synthetic.navsim_writer import NAVSIM_PADDING, NAVSIM_PARKING_GAP, write_navsim
 from onedrive.synthetic.nuscenes_writer import DEFAULT_VERSION, write_nuscenes
 from onedrive.synthetic.traffic import PARKING_GAP
@@ -56,6 +57,7 @@ def make_synthetic(
                 write_navsim(world, staging, progress=bar)
             else:
                 write_nuscenes(world, staging, version=version, progress=bar)
+        apply_umask_tree(staging)  # mkdtemp made it private; the world gets the modes mkdir would give
         if out.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             out.rename(retired / out.name)

@@ -24,6 +24,7 @@ from transformers import AutoTokenizer, InternVLConfig, PreTrainedTokenizerBase
 
 from onedrive.data import DriveDataset
 from onedrive.infos import load_infos
+from onedrive.io import apply_umask_tree
 from onedrive.model import OneDriveProcessor, build_tokenizer
 from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.model.modeling_onedrive import OneDriveForDriving
@@ -62,6 +63,7 @@ def ensure_tiny_internvl(config: ExperimentConfig) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
     save_tiny_internvl(staging, tiny_config(model.tiny), seed=model.tiny.seed)
+    apply_umask_tree(staging)  # mkdtemp made it private
     try:
         os.rename(staging, target)
     except OSError:  # another process of the same run wrote it first (same seed, same content)

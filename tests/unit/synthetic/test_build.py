@@ -52,3 +52,17 @@ def test_cli_writes_a_dataset(tmp_path):
 def test_benchmark_reports_samples_per_second():
     result = benchmark_synthetic(scenes=2, samples_per_scene=2, image_size=(32, 16))
     assert result["samples"] == 4 and result["samples_per_s"] > 0
+
+
+def test_the_world_gets_the_modes_of_the_umask(tmp_path):
+    """The world is staged in a private mkdtemp folder; once in place it reads like any folder mkdir would make."""
+    import os
+    import stat
+
+    old_mask = os.umask(0o022)
+    try:
+        root = make_synthetic(tmp_path / "data", TINY, progress=False)
+    finally:
+        os.umask(old_mask)
+    assert stat.S_IMODE(root.stat().st_mode) == 0o755
+    assert stat.S_IMODE((root / "v1.0-synthetic" / "sample.json").stat().st_mode) == 0o644
