@@ -2,7 +2,9 @@
 
 The checkpoint is read by transformers' own ``InternVLForConditionalGeneration.
 from_pretrained`` (hub id or local folder in the transformers InternVL layout; the hub
-cache and ``HF_HUB_OFFLINE`` work as usual). OneDrive keeps InternVL's parameter names,
+cache and ``HF_HUB_OFFLINE`` work as usual); a local folder in InternVL's own layout
+(config.json of ``model_type`` ``internvl_chat``, e.g. ReCogDrive's InternVL3-2B) is first
+renamed into that layout by ``original_internvl``. OneDrive keeps InternVL's parameter names,
 so the key map is the identity: every pretrained tensor (ViT, projector, embeddings,
 attention, FFNs, norms, LM head) must land, and the only parameters left are the task
 modules (``TASK_MODULE_PREFIXES`` and the per-layer query modules). The query-type FFNs keep
@@ -22,7 +24,8 @@ from transformers import InternVLForConditionalGeneration
 
 from onedrive.errors import InputError
 from onedrive.model.configuration_onedrive import OneDriveConfig
-from onedrive.model.pretrained_source import check_pretrained_source
+from onedrive.model.original_internvl import ORIGINAL_MODEL_TYPE, is_original_layout, load_original_internvl
+from onedrive.model.pretrained_source import check_local_checkpoint, check_pretrained_source, local_folder
 from onedrive.model.tied_embeddings import embeddings_tied
 
 TASK_MODULE_PREFIXES = (
@@ -51,15 +54,17 @@ def from_internvl(
     **from_pretrained_kwargs,
 ):
     """Load InternVL3 from ``pretrained`` and build ``model_class`` (``OneDriveForDriving``) around its weights."""
-    check_pretrained_source(
-        pretrained,
-        "internvl",
-        "an InternVL3 checkpoint (transformers' InternVL layout)",
-        subfolder=from_pretrained_kwargs.get("subfolder", ""),
-    )
-    internvl = InternVLForConditionalGeneration.from_pretrained(
-        pretrained, attn_implementation=attn_implementation, dtype=dtype, **from_pretrained_kwargs
-    )
+    expected = "an InternVL3 checkpoint (transformers' InternVL layout or InternVL's own)"
+    subfolder = from_pretrained_kwargs.get("subfolder", "")
+    folder = local_folder(pretrained, expected, subfolder)
+    if folder is not None and is_original_layout(folder):
+        check_local_checkpoint(folder, ORIGINAL_MODEL_TYPE, expected)
+        internvl = load_original_internvl(folder, attn_implementation, dtype)
+    else:
+        check_pretrained_source(pretrained, "internvl", expected, subfolder=subfolder)
+        internvl = InternVLForConditionalGeneration.from_pretrained(
+            pretrained, attn_implementation=attn_implementation, dtype=dtype, **from_pretrained_kwargs
+        )
     settings = internvl.config.to_dict()
     for key in ("model_type", "architectures", "transformers_version"):
         settings.pop(key, None)

@@ -70,8 +70,8 @@ class TinyInternVLConfig:
 class ModelConfig:
     """Where the weights come from and how the model is built.
 
-    internvl:  InternVL3 checkpoint (hub id or folder, transformers layout) for ``from_internvl``;
-               used when ``init_from`` is None.
+    internvl:  InternVL3 checkpoint for ``from_internvl`` (hub id or folder, transformers' layout, or a
+               folder in InternVL's own layout); used when ``init_from`` is None.
     init_from: a previous stage's ``train.output_dir`` (its ``final/`` folder is loaded with
                ``OneDriveForDriving.from_pretrained``), or a model folder itself.
     tokenizer: tokenizer folder / hub id; None: the one saved with ``init_from`` or ``internvl``;
@@ -482,10 +482,16 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
         problems.append(
             "set model.internvl (InternVL3 hub id or folder) or model.init_from (a previous stage's output)"
         )
-    elif model.tiny is None and not Path(model.internvl).is_dir() and not HUB_ID.match(model.internvl):
-        problems.append(
-            f"model.internvl={model.internvl!r} is neither a folder nor a hub id like 'OpenGVLab/InternVL3-1B-hf'"
-        )
+    elif model.tiny is None and not Path(model.internvl).is_dir():
+        if not HUB_ID.match(model.internvl):
+            problems.append(
+                f"model.internvl={model.internvl!r} is neither a folder nor a hub id like 'OpenGVLab/InternVL3-1B-hf'"
+            )
+        elif Path(model.internvl).parent.is_dir():  # 'checkpoints/X' with checkpoints/ here: a folder not put there yet
+            problems.append(
+                f"model.internvl={model.internvl!r} is not a folder, though {Path(model.internvl).parent}/ is: put the "
+                f"checkpoint there (see checkpoints/README.md), or name a hub id whose owner is not a local folder"
+            )
     if model.dtype not in DTYPES:
         problems.append(f"model.dtype must be one of {DTYPES}, got {model.dtype!r}")
     for key in model.task:

@@ -78,6 +78,9 @@ def test_every_shipped_config_loads():
             assert getattr(config.data, field)
     navsim = load_config(REPO / "configs" / "navsim" / "onedrive_2b_navsim.py")
     assert len(navsim.data.cameras) == 8 and navsim.model.task["plan_dims"] == 3 and navsim.recipe.stage == "planning"
+    # As the paper: from ReCogDrive's InternVL3-2B (InternVL's own layout, a folder under checkpoints/), 128 per step.
+    assert navsim.model.init_from is None and navsim.model.internvl == "checkpoints/ReCogDrive-InternVL3-2B"
+    assert navsim.train.global_batch_size == 128 and resolve_batch(navsim.train, world_size=8) == 16
     demo = [load_config(path) for path in sorted((REPO / "configs" / "demo").glob("demo_stage*.py"))]
     assert [config.recipe.stage for config in demo] == [
         "perception",
@@ -182,6 +185,22 @@ def test_check_config_lists_every_problem(tmp_path):
     assert "not divisible" in message
     assert "zero9.json" in message
     assert "recipe.stage must be one of" in message
+
+
+def test_a_checkpoint_not_yet_put_under_checkpoints_is_named(tmp_path, monkeypatch):
+    """'checkpoints/X' is hub-id shaped; with a local checkpoints/ folder it is a folder someone has to put there."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "checkpoints").mkdir()
+    config = load_config(REPO / "configs" / "navsim" / "onedrive_2b_navsim.py")
+    with pytest.raises(ConfigError) as error:
+        check_config(config)
+    assert "model.internvl='checkpoints/ReCogDrive-InternVL3-2B' is not a folder, though checkpoints/ is" in str(
+        error.value
+    )
+    (tmp_path / "checkpoints" / "ReCogDrive-InternVL3-2B").mkdir()
+    with pytest.raises(ConfigError) as error:
+        check_config(config)
+    assert "model.internvl" not in str(error.value)  # the folder is there now (the missing data is still named)
 
 
 def test_tool_fails_fast_without_loading_anything(tmp_path, capsys):
