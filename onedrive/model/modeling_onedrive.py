@@ -37,6 +37,7 @@ from onedrive.model.outputs import DriveGenerateOutput, DrivePrediction, OneDriv
 from onedrive.model.position_3d import FrustumPositionEncoder, ReferencePointEncoder, denormalise_points
 from onedrive.model.pretrained_source import check_pretrained_source
 from onedrive.model.queries import DrivingQueries
+from onedrive.model.query_groups import query_groups
 from onedrive.model.tied_embeddings import INPUT_EMBEDDINGS, LM_HEAD, embeddings_tied
 from onedrive.model.tokens import TokenLayout, left_align
 from onedrive.schema import IGNORE_INDEX, CameraGeometry, DriveBatch, DriveTargets
@@ -70,7 +71,8 @@ class OneDriveModel(InternVLModel):
         OneDrivePreTrainedModel.__init__(self, config)
         self.vision_tower = AutoModel.from_config(config.vision_config)
         self.multi_modal_projector = InternVLMultiModalProjector(config)
-        self.language_model = OneDriveLanguageModel(config.text_config, config.task_layer_indices)
+        names = tuple(group.name for group in query_groups(config.task_config))
+        self.language_model = OneDriveLanguageModel(config.text_config, config.task_layer_indices, names)
         self.post_init()
 
 
@@ -166,9 +168,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             input_ids,
             attention_mask,
             config.image_token_id,
-            task.num_det_queries,
-            task.num_lane_queries,
-            task.num_plan_tokens,
+            tuple((group.name, group.count) for group in query_groups(task)),
             num_image_tokens=task.num_cameras * config.image_tokens_per_camera,
         )
 
@@ -229,22 +229,20 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             image_k = image_k + self.azimuth_prior.keys(frustum, centre).to(image_k)
             det_metres = denormalise_points(det_reference.float(), self.config.task_config.position_range)
             det_q = det_q + self.azimuth_prior.queries(det_metres, centre).to(det_q)
-        positions = torch.cat([layout.image_index, layout.perception_index], dim=1)  # (B, N_img + N_p)
+        reference = {"det": (det_q, det_k), "lane": (lane_q, lane_k)}  # (B, N_group, ·) per perception group
+        perception = tuple(group.name for group in query_groups(self.config.task_config) if group.perception)
+        group_index = {name: layout.group_index(name) for name, _ in layout.groups}
+        positions = torch.cat([layout.image_index, *(group_index[name] for name in perception)], dim=1)
         placed = []
-        for image_part, det_part, lane_part in ((image_q, det_q, lane_q), (image_k, det_k, lane_k)):
-            parts = torch.cat([image_part, det_part, lane_part], dim=1).to(embeds.dtype)  # (B, N_img + N_p, ·)
+        for part, image_part in enumerate((image_q, image_k)):
+            parts = [image_part, *(reference[name][part] for name in perception)]
+            parts = torch.cat(parts, dim=1).to(embeds.dtype)  # (B, N_img + N_p, ·)
             index = positions[..., None].expand(-1, -1, parts.shape[-1])
             placed.append(embeds.new_zeros(batch, length, parts.shape[-1]).scatter(1, index, parts))  # (B, L', ·)
-        perception_position = torch.cat([det_q, lane_q], dim=1).to(embeds.dtype)  # (B, N_p, heads × head_dim)
+        perception_position = torch.cat([reference[name][0] for name in perception], dim=1).to(embeds.dtype)
         return QueryRouting(
-            placed[0],
-            placed[1],
-            layout.source_index,
-            layout.det_index,
-            layout.lane_index,
-            layout.plan_index,
-            perception_position,
-        )
+            placed[0], placed[1], layout.source_index, group_index, perception, perception_position
+        )  # perception_position (B, N_p, heads × head_dim)
 
     # ----------------------------------------------------------------- training
     def forward(
@@ -350,11 +348,15 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         """Raw head outputs of one layer's (normed) states (B, L', H); ``None`` for a task not asked for."""
         detection = lanes = planning = None
         if "det" in tasks:
-            detection = self.det_head(layout.gather(states, layout.det_index), self.queries.det_reference_points())
+            detection = self.det_head(
+                layout.gather(states, layout.group_index("det")), self.queries.det_reference_points()
+            )
         if "lane" in tasks:
-            lanes = self.lane_head(layout.gather(states, layout.lane_index), self.queries.lane_reference_points())
+            lanes = self.lane_head(
+                layout.gather(states, layout.group_index("lane")), self.queries.lane_reference_points()
+            )
         if "plan" in tasks:
-            planning = self.plan_head(layout.gather(states, layout.plan_index), ego_status, command)
+            planning = self.plan_head(layout.gather(states, layout.group_index("plan")), ego_status, command)
         return detection, lanes, planning
 
     def prediction_heads(
