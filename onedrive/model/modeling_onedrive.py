@@ -37,7 +37,7 @@ from onedrive.model.outputs import DriveGenerateOutput, DrivePrediction, OneDriv
 from onedrive.model.position_3d import FrustumPositionEncoder, ReferencePointEncoder, denormalise_points
 from onedrive.model.pretrained_source import check_pretrained_source
 from onedrive.model.queries import DrivingQueries
-from onedrive.model.query_groups import query_groups
+from onedrive.model.query_groups import PERCEPTION, query_groups
 from onedrive.model.tied_embeddings import INPUT_EMBEDDINGS, LM_HEAD, embeddings_tied
 from onedrive.model.tokens import TokenLayout, left_align
 from onedrive.schema import IGNORE_INDEX, CameraGeometry, DriveBatch, DriveTargets
@@ -128,6 +128,52 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
 
     def get_output_embeddings(self) -> nn.Module:
         return self.lm_head
+
+    # ----------------------------------------------------------------- parameter groups
+    def parameter_groups(self) -> dict[str, list[str]]:
+        """Every parameter name (as ``named_parameters`` gives it) in exactly one group, by the module owning it.
+
+        ``vit`` the vision tower, ``projector`` the MLP projector, ``embeddings`` the input embeddings and LM head,
+        ``llm`` the rest of the language model (peft's LoRA tensors included), ``task_modules:<family>`` the task
+        layers' query self-attention (perception) and each query group's FFN, ``heads:<family>`` the queries,
+        position encoders and heads of each query group; ``<family>`` is the group's family in
+        ``query_groups.query_groups`` (the recipe's stages train by family, the optimiser by kind).
+        """
+        language_model = self.model.language_model
+        owners: list[tuple[str, list[nn.Module | nn.Parameter]]] = [
+            ("vit", [self.model.vision_tower]),
+            ("projector", [self.model.multi_modal_projector]),
+            ("embeddings", [language_model.embed_tokens, self.lm_head]),
+            ("heads:" + PERCEPTION, [self.image_position]),
+        ]
+        if self.azimuth_prior is not None:
+            owners.append(("heads:" + PERCEPTION, [self.azimuth_prior]))
+        task_layers = [layer for layer in language_model.layers if layer.has_task_modules]
+        owners.append(("task_modules:" + PERCEPTION, [layer.query_self_attn for layer in task_layers]))
+        queries, heads = self.queries.group_parts(), self._group_heads()
+        for group in query_groups(self.config.task_config):
+            owners.append(("task_modules:" + group.family, [layer.query_ffns[group.name] for layer in task_layers]))
+            owners.append(("heads:" + group.family, [*queries[group.name], *heads[group.name]]))
+        owners.append(("llm", [language_model]))  # last: what no group above claimed
+        group_of: dict[int, str] = {}
+        for name, parts in owners:
+            for part in parts:
+                for parameter in [part] if isinstance(part, nn.Parameter) else part.parameters():
+                    group_of.setdefault(id(parameter), name)
+        groups: dict[str, list[str]] = {}
+        for name, parameter in self.named_parameters():
+            if id(parameter) not in group_of:
+                raise ValueError(f"parameter {name!r} belongs to no group of OneDriveForDriving.parameter_groups")
+            groups.setdefault(group_of[id(parameter)], []).append(name)
+        return groups
+
+    def _group_heads(self) -> dict[str, list[nn.Module]]:
+        """The position encoders and heads each query group owns."""
+        return {
+            "det": [self.det_position, self.det_head],
+            "lane": [self.lane_position, self.lane_head],
+            "plan": [self.plan_head],
+        }
 
     # ----------------------------------------------------------------- prefill
     def _prefill(
