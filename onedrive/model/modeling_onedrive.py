@@ -169,11 +169,12 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
 
     def _group_heads(self) -> dict[str, list[nn.Module]]:
         """The position encoders and heads each query group owns."""
-        return {
-            "det": [self.det_position, self.det_head],
-            "lane": [self.lane_position, self.lane_head],
-            "plan": [self.plan_head],
-        }
+        positions = {"det": [self.det_position], "lane": [self.lane_position], "plan": []}
+        return {name: [*positions[name], head] for name, head in self._query_heads().items()}
+
+    def _query_heads(self) -> dict[str, nn.Module]:
+        """{query group: its head}."""
+        return {"det": self.det_head, "lane": self.lane_head, "plan": self.plan_head}
 
     # ----------------------------------------------------------------- prefill
     def _prefill(
@@ -319,7 +320,8 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         if driving:
             detection, lanes, planning = self._heads(layout, output, ego_status, command.long())
             if targets is not None:
-                losses.update(self._task_losses(detection, lanes, planning, targets))
+                outputs = {"det": detection, "lane": lanes, "plan": planning}
+                losses.update(self._task_losses(outputs, targets))
         loss = sum(losses.values()) if losses else None
         return OneDriveOutput(loss, losses or None, logits, detection, lanes, planning)
 
@@ -330,37 +332,30 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         }
         return tuple({index: outputs[part] for index, outputs in per_layer.items()} for part in range(3))
 
-    def _task_losses(self, detection, lanes, planning, targets: DriveTargets) -> dict[str, torch.Tensor]:
-        """Each head's losses summed over the task layers with weight 1 each (the official release sums
-        every decoder layer's loss), times the family's weight."""
+    def _task_losses(self, outputs: dict[str, dict], targets: DriveTargets) -> dict[str, torch.Tensor]:
+        """outputs {query group: {task layer: raw head output}} → each group's head losses summed over the task
+        layers with weight 1 each (the official release sums every decoder layer's loss), times its family's
+        weight (``task_config.<family>_weight``); a group whose targets the batch lacks adds none."""
         task = self.config.task_config
-        families = []
-        if targets.boxes:
-            families.append(
-                (
-                    task.perception_weight,
-                    [self.det_head.loss(out, targets.boxes, targets.labels) for out in detection.values()],
-                )
-            )
-        if targets.lanes:
-            families.append(
-                (task.perception_weight, [self.lane_head.loss(out, targets.lanes) for out in lanes.values()])
-            )
-        if targets.trajectory is not None:
-            families.append(
-                (
-                    task.planning_weight,
-                    [
-                        self.plan_head.loss(out, targets.trajectory, targets.trajectory_mask)
-                        for out in planning.values()
-                    ],
-                )
-            )
+        heads, wanted = self._query_heads(), self._head_targets(targets)
         losses = {}
-        for weight, per_layer in families:
+        for group in query_groups(task):
+            if wanted[group.name] is None:
+                continue
+            weight = getattr(task, f"{group.family}_weight")
+            per_layer = [heads[group.name].loss(out, *wanted[group.name]) for out in outputs[group.name].values()]
             for name in per_layer[0]:
                 losses[name] = weight * torch.stack([layer[name] for layer in per_layer]).sum()
         return losses
+
+    @staticmethod
+    def _head_targets(targets: DriveTargets) -> dict[str, tuple | None]:
+        """{query group: the target arguments of its head's ``loss``}, ``None`` when the batch has none."""
+        return {
+            "det": (targets.boxes, targets.labels) if targets.boxes else None,
+            "lane": (targets.lanes,) if targets.lanes else None,
+            "plan": (targets.trajectory, targets.trajectory_mask) if targets.trajectory is not None else None,
+        }
 
     def _text_loss(self, hidden: torch.Tensor, layout: TokenLayout, labels: torch.Tensor) -> torch.Tensor:
         """Cross-entropy on answer tokens: mean over each sample's tokens, then over samples with any."""
