@@ -4,9 +4,10 @@ Per layer (docs/design.md §1):
 1. the pretrained causal self-attention over the whole sequence, with 3D position
    embeddings added to queries and keys of spatial tokens after RoPE (prefill only);
 2. in task layers, a bidirectional, pre-norm, residual self-attention among the
-   perception queries (det ∪ lane), through the same attention interface;
-3. the FFN: image and text tokens keep the pretrained FFN, each query type is routed
+   perception queries (the perception groups: det ∪ lane), through the same attention interface;
+3. the FFN: image and text tokens keep the pretrained FFN, each query group is routed
    to its own FFN (gather → FFN → scatter; each token runs exactly one FFN).
+The query groups come from one declaration, ``query_groups.query_groups``.
 Layers without task modules run the pretrained layer unchanged for every token.
 """
 
@@ -33,36 +34,32 @@ from transformers.models.qwen2.modeling_qwen2 import (
 from onedrive.model.configuration_onedrive import attention_head_dim
 from onedrive.model.initial_values import QueryFFN, ZeroLinear, restore_initial_values
 
-QUERY_FFNS = ("det", "lane", "plan")  # one FFN per query type, in task layers
-
 
 @dataclass
 class QueryRouting:
     """What the mixed layers need to know about the query tokens of a prefill.
 
-    The four position groups partition the expanded sequence (every position in exactly one).
+    ``token_index`` and the groups' indices partition the expanded sequence (every position in exactly one).
 
     position_3d_query:   (B, L', heads × head_dim) 3D embedding added to attention queries (zero for text).
     position_3d_key:     (B, L', kv_heads × head_dim) the same for keys.
     token_index:         (B, L) positions of the prompt tokens (text, image, padding): the pretrained FFN.
-    det_index:           (B, N_det) positions of the detection queries.
-    lane_index:          (B, N_lane) positions of the lane queries.
-    plan_index:          (B, N_plan) positions of the planning tokens.
-    perception_position: (B, N_det + N_lane, heads × head_dim) 3D embeddings of det ∪ lane queries, for the
-                         query self-attention.
+    group_index:         {query group: (B, N_group) its positions}, in sequence order (``query_groups``).
+    perception_groups:   the groups that join the query self-attention, in sequence order.
+    perception_position: (B, N_p, heads × head_dim) 3D embeddings of the perception groups' queries (N_p their
+                         total count), for the query self-attention.
     """
 
     position_3d_query: torch.Tensor
     position_3d_key: torch.Tensor
     token_index: torch.Tensor
-    det_index: torch.Tensor
-    lane_index: torch.Tensor
-    plan_index: torch.Tensor
+    group_index: dict[str, torch.Tensor]
+    perception_groups: tuple[str, ...]
     perception_position: torch.Tensor
 
     @property
-    def perception_index(self) -> torch.Tensor:  # (B, N_det + N_lane)
-        return torch.cat([self.det_index, self.lane_index], dim=1)
+    def perception_index(self) -> torch.Tensor:  # (B, N_p)
+        return torch.cat([self.group_index[name] for name in self.perception_groups], dim=1)
 
 
 def attention_function(config) -> Callable:
@@ -150,15 +147,16 @@ class QuerySelfAttention(nn.Module):
 
 
 class OneDriveDecoderLayer(Qwen2DecoderLayer):
-    """A Qwen2 decoder layer; with ``has_task_modules`` it also carries the query modules."""
+    """A Qwen2 decoder layer; with ``has_task_modules`` it also carries the query modules: the query
+    self-attention and one FFN per query group (``query_ffns.<group name>``)."""
 
-    def __init__(self, config: Qwen2Config, layer_idx: int, has_task_modules: bool):
+    def __init__(self, config: Qwen2Config, layer_idx: int, has_task_modules: bool, query_groups: tuple[str, ...]):
         super().__init__(config, layer_idx)
         self.self_attn = OneDriveAttention(config=config, layer_idx=layer_idx)
         self.has_task_modules = has_task_modules
         if has_task_modules:
             self.query_self_attn = QuerySelfAttention(config)
-            self.query_ffns = nn.ModuleDict({name: QueryFFN(config) for name in QUERY_FFNS})
+            self.query_ffns = nn.ModuleDict({name: QueryFFN(config) for name in query_groups})
 
     def forward(
         self,
@@ -198,12 +196,8 @@ class OneDriveDecoderLayer(Qwen2DecoderLayer):
         Gather → FFN → scatter over the routing's fixed positions (static shapes; an empty
         group is skipped by its shape alone), so the same code runs eagerly and exported.
         """
-        groups = (
-            (self.mlp, routing.token_index),
-            (self.query_ffns["det"], routing.det_index),
-            (self.query_ffns["lane"], routing.lane_index),
-            (self.query_ffns["plan"], routing.plan_index),
-        )
+        groups = [(self.mlp, routing.token_index)]
+        groups += [(self.query_ffns[name], index) for name, index in routing.group_index.items()]
         width = hidden_states.shape[-1]
         indices, outputs = [], []
         for ffn, positions in groups:
@@ -226,12 +220,15 @@ class LanguageModelOutput:
 
 
 class OneDriveLanguageModel(Qwen2Model):
-    """Qwen2Model whose layers are ``OneDriveDecoderLayer``; same parameter names as Qwen2Model."""
+    """Qwen2Model whose layers are ``OneDriveDecoderLayer``; same parameter names as Qwen2Model.
 
-    def __init__(self, config: Qwen2Config, task_layers: list[int]):
+    ``query_groups``: the names of the query groups (``query_groups.query_groups``), one FFN each in task layers.
+    """
+
+    def __init__(self, config: Qwen2Config, task_layers: list[int], query_groups: tuple[str, ...]):
         super().__init__(config)
         self.layers = nn.ModuleList(
-            OneDriveDecoderLayer(config, index, has_task_modules=index in task_layers)
+            OneDriveDecoderLayer(config, index, has_task_modules=index in task_layers, query_groups=query_groups)
             for index in range(config.num_hidden_layers)
         )
 

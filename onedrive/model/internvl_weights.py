@@ -7,7 +7,7 @@ cache and ``HF_HUB_OFFLINE`` work as usual); a local folder in InternVL's own la
 renamed into that layout by ``original_internvl``. OneDrive keeps InternVL's parameter names,
 so the key map is the identity: every pretrained tensor (ViT, projector, embeddings,
 attention, FFNs, norms, LM head) must land, and the only parameters left are the task
-modules (``TASK_MODULE_PREFIXES`` and the per-layer query modules). The query-type FFNs keep
+modules (``task_module_keys``: the per-layer query modules, queries, position encoders and heads). The query-type FFNs keep
 their random N(0, 0.02) start (``task_ffn_init`` = ``random``, the official release) or start as
 copies of their layer's pretrained FFN (``pretrained``). The LM head is tied to the input
 embeddings exactly when transformers tied them on loading (``tied_embeddings``), and the
@@ -16,8 +16,6 @@ a OneDrive folder, a truncated weight file or a path that does not exist is name
 """
 
 from __future__ import annotations
-
-import re
 
 import torch
 from transformers import InternVLForConditionalGeneration
@@ -28,21 +26,11 @@ from onedrive.model.original_internvl import ORIGINAL_MODEL_TYPE, is_original_la
 from onedrive.model.pretrained_source import check_local_checkpoint, check_pretrained_source, local_folder
 from onedrive.model.tied_embeddings import embeddings_tied
 
-TASK_MODULE_PREFIXES = (
-    "queries.",
-    "image_position.",
-    "det_position.",
-    "lane_position.",
-    "det_head.",
-    "lane_head.",
-    "plan_head.",
-)
-LAYER_TASK_MODULE = re.compile(r"^model\.language_model\.layers\.\d+\.(query_self_attn|query_ffns)\.")
 
-
-def is_task_module_key(key: str) -> bool:
-    """Parameters that OneDrive adds to InternVL (everything else comes from the checkpoint)."""
-    return key.startswith(TASK_MODULE_PREFIXES) or bool(LAYER_TASK_MODULE.match(key))
+def task_module_keys(model) -> set[str]:
+    """Parameters that OneDrive adds to InternVL: the model's ``task_modules:*`` and ``heads:*`` groups
+    (``OneDriveForDriving.parameter_groups``); everything else comes from the checkpoint."""
+    return {name for group, names in model.parameter_groups().items() if ":" in group for name in names}
 
 
 def from_internvl(
@@ -75,7 +63,8 @@ def from_internvl(
     missing, unexpected = model.load_state_dict(pretrained_state, strict=False)
     if unexpected:
         raise InputError(f"{pretrained}: checkpoint tensors with no place in OneDrive: {sorted(unexpected)[:10]}")
-    not_task = [key for key in missing if not is_task_module_key(key)]
+    added = task_module_keys(model)
+    not_task = [key for key in missing if key not in added]
     if not_task:
         raise InputError(f"{pretrained}: pretrained tensors missing from the checkpoint: {sorted(not_task)[:10]}")
     with torch.no_grad():

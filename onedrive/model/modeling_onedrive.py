@@ -37,6 +37,7 @@ from onedrive.model.outputs import DriveGenerateOutput, DrivePrediction, OneDriv
 from onedrive.model.position_3d import FrustumPositionEncoder, ReferencePointEncoder, denormalise_points
 from onedrive.model.pretrained_source import check_pretrained_source
 from onedrive.model.queries import DrivingQueries
+from onedrive.model.query_groups import PERCEPTION, query_groups
 from onedrive.model.tied_embeddings import INPUT_EMBEDDINGS, LM_HEAD, embeddings_tied
 from onedrive.model.tokens import TokenLayout, left_align
 from onedrive.schema import IGNORE_INDEX, CameraGeometry, DriveBatch, DriveTargets
@@ -70,7 +71,8 @@ class OneDriveModel(InternVLModel):
         OneDrivePreTrainedModel.__init__(self, config)
         self.vision_tower = AutoModel.from_config(config.vision_config)
         self.multi_modal_projector = InternVLMultiModalProjector(config)
-        self.language_model = OneDriveLanguageModel(config.text_config, config.task_layer_indices)
+        names = tuple(group.name for group in query_groups(config.task_config))
+        self.language_model = OneDriveLanguageModel(config.text_config, config.task_layer_indices, names)
         self.post_init()
 
 
@@ -127,6 +129,53 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
     def get_output_embeddings(self) -> nn.Module:
         return self.lm_head
 
+    # ----------------------------------------------------------------- parameter groups
+    def parameter_groups(self) -> dict[str, list[str]]:
+        """Every parameter name (as ``named_parameters`` gives it) in exactly one group, by the module owning it.
+
+        ``vit`` the vision tower, ``projector`` the MLP projector, ``embeddings`` the input embeddings and LM head,
+        ``llm`` the rest of the language model (peft's LoRA tensors included), ``task_modules:<family>`` the task
+        layers' query self-attention (perception) and each query group's FFN, ``heads:<family>`` the queries,
+        position encoders and heads of each query group; ``<family>`` is the group's family in
+        ``query_groups.query_groups`` (the recipe's stages train by family, the optimiser by kind).
+        """
+        language_model = self.model.language_model
+        owners: list[tuple[str, list[nn.Module | nn.Parameter]]] = [
+            ("vit", [self.model.vision_tower]),
+            ("projector", [self.model.multi_modal_projector]),
+            ("embeddings", [language_model.embed_tokens, self.lm_head]),
+            ("heads:" + PERCEPTION, [self.image_position]),
+        ]
+        if self.azimuth_prior is not None:
+            owners.append(("heads:" + PERCEPTION, [self.azimuth_prior]))
+        task_layers = [layer for layer in language_model.layers if layer.has_task_modules]
+        owners.append(("task_modules:" + PERCEPTION, [layer.query_self_attn for layer in task_layers]))
+        queries, heads = self.queries.group_parts(), self._group_heads()
+        for group in query_groups(self.config.task_config):
+            owners.append(("task_modules:" + group.family, [layer.query_ffns[group.name] for layer in task_layers]))
+            owners.append(("heads:" + group.family, [*queries[group.name], *heads[group.name]]))
+        owners.append(("llm", [language_model]))  # last: what no group above claimed
+        group_of: dict[int, str] = {}
+        for name, parts in owners:
+            for part in parts:
+                for parameter in [part] if isinstance(part, nn.Parameter) else part.parameters():
+                    group_of.setdefault(id(parameter), name)
+        groups: dict[str, list[str]] = {}
+        for name, parameter in self.named_parameters():
+            if id(parameter) not in group_of:
+                raise ValueError(f"parameter {name!r} belongs to no group of OneDriveForDriving.parameter_groups")
+            groups.setdefault(group_of[id(parameter)], []).append(name)
+        return groups
+
+    def _group_heads(self) -> dict[str, list[nn.Module]]:
+        """The position encoders and heads each query group owns."""
+        positions = {"det": [self.det_position], "lane": [self.lane_position], "plan": []}
+        return {name: [*positions[name], head] for name, head in self._query_heads().items()}
+
+    def _query_heads(self) -> dict[str, nn.Module]:
+        """{query group: its head}."""
+        return {"det": self.det_head, "lane": self.lane_head, "plan": self.plan_head}
+
     # ----------------------------------------------------------------- prefill
     def _prefill(
         self,
@@ -166,9 +215,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             input_ids,
             attention_mask,
             config.image_token_id,
-            task.num_det_queries,
-            task.num_lane_queries,
-            task.num_plan_tokens,
+            tuple((group.name, group.count) for group in query_groups(task)),
             num_image_tokens=task.num_cameras * config.image_tokens_per_camera,
         )
 
@@ -229,22 +276,20 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             image_k = image_k + self.azimuth_prior.keys(frustum, centre).to(image_k)
             det_metres = denormalise_points(det_reference.float(), self.config.task_config.position_range)
             det_q = det_q + self.azimuth_prior.queries(det_metres, centre).to(det_q)
-        positions = torch.cat([layout.image_index, layout.perception_index], dim=1)  # (B, N_img + N_p)
+        reference = {"det": (det_q, det_k), "lane": (lane_q, lane_k)}  # (B, N_group, ·) per perception group
+        perception = tuple(group.name for group in query_groups(self.config.task_config) if group.perception)
+        group_index = {name: layout.group_index(name) for name, _ in layout.groups}
+        positions = torch.cat([layout.image_index, *(group_index[name] for name in perception)], dim=1)
         placed = []
-        for image_part, det_part, lane_part in ((image_q, det_q, lane_q), (image_k, det_k, lane_k)):
-            parts = torch.cat([image_part, det_part, lane_part], dim=1).to(embeds.dtype)  # (B, N_img + N_p, ·)
+        for part, image_part in enumerate((image_q, image_k)):
+            parts = [image_part, *(reference[name][part] for name in perception)]
+            parts = torch.cat(parts, dim=1).to(embeds.dtype)  # (B, N_img + N_p, ·)
             index = positions[..., None].expand(-1, -1, parts.shape[-1])
             placed.append(embeds.new_zeros(batch, length, parts.shape[-1]).scatter(1, index, parts))  # (B, L', ·)
-        perception_position = torch.cat([det_q, lane_q], dim=1).to(embeds.dtype)  # (B, N_p, heads × head_dim)
+        perception_position = torch.cat([reference[name][0] for name in perception], dim=1).to(embeds.dtype)
         return QueryRouting(
-            placed[0],
-            placed[1],
-            layout.source_index,
-            layout.det_index,
-            layout.lane_index,
-            layout.plan_index,
-            perception_position,
-        )
+            placed[0], placed[1], layout.source_index, group_index, perception, perception_position
+        )  # perception_position (B, N_p, heads × head_dim)
 
     # ----------------------------------------------------------------- training
     def forward(
@@ -275,7 +320,8 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         if driving:
             detection, lanes, planning = self._heads(layout, output, ego_status, command.long())
             if targets is not None:
-                losses.update(self._task_losses(detection, lanes, planning, targets))
+                outputs = {"det": detection, "lane": lanes, "plan": planning}
+                losses.update(self._task_losses(outputs, targets))
         loss = sum(losses.values()) if losses else None
         return OneDriveOutput(loss, losses or None, logits, detection, lanes, planning)
 
@@ -286,37 +332,30 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         }
         return tuple({index: outputs[part] for index, outputs in per_layer.items()} for part in range(3))
 
-    def _task_losses(self, detection, lanes, planning, targets: DriveTargets) -> dict[str, torch.Tensor]:
-        """Each head's losses summed over the task layers with weight 1 each (the official release sums
-        every decoder layer's loss), times the family's weight."""
+    def _task_losses(self, outputs: dict[str, dict], targets: DriveTargets) -> dict[str, torch.Tensor]:
+        """outputs {query group: {task layer: raw head output}} → each group's head losses summed over the task
+        layers with weight 1 each (the official release sums every decoder layer's loss), times its family's
+        weight (``task_config.<family>_weight``); a group whose targets the batch lacks adds none."""
         task = self.config.task_config
-        families = []
-        if targets.boxes:
-            families.append(
-                (
-                    task.perception_weight,
-                    [self.det_head.loss(out, targets.boxes, targets.labels) for out in detection.values()],
-                )
-            )
-        if targets.lanes:
-            families.append(
-                (task.perception_weight, [self.lane_head.loss(out, targets.lanes) for out in lanes.values()])
-            )
-        if targets.trajectory is not None:
-            families.append(
-                (
-                    task.planning_weight,
-                    [
-                        self.plan_head.loss(out, targets.trajectory, targets.trajectory_mask)
-                        for out in planning.values()
-                    ],
-                )
-            )
+        heads, wanted = self._query_heads(), self._head_targets(targets)
         losses = {}
-        for weight, per_layer in families:
+        for group in query_groups(task):
+            if wanted[group.name] is None:
+                continue
+            weight = getattr(task, f"{group.family}_weight")
+            per_layer = [heads[group.name].loss(out, *wanted[group.name]) for out in outputs[group.name].values()]
             for name in per_layer[0]:
                 losses[name] = weight * torch.stack([layer[name] for layer in per_layer]).sum()
         return losses
+
+    @staticmethod
+    def _head_targets(targets: DriveTargets) -> dict[str, tuple | None]:
+        """{query group: the target arguments of its head's ``loss``}, ``None`` when the batch has none."""
+        return {
+            "det": (targets.boxes, targets.labels) if targets.boxes else None,
+            "lane": (targets.lanes,) if targets.lanes else None,
+            "plan": (targets.trajectory, targets.trajectory_mask) if targets.trajectory is not None else None,
+        }
 
     def _text_loss(self, hidden: torch.Tensor, layout: TokenLayout, labels: torch.Tensor) -> torch.Tensor:
         """Cross-entropy on answer tokens: mean over each sample's tokens, then over samples with any."""
@@ -350,11 +389,15 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         """Raw head outputs of one layer's (normed) states (B, L', H); ``None`` for a task not asked for."""
         detection = lanes = planning = None
         if "det" in tasks:
-            detection = self.det_head(layout.gather(states, layout.det_index), self.queries.det_reference_points())
+            detection = self.det_head(
+                layout.gather(states, layout.group_index("det")), self.queries.det_reference_points()
+            )
         if "lane" in tasks:
-            lanes = self.lane_head(layout.gather(states, layout.lane_index), self.queries.lane_reference_points())
+            lanes = self.lane_head(
+                layout.gather(states, layout.group_index("lane")), self.queries.lane_reference_points()
+            )
         if "plan" in tasks:
-            planning = self.plan_head(layout.gather(states, layout.plan_index), ego_status, command)
+            planning = self.plan_head(layout.gather(states, layout.group_index("plan")), ego_status, command)
         return detection, lanes, planning
 
     def prediction_heads(

@@ -76,6 +76,14 @@ class DrivingQueries(nn.Module):
         self.use_ego_status = task.use_ego_status
         self.ego_encoder = nn.Sequential(nn.Linear(task.ego_status_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
 
+    def group_parts(self) -> dict[str, list[nn.Module | nn.Parameter]]:
+        """The parameters each query group (``query_groups``) owns here, for ``parameter_groups``."""
+        return {
+            "det": [self.det_embed, self.det_reference],
+            "lane": [self.lane_embed, self.lane_reference],
+            "plan": [self.plan_embed, self.command_embed, self.ego_encoder],
+        }
+
     def det_reference_points(self) -> torch.Tensor:  # (N_det, 3) in [0, 1]
         return self.det_reference.sigmoid()
 

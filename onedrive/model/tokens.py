@@ -3,7 +3,8 @@
 The processor writes the prompt with its image-context tokens; ``TokenLayout.build``
 inserts the query slots right after each sample's last image-context token (docs/
 design.md §4, "Prompt and token layout"). With no queries the layout is the input as
-given, so the model sees exactly what InternVL would see.
+given, so the model sees exactly what InternVL would see. The query groups and their order
+come from ``query_groups.query_groups``.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ class TokenLayout:
     attention_mask: (B, L') 1 for real tokens and query slots, 0 for padding.
     position_ids:   (B, L') RoPE positions, counted over real tokens only.
     source_index:   (B, L) where each input token went in the expanded sequence.
-    query_index:    (B, Q) where each query slot sits (det, then lane, then plan).
+    query_index:    (B, Q) where each query slot sits, group after group.
     image_index:    (B, N_img) where each image token sits, in order (N_img = 0 unless asked for).
-    num_det, num_lane, num_plan: query counts (the same for every sample).
+    groups:         ((name, count), ...) the query groups in sequence order (``query_groups.query_groups``);
+                    the counts are the same for every sample.
     """
 
     attention_mask: torch.Tensor
@@ -30,29 +32,20 @@ class TokenLayout:
     source_index: torch.Tensor
     query_index: torch.Tensor
     image_index: torch.Tensor
-    num_det: int
-    num_lane: int
-    num_plan: int
+    groups: tuple[tuple[str, int], ...] = ()
 
     @property
     def num_queries(self) -> int:
-        return self.num_det + self.num_lane + self.num_plan
+        return sum(count for _, count in self.groups)
 
-    @property
-    def det_index(self) -> torch.Tensor:  # (B, N_det)
-        return self.query_index[:, : self.num_det]
-
-    @property
-    def lane_index(self) -> torch.Tensor:  # (B, N_lane)
-        return self.query_index[:, self.num_det : self.num_det + self.num_lane]
-
-    @property
-    def perception_index(self) -> torch.Tensor:  # (B, N_det + N_lane)
-        return self.query_index[:, : self.num_det + self.num_lane]
-
-    @property
-    def plan_index(self) -> torch.Tensor:  # (B, N_plan)
-        return self.query_index[:, self.num_det + self.num_lane :]
+    def group_index(self, name: str) -> torch.Tensor:  # (B, N_name)
+        """Positions of one query group's slots."""
+        start = 0
+        for group, count in self.groups:
+            if group == name:
+                return self.query_index[:, start : start + count]
+            start += count
+        raise KeyError(f"no query group {name!r} in this layout (groups: {[group for group, _ in self.groups]})")
 
     @classmethod
     def build(
@@ -60,12 +53,10 @@ class TokenLayout:
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
         image_token_id: int,
-        num_det: int = 0,
-        num_lane: int = 0,
-        num_plan: int = 0,
+        groups: tuple[tuple[str, int], ...] = (),
         num_image_tokens: int = 0,
     ) -> TokenLayout:
-        """Insert ``num_det + num_lane + num_plan`` query slots after each sample's last image token.
+        """Insert every group's query slots (``groups``: (name, count) in order) after each sample's last image token.
 
         Static shapes only, no Python decision on tensor values (the layout is part of the
         exported graph). The inputs must have been checked first (``inputs.validate_inputs``):
@@ -73,7 +64,8 @@ class TokenLayout:
         """
         batch, length = input_ids.shape
         device = input_ids.device
-        num_queries = num_det + num_lane + num_plan
+        groups = tuple((name, int(count)) for name, count in groups)
+        num_queries = sum(count for _, count in groups)
         is_image = input_ids == image_token_id  # (B, L)
         positions = torch.arange(length, device=device).expand(batch, length)  # (B, L)
 
@@ -93,7 +85,7 @@ class TokenLayout:
         order_key = is_image.long() * (length - positions)  # (B, L)
         image_input_index = order_key.topk(num_image_tokens, dim=1).indices  # (B, N_img)
         image_index = source_index.gather(1, image_input_index)  # (B, N_img)
-        return cls(mask, position_ids, source_index, query_index, image_index, num_det, num_lane, num_plan)
+        return cls(mask, position_ids, source_index, query_index, image_index, groups)
 
     def scatter_inputs(
         self, token_values: torch.Tensor, query_values: torch.Tensor | None, fill: float | int = 0

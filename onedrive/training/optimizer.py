@@ -4,14 +4,14 @@ Parameter groups (``lr_groups``; the official release's layer-decay optimiser co
 ``vit_wise`` with head / LM-head / end-to-end-head rates 4 and plugin-module rate 2). Every
 trainable parameter gets ``learning_rate × scale``:
 
-| group            | parameters (``onedrive.training.recipe.parameter_group``)          | scale |
+| group            | parameters (``OneDriveForDriving.parameter_groups``)                | scale |
 |------------------|---------------------------------------------------------------------|-------|
-| vit.layer_<l>    | ``model.vision_tower.encoder.layer.<l-1>.*`` (l = 1 … L)            | vit_layer_decay ** (L + 1 - l) |
-| vit.embeddings   | every other ViT tensor (patch / position embeddings, class token)   | vit_layer_decay ** (L + 1) |
-| projector        | ``model.multi_modal_projector.*``                                   | vit_layer_decay ** (L + 1) |
-| task_modules     | ``…layers.N.query_self_attn.*``, ``…layers.N.query_ffns.*``         | task_modules (2) |
-| llm              | the LLM: base weights trained in full, LoRA, embeddings / LM head   | llm (4) |
-| heads            | queries, ego encoder, position encoders, det / lane / planning heads | heads (4) |
+| vit.layer_<l>    | ``vit``: ``model.vision_tower.encoder.layer.<l-1>.*`` (l = 1 … L)   | vit_layer_decay ** (L + 1 - l) |
+| vit.embeddings   | ``vit``: every other tensor (patch / position embeddings, class token) | vit_layer_decay ** (L + 1) |
+| projector        | ``projector``                                                       | vit_layer_decay ** (L + 1) |
+| task_modules     | ``task_modules:*``: the query self-attention, every query group's FFN | task_modules (2) |
+| llm              | ``llm``, ``embeddings``: base weights trained in full, LoRA, embeddings / LM head | llm (4) |
+| heads            | ``heads:*``: queries, ego encoder, position encoders, det / lane / planning heads | heads (4) |
 
 L is the ViT's depth read from the model (``vision_config.num_hidden_layers``; 24 for
 InternVL3-1B / 2B, as the official configs' ``num_layers``). Weight decay: 0 for 1-D tensors and
@@ -35,7 +35,6 @@ to 5.3 % of the peak higher mid-run than the official schedule (8,780 steps, 500
 from __future__ import annotations
 
 import math
-import re
 from functools import partial
 
 from torch import nn
@@ -43,38 +42,39 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
 from onedrive.training.config import ParamGroupsConfig
-from onedrive.training.recipe import parameter_group
-
-_VIT_LAYER = re.compile(r"^model\.vision_tower\.encoder\.layer\.(\d+)\.")
-_TASK_MODULE = re.compile(r"^model\.language_model\.layers\.\d+\.(query_self_attn|query_ffns)\.")
 
 
-def lr_group(name: str, groups: ParamGroupsConfig, vit_layers: int) -> tuple[str, float]:
-    """(group, learning-rate scale) of a parameter name of ``OneDriveForDriving`` (module docstring)."""
-    recipe_group = parameter_group(name)
-    if recipe_group == "vit":
-        match = _VIT_LAYER.match(name)
-        layer = int(match.group(1)) + 1 if match else 0  # 0: embeddings and other non-layer tensors
-        return ("vit.embeddings" if layer == 0 else f"vit.layer_{layer}"), groups.vit_layer_decay ** (
-            vit_layers + 1 - layer
-        )
-    if recipe_group == "projector":
+def lr_group(model_group: str, vit_layer: int, groups: ParamGroupsConfig, vit_layers: int) -> tuple[str, float]:
+    """(group, learning-rate scale) of a parameter in the model's group ``model_group`` (``OneDriveForDriving.
+    parameter_groups``); ``vit_layer`` is its ViT layer l (1 … L), 0 outside the ViT's layers (module docstring)."""
+    if model_group == "vit":
+        name = "vit.embeddings" if vit_layer == 0 else f"vit.layer_{vit_layer}"
+        return name, groups.vit_layer_decay ** (vit_layers + 1 - vit_layer)
+    if model_group == "projector":
         return "projector", groups.vit_layer_decay ** (vit_layers + 1)
-    if _TASK_MODULE.match(name):
+    if model_group.startswith("task_modules:"):
         return "task_modules", groups.task_modules
-    if recipe_group in ("llm", "llm_lora", "embeddings"):
+    if model_group in ("llm", "embeddings"):
         return "llm", groups.llm
     return "heads", groups.heads
+
+
+def vit_layer_of(model: nn.Module) -> dict[int, int]:
+    """{id(parameter): ViT layer l (1 … L)} for the parameters of the vision tower's encoder layers."""
+    layers = model.model.vision_tower.encoder.layer
+    return {id(parameter): index + 1 for index, layer in enumerate(layers) for parameter in layer.parameters()}
 
 
 def lr_groups(model: nn.Module, groups: ParamGroupsConfig, learning_rate: float, weight_decay: float) -> list[dict]:
     """Optimizer parameter groups of the trainable parameters: params, lr, weight_decay, group_name, lr_scale."""
     vit_layers = model.config.vision_config.num_hidden_layers
+    model_group = {name: group for group, names in model.parameter_groups().items() for name in names}
+    vit_layer = vit_layer_of(model)
     built: dict[str, dict] = {}
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
             continue
-        group, scale = lr_group(name, groups, vit_layers)
+        group, scale = lr_group(model_group[name], vit_layer.get(id(parameter), 0), groups, vit_layers)
         decays = parameter.ndim > 1 and not name.endswith(".bias")
         key = f"{group}.{'decay' if decays else 'no_decay'}"
         entry = built.setdefault(

@@ -1,6 +1,8 @@
 """The three-stage recipe: which parameters each stage trains, LoRA, the printed table.
 
-Every parameter of ``OneDriveForDriving`` belongs to one group (``parameter_group``):
+Every parameter of ``OneDriveForDriving`` belongs to one group (``parameter_groups``, read from the
+model's own ``OneDriveForDriving.parameter_groups``; the perception / planning split follows each
+query group's family in ``onedrive.model.query_groups``):
 
 | group       | parameters |
 |-------------|------------|
@@ -43,17 +45,11 @@ from dataclasses import dataclass
 from peft import LoraConfig, PeftModel, get_peft_model
 from torch import nn
 
+from onedrive.model.query_groups import FAMILIES
 from onedrive.training.config import RecipeConfig
 
-GROUPS = ("vit", "projector", "embeddings", "llm", "llm_lora", "perception", "planning")
-FULL_GROUPS = (
-    "vit",
-    "projector",
-    "embeddings",
-    "llm",
-    "perception",
-    "planning",
-)  # choosable in recipe.trainable
+GROUPS = ("vit", "projector", "embeddings", "llm", "llm_lora", *FAMILIES)
+FULL_GROUPS = ("vit", "projector", "embeddings", "llm", *FAMILIES)  # choosable in recipe.trainable
 GROUP_TITLES = {
     "vit": "vit (vision tower)",
     "projector": "projector (MLP)",
@@ -64,13 +60,6 @@ GROUP_TITLES = {
     "planning": "planning (queries, FFN, head)",
 }
 
-_PLANNING = re.compile(
-    r"^(queries\.(plan_embed|command_embed\.|ego_encoder\.)|plan_head\.|model\.language_model\.layers\.\d+\.query_ffns\.plan\.)"
-)
-_PERCEPTION = re.compile(
-    r"^(queries\.(det_|lane_)|image_position\.|det_position\.|lane_position\.|det_head\.|lane_head\."
-    r"|model\.language_model\.layers\.\d+\.(query_self_attn\.|query_ffns\.(det|lane)\.))"
-)
 _LLM_ATTENTION = re.compile(r"^model\.language_model\.layers\.(\d+)\.self_attn\.(q|k|v|o)_proj\.")
 
 
@@ -133,23 +122,18 @@ def stage_loss_weights(recipe: RecipeConfig) -> dict[str, float]:
     return dict(STAGES[recipe.stage].loss_weights)
 
 
-def parameter_group(name: str) -> str:
-    """Group of a parameter name of ``OneDriveForDriving`` (peft-injected names allowed)."""
-    if ".lora_" in name:
-        return "llm_lora"
-    if name.startswith("model.vision_tower."):
-        return "vit"
-    if name.startswith("model.multi_modal_projector."):
-        return "projector"
-    if name.startswith(("model.language_model.embed_tokens.", "lm_head.")):
-        return "embeddings"
-    if _PLANNING.match(name):
-        return "planning"
-    if _PERCEPTION.match(name):
-        return "perception"
-    if name.startswith("model.language_model."):
-        return "llm"
-    raise ValueError(f"parameter {name!r} belongs to no group of onedrive.training.recipe.GROUPS; add it there")
+def parameter_groups(model) -> dict[str, str]:
+    """{parameter name: recipe group (``GROUPS``)} of an ``OneDriveForDriving`` (peft-injected names allowed).
+
+    Read from the model's own ``parameter_groups``: its ``task_modules:<family>`` and ``heads:<family>`` groups
+    go to the family's group (perception / planning), LoRA tensors to ``llm_lora``.
+    """
+    recipe_groups = {}
+    for model_group, names in model.parameter_groups().items():
+        group = model_group.split(":")[1] if ":" in model_group else model_group
+        for name in names:
+            recipe_groups[name] = "llm_lora" if ".lora_" in name else group
+    return recipe_groups
 
 
 def lora_target_regex(num_layers: int, full_attention_layers: list[int], ffn: bool = True) -> str:
@@ -211,8 +195,9 @@ def apply_recipe(model, recipe: RecipeConfig) -> AppliedRecipe:
     peft_model = get_peft_model(model, config) if config is not None else None
     trains_attention = recipe.full_ft_attn and STAGES[recipe.stage].task_attention
     full_attention = model.config.task_layer_indices if trains_attention else []
+    recipe_groups = parameter_groups(model)
     for name, parameter in model.named_parameters():
-        group = parameter_group(name)
+        group = recipe_groups[name]
         parameter.requires_grad_(group in groups or group == "llm_lora" or is_full_ft_attention(name, full_attention))
     return AppliedRecipe(model, peft_model, config, groups)
 
@@ -220,8 +205,9 @@ def apply_recipe(model, recipe: RecipeConfig) -> AppliedRecipe:
 def parameter_table(model: nn.Module) -> str:
     """Trainable / frozen parameter counts per group, as a text table."""
     counts = {group: [0, 0] for group in GROUPS}
+    recipe_groups = parameter_groups(model)
     for name, parameter in model.named_parameters():
-        counts[parameter_group(name)][0 if parameter.requires_grad else 1] += parameter.numel()
+        counts[recipe_groups[name]][0 if parameter.requires_grad else 1] += parameter.numel()
     rows = [(GROUP_TITLES[group], *counts[group]) for group in GROUPS]
     rows.append(
         (

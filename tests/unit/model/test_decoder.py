@@ -34,15 +34,12 @@ def test_routed_ffn_equals_each_ffn_on_its_own_tokens(internvl_dir, types):
     types = torch.tensor(types)
     hidden = torch.randn(*types.shape, 64)
     unused = torch.zeros(0)  # the 3D embeddings play no part in the FFN
-    routing = QueryRouting(
-        unused,
-        unused,
-        positions_of(types, [TEXT, IMAGE]),
-        positions_of(types, [DET]),
-        positions_of(types, [LANE]),
-        positions_of(types, [PLAN]),
-        unused,
-    )
+    groups = {
+        "det": positions_of(types, [DET]),
+        "lane": positions_of(types, [LANE]),
+        "plan": positions_of(types, [PLAN]),
+    }
+    routing = QueryRouting(unused, unused, positions_of(types, [TEXT, IMAGE]), groups, ("det", "lane"), unused)
     with torch.no_grad():
         routed = layer.routed_ffn(hidden, routing)
         expected = layer.mlp(hidden)
@@ -59,9 +56,9 @@ def describe(layout: TokenLayout) -> list[str]:
         chars = ["t" if real else "_" for real in layout.attention_mask[row].tolist()]
         for index, char in (
             (layout.image_index, "i"),
-            (layout.det_index, "d"),
-            (layout.lane_index, "l"),
-            (layout.plan_index, "p"),
+            (layout.group_index("det"), "d"),
+            (layout.group_index("lane"), "l"),
+            (layout.group_index("plan"), "p"),
         ):
             for position in index[row].tolist():
                 chars[position] = char
@@ -72,7 +69,7 @@ def describe(layout: TokenLayout) -> list[str]:
 def test_layout_inserts_queries_after_the_last_image_token():
     ids = torch.tensor([[7, IMAGE_TOKEN_ID, 8, IMAGE_TOKEN_ID, 9, 0], [IMAGE_TOKEN_ID, IMAGE_TOKEN_ID, 7, 8, 0, 0]])
     mask = torch.tensor([[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 0, 0]])
-    layout = TokenLayout.build(ids, mask, IMAGE_TOKEN_ID, num_det=2, num_lane=1, num_plan=1, num_image_tokens=2)
+    layout = TokenLayout.build(ids, mask, IMAGE_TOKEN_ID, (("det", 2), ("lane", 1), ("plan", 1)), num_image_tokens=2)
     assert describe(layout) == ["titiddlpt_", "iiddlptt__"]
     assert layout.image_index.tolist() == [[1, 3], [0, 1]]
     assert layout.query_index.tolist() == [[4, 5, 6, 7], [2, 3, 4, 5]]

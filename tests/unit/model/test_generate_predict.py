@@ -117,7 +117,7 @@ def deep_final_plan_states(model, batch):
             batch.command,
             driving=True,
         )
-    return layout.gather(output.last_hidden_state, layout.plan_index)
+    return layout.gather(output.last_hidden_state, layout.group_index("plan"))
 
 
 def test_best_mode_is_the_highest_scoring_one_per_sample():
