@@ -48,7 +48,7 @@ class OneDriveTaskConfig(PreTrainedConfig):
       the camera rig; the value is the bias's peak, in logits (the demo uses 5). It
       changes the image tokens' keys, so every token reading them sees a different
       model from step 0. Use it when the vision-language model is random or tiny and
-      detection does not start (the demo: no detection after 4,000 steps without it);
+      detection does not start (measured in ``docs/demo.md``);
       keep it at 0 when fine-tuning a pretrained InternVL. ``model/azimuth_prior.py``.
     * ``det_reference_init`` (default ``uniform``: random reference points, as PETR).
       ``sunflower`` places the detection reference points evenly on a spiral over the
@@ -68,8 +68,7 @@ class OneDriveTaskConfig(PreTrainedConfig):
       mode-score loss rises while the trajectories improve (the demo's stage 3). Its
       ``plan_cls`` includes the target's entropy, which no gradient lowers
       (``tools/stage_losses.py`` separates the two parts); keep the temperature near the
-      spread of the modes' errors (0.1 m in the demo: at 0.5 m the target was nearly
-      uniform and the scores barely learned).
+      spread of the modes' errors (the demo's 0.1 m; ``docs/demo.md`` has what 0.5 m did).
 
     ``use_ego_status`` (default True). False plans without the ego status: the ego token's
     encoder and the planning head receive zeros in its place (the input is still given, so
