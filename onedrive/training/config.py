@@ -38,6 +38,7 @@ from typing import Any
 
 from onedrive.data.detection_targets import DetectionTargets
 from onedrive.errors import InputError
+from onedrive.infos import load_infos
 from onedrive.model.configuration_onedrive import OneDriveTaskConfig
 from onedrive.schema import NAVSIM_CAMERAS as NAVSIM_CAMERAS  # the configs import both from here
 from onedrive.schema import NUSCENES_CAMERAS
@@ -452,15 +453,12 @@ def _text_weight(config: ExperimentConfig) -> float:
 
 
 def _has_qa(infos: Path) -> bool:
-    """Whether some record of the info file has QA turns; ``ConfigError`` when it is not an info file."""
+    """Whether some record of the info file has QA turns; ``ConfigError`` when it is not a valid info file."""
     try:
-        content = json.loads(infos.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"training info file {infos} cannot be read as JSON: {error}") from error
-    records = content.get("infos") if isinstance(content, dict) else None
-    if not isinstance(records, list):
-        raise ConfigError(f"training info file {infos} must be {{'metadata': ..., 'infos': [...]}}")
-    return any(isinstance(record, dict) and record.get("qa") for record in records)
+        _, records = load_infos(infos)
+    except InputError as error:
+        raise ConfigError(str(error)) from error
+    return any(record.get("qa") for record in records)
 
 
 def check_config(config: ExperimentConfig, world_size: int = 1) -> None:

@@ -35,7 +35,7 @@ class Workspace:
         """
         data = self.tmp / "data"
         record = {"token": "t0", "qa": [{"question": "q", "answer": "a", "type": "description"}]}
-        self.write_json("data/infos/tiny_infos_train.json", {"metadata": {"dataset": "tiny"}, "infos": [record]})
+        self.write_json("data/infos/tiny_infos_train.json", {"metadata": {"dataset": "nuscenes"}, "infos": [record]})
         return self.write_text(
             relative,
             "from tiny_run import tiny_experiment\n\n\n"
