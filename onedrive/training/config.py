@@ -516,7 +516,7 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
                     f"the text loss is on (text_weight {_text_weight(config)}) but no record of {infos} has QA turns, "
                     f"so every text target would be the driving command the planning token already reads: convert "
                     f"with QA (`python tools/create_data.py {data.dataset} ... --qa OMNIDRIVE_QA_DIR`, the "
-                    f"OmniDrive-nuScenes desc/ vqa/ conv/ folders) or set model.task.text_weight=0"
+                    f"OmniDrive-nuScenes keywords/ desc/ vqa/ conv/ folders) or set model.task.text_weight=0"
                 )
         except ConfigError as error:
             problems.append(str(error))

@@ -151,7 +151,7 @@ def _record_qa_coverage(settings: ConverterSettings, split: str, document: dict)
     if not missing:
         return
     hint = (
-        "no QA source: pass --qa with the OmniDrive-nuScenes folder (desc/, vqa/, conv/) for text targets"
+        "no QA source: pass --qa with the OmniDrive-nuScenes folder (keywords/, desc/, vqa/, conv/) for text targets"
         if source == "none"
         else f"the {source} QA source has no turns for them"
     )
