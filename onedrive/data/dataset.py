@@ -118,17 +118,22 @@ class DriveDataset(Dataset):
             self._plan_conversations()
 
     def _plan_conversations(self) -> None:
-        """Which leading turns of each record fit in ``max_text_tokens``; counts the rest."""
+        """Which leading turns of each record fit in ``max_text_tokens``; counts the rest.
+
+        A conversation whose token bound (one rendering) is within the limit keeps every turn;
+        only the others are tokenised turn by turn to find the cut."""
         for record_index, qa_index in self._items:
             if qa_index is None:
                 continue
             record = self.infos[record_index]
             turns = self._turns(record_index)
             first, *more = turns
-            tokens = self.processor.tokenize_text(
-                first[0], first[1], location_context(record), more, image_tokens=False
-            )
-            kept = turns_that_fit(tokens.turn_ends, self.max_text_tokens, record["token"])
+            context = location_context(record)
+            if self.processor.text_token_bound(*first, context, more) <= self.max_text_tokens:
+                kept = len(turns)  # fits for sure, without tokenising turn by turn
+            else:
+                tokens = self.processor.tokenize_text(*first, context, more, image_tokens=False)
+                kept = turns_that_fit(tokens.turn_ends, self.max_text_tokens, record["token"])
             self._kept_turns[record_index] = kept
             self.conversation_stats.add(len(turns), kept)
         self.conversation_stats.report(str(self.infos_path), self.max_text_tokens)

@@ -40,7 +40,14 @@ from onedrive.model.image_processing_onedrive import (
     image_to_tiles,
     random_crop_box,
 )
-from onedrive.model.prompts import ImageTokens, TokenizedTurn, tokenize_conversation, tokenize_turn, user_content
+from onedrive.model.prompts import (
+    ImageTokens,
+    TokenizedTurn,
+    conversation_token_bound,
+    tokenize_conversation,
+    tokenize_turn,
+    user_content,
+)
 from onedrive.schema import CAMERA_IMAGE_MODE, NUSCENES_DETECTION_CLASSES, DriveSample
 
 
@@ -172,6 +179,14 @@ class OneDriveProcessor(ProcessorMixin):
         if answer is None:
             raise ValueError("more_turns needs the first turn's answer: a multi-turn conversation is a training target")
         return tokenize_conversation(self.tokenizer, [(first, answer), *more_turns])
+
+    def text_token_bound(
+        self, question: str, answer: str, context: str = "", more_turns: Sequence[tuple[str, str]] = ()
+    ) -> int:
+        """An upper bound on the text tokens (image blocks empty) of ``tokenize_text``'s conversation, from one
+        rendering (``prompts.conversation_token_bound``)."""
+        first = user_content(question, self.num_cameras, 0, self.image_markers, context)
+        return conversation_token_bound(self.tokenizer, [(first, answer), *more_turns])
 
     def __call__(
         self,

@@ -121,6 +121,24 @@ def tokenize_conversation(tokenizer: PreTrainedTokenizerBase, turns: Sequence[tu
     return TokenizedTurn(input_ids, labels, turn_ends)
 
 
+def conversation_token_bound(tokenizer: PreTrainedTokenizerBase, turns: Sequence[tuple[str, str]]) -> int:
+    """An upper bound on ``len(tokenize_conversation(tokenizer, turns).input_ids)`` from one rendering.
+
+    The pieces ``tokenize_conversation`` encodes concatenate to the rendered conversation; each
+    token covers at least one byte of its piece, and a piece may gain one prefix token
+    (SentencePiece's word marker), so the count is at most the rendering's UTF-8 bytes plus
+    three per turn (question, answer, tail). Cheap: one rendering instead of two per turn.
+    """
+    _check_template(tokenizer)
+    messages = [
+        message
+        for content, answer in turns
+        for message in ({"role": "user", "content": content}, {"role": "assistant", "content": answer})
+    ]
+    rendered = tokenizer.apply_chat_template(messages, tokenize=False)
+    return len(rendered.encode("utf-8")) + 3 * len(turns)
+
+
 def _check_template(tokenizer: PreTrainedTokenizerBase) -> None:
     if tokenizer.chat_template is None:
         raise ValueError(f"tokenizer {type(tokenizer).__name__} has no chat template")

@@ -96,3 +96,13 @@ def test_every_prompt_holds_the_location_context(info_dir, processor, tokenizer)
             assert f"</img>\n{CONTEXT}\n{dataset.qa_turn(index)[1]}<|im_end|>" in text
     with pytest.raises(ValueError, match="'conversation' is a training target"):
         DriveDataset(info_dir / INFOS, info_dir, processor, qa_mode="conversation", generation=True)
+
+
+def test_the_token_bound_is_never_below_the_count(info_dir, processor, records):
+    turns = [(turn["question"], turn["answer"]) for turn in records.qa]
+    turns += [("Où est le café ? 東京", "À 3 m — ünter dem Baum 🚗."), ("x", "")]
+    for count in range(1, len(turns) + 1):
+        (question, answer), *more = turns[:count]
+        exact = processor.tokenize_text(question, answer, CONTEXT, more, image_tokens=False).turn_ends[-1]
+        bound = processor.text_token_bound(question, answer, CONTEXT, more)
+        assert exact <= bound <= 4 * exact + 12 * count, (count, exact, bound)
