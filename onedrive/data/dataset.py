@@ -12,7 +12,9 @@ Each item is one key frame. ``qa_mode``:
 * ``"planning"``: every item asks ``PLANNING_QUESTION``.
 
 Every prompt's first question is preceded by the record's context line, "You are driving in
-{location}." (``conversation.location_context``), as OmniDrive's training and test prompts.
+{location}." (``conversation.location_context``), as OmniDrive's training and test prompts;
+not on NAVSIM infos, whose agent input (``AgentInput``) does not carry the map location, so
+the NAVSIM agent's prompt could not hold it.
 
 A record without QA (or ``"planning"``) asks ``PLANNING_QUESTION`` ("What should the
 ego vehicle do next?") and is answered from its driving command: ``COMMAND_ANSWERS``
@@ -104,6 +106,7 @@ class DriveDataset(Dataset):
             raise ValueError(
                 f"{self.infos_path}: expected split {split!r}, the file holds {self.metadata.get('split')!r}"
             )
+        self.with_context = self.metadata.get("dataset") != "navsim"  # module docstring
         self.cameras = list(cameras) if cameras is not None else list(self.infos[0]["cams"])
         if len(self.cameras) != processor.num_cameras:
             raise ValueError(
@@ -128,7 +131,7 @@ class DriveDataset(Dataset):
             record = self.infos[record_index]
             turns = self._turns(record_index)
             first, *more = turns
-            context = location_context(record)
+            context = self._context(record)
             if self.processor.text_token_bound(*first, context, more) <= self.max_text_tokens:
                 kept = len(turns)  # fits for sure, without tokenising turn by turn
             else:
@@ -137,6 +140,9 @@ class DriveDataset(Dataset):
             self._kept_turns[record_index] = kept
             self.conversation_stats.add(len(turns), kept)
         self.conversation_stats.report(str(self.infos_path), self.max_text_tokens)
+
+    def _context(self, record: dict) -> str:
+        return location_context(record) if self.with_context else ""
 
     def _turns(self, record_index: int) -> list[tuple[str, str]]:
         record = self.infos[record_index]
@@ -183,7 +189,7 @@ class DriveDataset(Dataset):
             rng=rng,
             sample_token=token,
             camera_names=self.cameras,
-            context=location_context(record),
+            context=self._context(record),
             more_turns=more_turns,
         )
         sample.ego_status = torch.from_numpy(_array(record, "ego_status", (len(EGO_STATUS_FIELDS),), token)).float()
