@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--can-bus",
         help="folder holding can_bus/ (CAN bus expansion; recommended); default: ego status from past poses only",
     )
-    nuscenes.add_argument("--qa", help="OmniDrive-nuScenes QA folder (desc/, vqa/, conv/)")
+    nuscenes.add_argument("--qa", help="OmniDrive-nuScenes QA folder (keywords/, desc/, vqa/, conv/)")
     nuscenes.add_argument(
         "--check-images",
         action=argparse.BooleanOptionalAction,

@@ -51,6 +51,11 @@ HEADLINE = (
     "text/CIDEr",
     "text/counting_class_named",
     "text/counting_correct",
+    "text_plan/l2_1s",
+    "text_plan/l2_avg",
+    "text_plan/head_l2_avg",
+    "text_plan/num_parsed",
+    "text_plan/num_unparsed",
 )
 RELOAD_KEYS = ("plan/l2_avg", "plan/collision_avg", "det/NDS", "det/mAP", "lane/DET_l")
 FIXED_LOSSES = "stage_losses.json"  # in each stage's output_dir

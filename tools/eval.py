@@ -51,7 +51,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", default=None, help="output directory for metrics.json, metrics.md and plots")
     parser.add_argument("--num-plots", type=int, default=4, help="BEV figures for the first N samples")
     parser.add_argument("--batch-size", type=int, default=4, help="inference batch size (--checkpoint)")
-    parser.add_argument("--max-new-tokens", type=int, default=48, help="answer length limit (--checkpoint)")
+    parser.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=128,
+        help="answer length limit (--checkpoint); OmniDrive's planning answer '[PT, (x, y) x 6]' takes about 90 tokens",
+    )
     parser.add_argument("--no-text", action="store_true", help="skip answering questions (--checkpoint)")
     parser.add_argument(
         "--baselines",

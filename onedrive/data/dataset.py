@@ -1,11 +1,20 @@
 """``DriveDataset``: info records (docs/design.md §4) → processed ``DriveSample``s.
 
-Each item is one key frame with one QA turn. ``qa_mode``:
+Each item is one key frame. ``qa_mode``:
 
-* ``"sample"`` (default): one item per record; its QA turn is ``qa[crc32(f"{qa_seed}/{token}") % len(qa)]``
+* ``"conversation"`` (training configs' default, OmniDrive's): one item per record holding all its
+  QA turns as one multi-turn conversation, loss on every answer, cut after the last whole turn
+  within ``max_text_tokens`` text tokens; dropped turns are counted in ``conversation_stats``
+  and logged (``onedrive.data.conversation``).
+* ``"sample"``: one item per record; its QA turn is ``qa[crc32(f"{qa_seed}/{token}") % len(qa)]``
   — deterministic, spread over the QA types, the same in every worker and run.
-* ``"all"``: one item per (record, QA turn).
+* ``"all"``: one item per (record, QA turn) (evaluation: every question is answered).
 * ``"planning"``: every item asks ``PLANNING_QUESTION``.
+
+Every prompt's first question is preceded by the record's context line, "You are driving in
+{location}." (``conversation.location_context``), as OmniDrive's training and test prompts;
+not on NAVSIM infos, whose agent input (``AgentInput``) does not carry the map location, so
+the NAVSIM agent's prompt could not hold it.
 
 A record without QA (or ``"planning"``) asks ``PLANNING_QUESTION`` ("What should the
 ego vehicle do next?") and is answered from its driving command: ``COMMAND_ANSWERS``
@@ -31,6 +40,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
+from onedrive.data.conversation import ConversationStats, location_context, turns_that_fit
 from onedrive.data.detection_targets import DetectionTargets
 from onedrive.errors import InputError
 from onedrive.infos import load_infos
@@ -42,7 +52,8 @@ if TYPE_CHECKING:  # the processor is passed in; data does not import the model
 
 PLANNING_QUESTION = "What should the ego vehicle do next?"
 COMMAND_ANSWERS = {0: "Turn right.", 1: "Turn left.", 2: "Go straight."}
-QA_MODES = ("sample", "all", "planning")
+QA_MODES = ("conversation", "sample", "all", "planning")
+DEFAULT_MAX_TEXT_TOKENS = 2048  # OmniDrive's max_length
 
 
 class DriveDataset(Dataset):
@@ -53,7 +64,8 @@ class DriveDataset(Dataset):
         data_root: folder the records' camera ``path``s are relative to.
         processor: ``OneDriveProcessor`` (its task settings define the checked target shapes).
         split: when given, must equal the file's ``metadata.split``.
-        qa_mode / qa_seed: which QA turn an item asks (module docstring).
+        qa_mode / qa_seed: which QA turn(s) an item asks (module docstring).
+        max_text_tokens: text-token limit of a ``"conversation"`` item (image-context tokens not counted).
         augment: random resize-crop (training).
         generation: prompts end with the assistant header, no answer, no labels (evaluation).
         cameras: camera names in processor order; default: the ``cams`` keys of the
@@ -73,6 +85,7 @@ class DriveDataset(Dataset):
         generation: bool = False,
         cameras: Sequence[str] | None = None,
         detection_targets: DetectionTargets | None = None,
+        max_text_tokens: int = DEFAULT_MAX_TEXT_TOKENS,
     ):
         self.infos_path = Path(infos_path)
         self.data_root = Path(data_root)
@@ -82,11 +95,18 @@ class DriveDataset(Dataset):
         self.detection_targets = detection_targets if detection_targets is not None else DetectionTargets()
         if qa_mode not in QA_MODES:
             raise ValueError(f"qa_mode must be one of {QA_MODES}, got {qa_mode!r}")
+        if qa_mode == "conversation" and generation:
+            raise ValueError("qa_mode 'conversation' is a training target; generation asks one question per item")
+        if max_text_tokens < 1:
+            raise InputError(f"max_text_tokens must be >= 1, got {max_text_tokens}")
+        self.qa_mode = qa_mode
+        self.max_text_tokens = int(max_text_tokens)
         self.metadata, self.infos = _load_infos(self.infos_path)
         if split is not None and self.metadata.get("split") != split:
             raise ValueError(
                 f"{self.infos_path}: expected split {split!r}, the file holds {self.metadata.get('split')!r}"
             )
+        self.with_context = self.metadata.get("dataset") != "navsim"  # module docstring
         self.cameras = list(cameras) if cameras is not None else list(self.infos[0]["cams"])
         if len(self.cameras) != processor.num_cameras:
             raise ValueError(
@@ -94,6 +114,48 @@ class DriveDataset(Dataset):
                 f"({self.cameras}); pass `cameras=` to choose them"
             )
         self._items = _items(self.infos, qa_mode, qa_seed)  # (record index, QA index or None)
+        # record index -> number of leading QA turns in its conversation ("conversation" mode)
+        self._kept_turns: dict[int, int] = {}
+        self.conversation_stats = ConversationStats()
+        if qa_mode == "conversation":
+            self._plan_conversations()
+
+    def _plan_conversations(self) -> None:
+        """Which leading turns of each record fit in ``max_text_tokens``; counts the rest.
+
+        A conversation whose token bound (one rendering) is within the limit keeps every turn;
+        only the others are tokenised turn by turn to find the cut."""
+        for record_index, qa_index in self._items:
+            if qa_index is None:
+                continue
+            record = self.infos[record_index]
+            turns = self._turns(record_index)
+            first, *more = turns
+            context = self._context(record)
+            if self.processor.text_token_bound(*first, context, more) <= self.max_text_tokens:
+                kept = len(turns)  # fits for sure, without tokenising turn by turn
+            else:
+                tokens = self.processor.tokenize_text(*first, context, more, image_tokens=False)
+                kept = turns_that_fit(tokens.turn_ends, self.max_text_tokens, record["token"])
+            self._kept_turns[record_index] = kept
+            self.conversation_stats.add(len(turns), kept)
+        self.conversation_stats.report(str(self.infos_path), self.max_text_tokens)
+
+    def _context(self, record: dict) -> str:
+        return location_context(record) if self.with_context else ""
+
+    def _turns(self, record_index: int) -> list[tuple[str, str]]:
+        record = self.infos[record_index]
+        return [self._qa_pair(record, qa_index) for qa_index in range(len(record["qa"]))]
+
+    @staticmethod
+    def _qa_pair(record: dict, qa_index: int) -> tuple[str, str]:
+        turn = record["qa"][qa_index]
+        if not isinstance(turn.get("question"), str) or not isinstance(turn.get("answer"), str):
+            raise ValueError(
+                f"sample {record['token']!r}: qa[{qa_index}] needs string 'question' and 'answer', got {turn}"
+            )
+        return turn["question"], turn["answer"]
 
     def __len__(self) -> int:
         return len(self._items)
@@ -106,14 +168,15 @@ class DriveDataset(Dataset):
         if qa_index is None:
             command = _command(record, token)
             return token, PLANNING_QUESTION, COMMAND_ANSWERS[command]
-        turn = record["qa"][qa_index]
-        if not isinstance(turn.get("question"), str) or not isinstance(turn.get("answer"), str):
-            raise ValueError(f"sample {token!r}: qa[{qa_index}] needs string 'question' and 'answer', got {turn}")
-        return token, turn["question"], turn["answer"]
+        return (token, *self._qa_pair(record, qa_index))
 
     def __getitem__(self, index: int) -> DriveSample:
-        record = self.infos[self._items[index][0]]
+        record_index = self._items[index][0]
+        record = self.infos[record_index]
         token, question, answer = self.qa_turn(index)
+        more_turns = (
+            self._turns(record_index)[1 : self._kept_turns[record_index]] if record_index in self._kept_turns else []
+        )
         images, intrinsics, cam2ego = self._cameras(record, token)
         rng = np.random.default_rng(int(torch.randint(0, 2**62, ()))) if self.augment else None
         sample = self.processor(
@@ -126,6 +189,8 @@ class DriveDataset(Dataset):
             rng=rng,
             sample_token=token,
             camera_names=self.cameras,
+            context=self._context(record),
+            more_turns=more_turns,
         )
         sample.ego_status = torch.from_numpy(_array(record, "ego_status", (len(EGO_STATUS_FIELDS),), token)).float()
         sample.command = _command(record, token)
@@ -199,8 +264,8 @@ def _items(infos: list[dict], qa_mode: str, qa_seed: int) -> list[tuple[int, int
         count = len(record.get("qa") or [])
         if qa_mode == "planning" or count == 0:
             items.append((record_index, None))
-        elif qa_mode == "all":
-            items.extend((record_index, qa_index) for qa_index in range(count))
+        elif qa_mode in ("all", "conversation"):  # "conversation": the item of qa_index 0 holds every turn
+            items.extend((record_index, qa_index) for qa_index in range(count if qa_mode == "all" else 1))
         else:
             items.append((record_index, zlib.crc32(f"{qa_seed}/{record['token']}".encode()) % count))
     return items

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from onedrive.evaluation import detection, lane, planning, predictions, report, text
+from onedrive.data.planning_text import PLANNING_TEXT_TYPE
+from onedrive.evaluation import detection, lane, planning, predictions, report, text, text_planning
 from onedrive.io import write_text_atomic
 
 
@@ -112,6 +113,17 @@ def evaluate_predictions(
             )
         )
         conventions.update(text.CONVENTIONS)
+        planned = [i for i, kind in enumerate(pairs.kinds) if kind == PLANNING_TEXT_TYPE]
+        if planned:
+            metrics.update(
+                text_planning.text_planning_metrics(
+                    [pairs.tokens[i] for i in planned],
+                    [pairs.predictions[i] for i in planned],
+                    records,
+                    dict(zip(tokens, trajectories)) if "planning" in present else None,
+                )
+            )
+            conventions.update(text_planning.CONVENTIONS)
     if "detection" in present:
         root = data_root if data_root is not None else metadata.get("data_root")
         ver = version if version is not None else metadata.get("version")

@@ -40,7 +40,14 @@ from onedrive.model.image_processing_onedrive import (
     image_to_tiles,
     random_crop_box,
 )
-from onedrive.model.prompts import ImageTokens, tokenize_turn, user_content
+from onedrive.model.prompts import (
+    ImageTokens,
+    TokenizedTurn,
+    conversation_token_bound,
+    tokenize_conversation,
+    tokenize_turn,
+    user_content,
+)
 from onedrive.schema import CAMERA_IMAGE_MODE, NUSCENES_DETECTION_CLASSES, DriveSample
 
 
@@ -155,6 +162,32 @@ class OneDriveProcessor(ProcessorMixin):
     def image_tokens_per_camera(self) -> int:
         return self.tokens_per_tile * self.tiles_per_camera
 
+    def tokenize_text(
+        self,
+        question: str,
+        answer: str | None,
+        context: str = "",
+        more_turns: Sequence[tuple[str, str]] = (),
+        image_tokens: bool = True,
+    ) -> TokenizedTurn:
+        """The token ids (and labels) of the prompt of ``__call__``; ``image_tokens=False`` leaves the image
+        blocks empty (``<img></img>``), so the length counts the text tokens alone."""
+        tokens_per_camera = self.image_tokens_per_camera if image_tokens else 0
+        first = user_content(question, self.num_cameras, tokens_per_camera, self.image_markers, context)
+        if not more_turns:
+            return tokenize_turn(self.tokenizer, first, answer)
+        if answer is None:
+            raise ValueError("more_turns needs the first turn's answer: a multi-turn conversation is a training target")
+        return tokenize_conversation(self.tokenizer, [(first, answer), *more_turns])
+
+    def text_token_bound(
+        self, question: str, answer: str, context: str = "", more_turns: Sequence[tuple[str, str]] = ()
+    ) -> int:
+        """An upper bound on the text tokens (image blocks empty) of ``tokenize_text``'s conversation, from one
+        rendering (``prompts.conversation_token_bound``)."""
+        first = user_content(question, self.num_cameras, 0, self.image_markers, context)
+        return conversation_token_bound(self.tokenizer, [(first, answer), *more_turns])
+
     def __call__(
         self,
         images: Sequence[Image.Image],
@@ -166,6 +199,8 @@ class OneDriveProcessor(ProcessorMixin):
         rng: np.random.Generator | None = None,
         sample_token: str = "",
         camera_names: Sequence[str] | None = None,
+        context: str = "",
+        more_turns: Sequence[tuple[str, str]] = (),
     ) -> DriveSample:
         """Process one sample.
 
@@ -176,6 +211,9 @@ class OneDriveProcessor(ProcessorMixin):
             question / answer: one QA turn; ``answer=None`` builds a generation prompt.
             augment: random resize-crop per camera (training); needs ``rng``.
             sample_token / camera_names: only used to name the culprit in errors.
+            context: a line before the first question (e.g. "You are driving in boston-seaport.").
+            more_turns: further (question, answer) turns of a multi-turn conversation (training;
+                needs ``answer``); every answer is labelled.
         """
         where = f"sample {sample_token!r}: " if sample_token else ""
         names = list(camera_names) if camera_names is not None else [f"camera {i}" for i in range(len(images))]
@@ -217,11 +255,7 @@ class OneDriveProcessor(ProcessorMixin):
             )  # (T, 3, S, S)
             new_intrinsics.append(crop_resize_intrinsics(camera_k, box, self.image_hw))
 
-        turn = tokenize_turn(
-            self.tokenizer,
-            user_content(question, self.num_cameras, self.image_tokens_per_camera, self.image_markers),
-            answer,
-        )
+        turn = self.tokenize_text(question, answer, context, more_turns)
         input_ids = torch.tensor(turn.input_ids, dtype=torch.long)  # (L,)
         found = int((input_ids == self.image_token_id).sum())
         expected = self.num_cameras * self.image_tokens_per_camera

@@ -5,6 +5,8 @@ with reasons, trajectory), templated from ground truth so every answer is correc
 
 On disk (written by the dataset writers): ``<root>/qa/<split>.json`` =
 ``{sample_token: [{"question": str, "answer": str, "type": str}, ...]}`` with types
+* ``keywords``: the short driving action over the next (up to) 3 s, asked as OmniDrive's
+  keywords turn ("Please shortly describe your driving action."): "Turn left and slow down.";
 * ``description``: the ego's speed, where it is (straight road / junction, distance to
   the next junction) and the objects around it by class;
 * ``counting``: how many objects of a class are within 30 m (one present class and
@@ -13,9 +15,9 @@ On disk (written by the dataset writers): ``<root>/qa/<split>.json`` =
   object, with its ego-frame position and whether it moves;
 * ``planning``: what the ego does over the next (up to) 3 s — turn left / turn right /
   go straight (the VAD/UniAD command rule) and speed up / slow down / keep / stop —
-  and why (route turn, lead vehicle, clear lane);
-* ``trajectory``: the 6 future ego waypoints (x, y) in metres, ego frame, at 0.5 s
-  steps (only when 3 s of future exist in the scene).
+  and why (route turn, lead vehicle, clear lane).
+The planning-trajectory turn is not written here: the converter adds it to every record
+with a whole 6-step future, for this source as for OmniDrive's (``onedrive.data.planning_text``).
 Ego frame: x forward, y left, metres. Objects counted are those annotated in the frame
 (within range and seen by the lidar).
 """
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from onedrive.data.nuscenes.qa import KEYWORDS_QUESTION
 from onedrive.synthetic.classes import DETECTION_CLASSES
 from onedrive.synthetic.traffic import SceneTraffic
 
@@ -108,7 +111,8 @@ def _describe(traffic: SceneTraffic, t: int, objects: list[_Object]) -> str:
     return f"The ego vehicle is {motion} {_where(traffic, t)}. {around}"
 
 
-def _planning(traffic: SceneTraffic, t: int, objects: list[_Object]) -> tuple[str, list[list[float]]] | None:
+def _planning(traffic: SceneTraffic, t: int, objects: list[_Object]) -> tuple[str, str] | None:
+    """(the reasoned planning answer, the short driving action); None at a scene's last key frame."""
     states = traffic.ego.states
     steps = min(FUTURE_STEPS, len(states) - 1 - t)
     if steps <= 0:
@@ -117,13 +121,13 @@ def _planning(traffic: SceneTraffic, t: int, objects: list[_Object]) -> tuple[st
     command = command_from_endpoint(float(future[-1, 1]))
     v_now, v_end = float(states[t, 3]), float(states[t + steps, 3])
     if v_end < 0.3 < v_now:
-        speed = "come to a stop"
+        speed, short_speed = "come to a stop", "stop"
     elif v_end - v_now > 1.0:
-        speed = f"speed up from {v_now:.1f} m/s to {v_end:.1f} m/s"
+        speed, short_speed = f"speed up from {v_now:.1f} m/s to {v_end:.1f} m/s", "speed up"
     elif v_now - v_end > 1.0:
-        speed = f"slow down from {v_now:.1f} m/s to {v_end:.1f} m/s"
+        speed, short_speed = f"slow down from {v_now:.1f} m/s to {v_end:.1f} m/s", "slow down"
     else:
-        speed = f"keep its speed of about {v_now:.1f} m/s"
+        speed, short_speed = f"keep its speed of about {v_now:.1f} m/s", "keep the speed"
     action = {"left": "turn left", "right": "turn right", "straight": "go straight"}[command]
     ahead = [o for o in objects if 0 < o.xy[0] < 30 and abs(o.xy[1]) < 1.75 and o.name in ("car", "truck", "bus")]
     if command != "straight":
@@ -138,14 +142,15 @@ def _planning(traffic: SceneTraffic, t: int, objects: list[_Object]) -> tuple[st
     else:
         reason = "the lane ahead is clear"
     answer = f"The ego vehicle will {action} and {speed}, because {reason}."
-    waypoints = [[round(float(x), 2), round(float(y), 2)] for x, y in future] if steps == FUTURE_STEPS else []
-    return answer, waypoints
+    return answer, f"{action.capitalize()} and {short_speed}."
 
 
 def frame_qa(traffic: SceneTraffic, t: int, annotated: np.ndarray) -> list[dict[str, str]]:
     """QA pairs of key frame ``t``; ``annotated`` (N,) marks the tracks annotated in it."""
     objects = _objects(traffic, t, annotated)
-    qa = [
+    plan = _planning(traffic, t, objects)
+    qa = [] if plan is None else [{"question": KEYWORDS_QUESTION, "answer": plan[1], "type": "keywords"}]
+    qa += [
         {
             "question": "Describe the current driving scene.",
             "answer": _describe(traffic, t, objects),
@@ -180,17 +185,6 @@ def frame_qa(traffic: SceneTraffic, t: int, annotated: np.ndarray) -> list[dict[
                 "type": "nearest",
             }
         )
-    plan = _planning(traffic, t, objects)
     if plan is not None:
-        answer, waypoints = plan
-        qa.append({"question": "What will the ego vehicle do next, and why?", "answer": answer, "type": "planning"})
-        if waypoints:
-            text = ", ".join(f"[{x:+.2f}, {y:+.2f}]" for x, y in waypoints)
-            qa.append(
-                {
-                    "question": "Give the planned ego trajectory for the next 3 seconds as (x, y) waypoints.",
-                    "answer": f"The trajectory is {text}.",
-                    "type": "trajectory",
-                }
-            )
+        qa.append({"question": "What will the ego vehicle do next, and why?", "answer": plan[0], "type": "planning"})
     return qa

@@ -23,6 +23,7 @@ import torch
 from transformers import AutoTokenizer, InternVLConfig, PreTrainedTokenizerBase
 
 from onedrive.data import DriveDataset
+from onedrive.data.conversation import location_context
 from onedrive.infos import load_infos
 from onedrive.io import apply_umask_tree
 from onedrive.model import OneDriveProcessor, build_tokenizer
@@ -174,6 +175,7 @@ def _training_qa(config: ExperimentConfig) -> list[str]:
     _, records = load_infos(config.data.infos_path(config.data.train_split))
     texts = []
     for record in records:
+        texts.append(location_context(record))
         for turn in record.get("qa") or []:
             texts += [str(turn.get("question", "")), str(turn.get("answer", ""))]
     return texts
@@ -195,4 +197,5 @@ def build_train_dataset(config: ExperimentConfig, processor: OneDriveProcessor) 
         cameras=data.cameras,
         qa_seed=config.train.seed,
         detection_targets=data.detection_targets,
+        max_text_tokens=data.max_text_tokens,
     )

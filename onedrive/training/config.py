@@ -103,7 +103,9 @@ class DataConfig:
     InternVL3) plus a thumbnail; these settings and the camera count are written into the
     model's task config. ``detection_targets``: which annotated boxes are detection
     training targets (``onedrive.data.detection_targets``: inside ±51.2 m with at least one
-    lidar or radar point, as the official configs build them).
+    lidar or radar point, as the official configs build them). ``qa_mode``: which QA turns a
+    training item holds (``onedrive.data.dataset``; ``"conversation"``: all of a key frame's
+    turns, cut after the last whole turn within ``max_text_tokens`` text tokens, as OmniDrive).
     """
 
     dataset: str = "nuscenes"
@@ -116,7 +118,8 @@ class DataConfig:
     camera_tiles: tuple[int, int] = (1, 2)
     use_thumbnail: bool = True
     augment: bool = True
-    qa_mode: str = "sample"
+    qa_mode: str = "conversation"
+    max_text_tokens: int = 2048
     workers: int = 4
     detection_targets: DetectionTargets = field(default_factory=DetectionTargets)
 
@@ -513,7 +516,7 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
                     f"the text loss is on (text_weight {_text_weight(config)}) but no record of {infos} has QA turns, "
                     f"so every text target would be the driving command the planning token already reads: convert "
                     f"with QA (`python tools/create_data.py {data.dataset} ... --qa OMNIDRIVE_QA_DIR`, the "
-                    f"OmniDrive-nuScenes desc/ vqa/ conv/ folders) or set model.task.text_weight=0"
+                    f"OmniDrive-nuScenes keywords/ desc/ vqa/ conv/ folders) or set model.task.text_weight=0"
                 )
         except ConfigError as error:
             problems.append(str(error))

@@ -173,6 +173,10 @@ def prepare_experiment(
             f"{len(dataset)} training samples; global batch {config.train.per_device_batch_size} x {world_size()} "
             f"process(es) x {accumulation} accumulation step(s)"
         )
+        if dataset.conversation_stats.samples:
+            print(
+                f"QA conversations (data.max_text_tokens={dataset.max_text_tokens}): {dataset.conversation_stats.as_dict()}"
+            )
         Path(args.output_dir).mkdir(parents=True, exist_ok=True)
         (Path(args.output_dir) / "experiment.json").write_text(config.to_json())
 

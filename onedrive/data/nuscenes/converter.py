@@ -26,14 +26,15 @@ key frame, in time order. Conventions:
   ``onedrive.data.nuscenes.planning_targets``. Ego status (present and past only):
   ``onedrive.data.nuscenes.ego_status``; ``ego_status_source`` says where it came from
   and ``can_bus_fallback`` why the CAN bus was not used ("" when it was). Lanes: ``lanes``. Drivable area:
-  ``drivable``. QA: ``qa``.
+  ``drivable``. QA: ``qa`` — the planning-trajectory turn first when the 6-step future exists
+  (``onedrive.data.planning_text``, OmniDrive's), then the QA source's turns.
 
 Bad data raises an error naming the file or token: a token that points at no record of
 its table (a scene's ``first_sample_token`` or ``log_token``, a sample's ``next``, …:
 ``ValueError`` naming the referring record, the token and the table file), a missing
 camera channel, a missing / corrupt image (``check_images``), a missing map expansion
 file or a map layer missing from it, a QA folder that does not exist or holds no QA file
-(a sample without QA files has ``qa`` []; ``pipeline.convert_splits`` counts them).
+(a sample without QA files has no source turns; ``pipeline.convert_splits`` counts them).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from onedrive.data.nuscenes.lanes import LaneIndex, lanes_in_bev
 from onedrive.data.nuscenes.obstacles import is_obstacle
 from onedrive.data.nuscenes.planning_targets import FUTURE_STEPS, agent_futures, driving_command, ego_future
 from onedrive.data.nuscenes.qa import OmniDriveQA, SplitFileQA, split_qa_file
+from onedrive.data.planning_text import planning_turn
 from onedrive.extras import extra_module
 from onedrive.schema import NUSCENES_CAMERAS, NUSCENES_DETECTION_CLASSES
 
@@ -257,7 +259,8 @@ class SceneConverter:
                 lane_index, ego2global, self.settings.bev_range, self.settings.lane_points
             ).tolist()
             record["drivable_area"] = drivable_in_bev(drivable, ego2global, self.settings.bev_range)
-            record["qa"] = self._qa_turns(sample["token"], split)
+            planning = planning_turn(record)  # first, as OmniDrive's conversations
+            record["qa"] = ([planning] if planning else []) + self._qa_turns(sample["token"], split)
             records.append(record)
         return records
 

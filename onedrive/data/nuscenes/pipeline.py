@@ -25,10 +25,12 @@ in time order.
 
 QA: each split's ``metadata`` records ``qa_source`` (``"omnidrive"`` for ``--qa``,
 ``"split_file"`` for ``<data_root>/qa/<split>.json``, ``"none"``) and
-``samples_without_qa``, the number of records whose ``qa`` is empty; a split with such
+``samples_without_qa``, the number of records the QA source gave no turn (their ``qa`` holds
+at most the converter's planning-trajectory turn, ``onedrive.data.planning_text``); a split with such
 records is reported through ``logging`` (a warning naming the count, the first tokens and,
-without any QA source, the ``--qa`` option). Their text turn is the planning question
-(``onedrive.data.dataset``), and ``check_config`` refuses a text loss on infos without QA.
+without any QA source, the ``--qa`` option). A record with no turn at all (no QA and no whole
+6-step future) asks the planning question (``onedrive.data.dataset``), and ``check_config``
+refuses a text loss on infos without any QA turn.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from tqdm import tqdm
 from onedrive.data.nuscenes.converter import ConverterSettings, SceneConverter, info_metadata
 from onedrive.data.nuscenes.qa import split_qa_file
 from onedrive.data.nuscenes.splits import default_splits, scenes_of_split
+from onedrive.data.planning_text import PLANNING_TEXT_TYPE
 from onedrive.io import write_json_atomic
 
 INFO_NAME = "nuscenes"
@@ -133,15 +136,22 @@ def _qa_source(settings: ConverterSettings, split: str) -> str:
 
 
 def _record_qa_coverage(settings: ConverterSettings, split: str, document: dict) -> None:
-    """Write ``qa_source`` / ``samples_without_qa`` into the split's metadata; warn when samples lack QA."""
+    """Write ``qa_source`` / ``samples_without_qa`` into the split's metadata; warn when samples lack QA.
+
+    A record counts as without QA when its source gave it no turn: the planning-trajectory turn the
+    converter writes itself (``onedrive.data.planning_text``) does not count."""
     source = _qa_source(settings, split)
-    missing = [record["token"] for record in document["infos"] if not record["qa"]]
+    missing = [
+        record["token"]
+        for record in document["infos"]
+        if all(turn["type"] == PLANNING_TEXT_TYPE for turn in record["qa"])  # the converter's own turn aside
+    ]
     document["metadata"]["qa_source"] = source
     document["metadata"]["samples_without_qa"] = len(missing)
     if not missing:
         return
     hint = (
-        "no QA source: pass --qa with the OmniDrive-nuScenes folder (desc/, vqa/, conv/) for text targets"
+        "no QA source: pass --qa with the OmniDrive-nuScenes folder (keywords/, desc/, vqa/, conv/) for text targets"
         if source == "none"
         else f"the {source} QA source has no turns for them"
     )

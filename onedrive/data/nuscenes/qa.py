@@ -4,14 +4,16 @@ Two layouts, both giving ``[{"question", "answer", "type"}, ...]`` per sample to
 
 * ``OmniDriveQA`` — the OmniDrive-nuScenes release (NVlabs/OmniDrive,
   ``docs/setup.md`` and the ``LoadAnnoatationVQA`` pipeline): one JSON file per
-  sample token under ``<dir>/desc/<split>/``, ``<dir>/vqa/<split>/`` and
-  ``<dir>/conv/<split>/``. ``desc`` files hold ``{"description": text}`` (turned into
-  one turn whose question is ``DESCRIPTION_QUESTION``); ``vqa`` and ``conv`` files
-  hold lists of ``{"question", "answer"}``. Types are the folder names. OmniDrive's
-  split folders are ``train`` / ``val``; every split folder is indexed, so the mini
-  splits find their samples too. Each of the three files is optional (OmniDrive's
-  pipeline reads whichever exist); a sample with none of them has no turns, and the
-  conversion counts and reports such samples (``pipeline.convert_splits``).
+  sample token under ``<dir>/keywords/<split>/``, ``<dir>/desc/<split>/``,
+  ``<dir>/vqa/<split>/`` and ``<dir>/conv/<split>/``, read in that order (OmniDrive's).
+  ``keywords`` files hold one JSON string, the short driving action (turned into one
+  turn whose question is ``KEYWORDS_QUESTION``, OmniDrive's); ``desc`` files hold
+  ``{"description": text}`` (one turn whose question is ``DESCRIPTION_QUESTION``);
+  ``vqa`` and ``conv`` files hold lists of ``{"question", "answer"}``. Types are the
+  folder names. OmniDrive's split folders are ``train`` / ``val``; every split folder
+  is indexed, so the mini splits find their samples too. Each of the four files is
+  optional (OmniDrive's pipeline reads whichever exist); a sample with none of them has
+  no turns, and the conversion counts and reports such samples (``pipeline.convert_splits``).
 * ``SplitFileQA`` — the synthetic world's ``<data_root>/qa/<split>.json``, a dict
   ``{sample_token: [{"question", "answer", "type"}]}``; used automatically when that
   file exists and no ``--qa`` folder is given. A sample of the split missing from the
@@ -26,7 +28,8 @@ from pathlib import Path
 from onedrive.io import read_json
 
 DESCRIPTION_QUESTION = "Describe the current driving scene."
-OMNIDRIVE_KINDS = ("desc", "vqa", "conv")
+KEYWORDS_QUESTION = "Please shortly describe your driving action."
+OMNIDRIVE_KINDS = ("keywords", "desc", "vqa", "conv")
 
 
 def _check_turn(turn: object, source: str) -> dict:
@@ -56,13 +59,20 @@ class OmniDriveQA:
             )
 
     def turns(self, sample_token: str) -> list[dict]:
-        """The sample's turns in desc, vqa, conv order; [] when it has none of the three files."""
+        """The sample's turns in keywords, desc, vqa, conv order; [] when it has none of the four files."""
         files = self.files.get(sample_token, {})
         result = []
         for kind in OMNIDRIVE_KINDS:
             if kind not in files:
                 continue
             content = read_json(files[kind])
+            if kind == "keywords":
+                if not isinstance(content, str):
+                    raise ValueError(
+                        f"{files[kind]}: expected one JSON string (the driving action), got {content!r:.200}"
+                    )
+                result.append({"question": KEYWORDS_QUESTION, "answer": content, "type": kind})
+                continue
             if kind == "desc":
                 if not isinstance(content, dict) or not isinstance(content.get("description"), str):
                     raise ValueError(f"{files[kind]}: expected {{'description': str}}, got {content!r:.200}")

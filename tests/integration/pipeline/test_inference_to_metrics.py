@@ -83,6 +83,12 @@ def test_predictions_cover_the_split_and_score(world):
     ):
         assert key in metrics, key
     assert metrics["plan/num_samples"] + metrics["plan/num_skipped"] == len(records)
+    assert metrics["text/num_pairs"] == len({(r["token"], qa["question"]) for r in records for qa in r["qa"]})
+    # Every planning-trajectory question is counted: 2 new tokens never make a 6-point list.
+    with_future = sum(record["fut_valid"] for record in records)
+    assert with_future > 0
+    assert metrics["text_plan/num_questions"] == metrics["text_plan/num_unparsed"] == with_future
+    assert "text_plan/l2_avg" not in metrics
     assert (world / "eval" / "metrics.json").is_file()
 
 
@@ -168,7 +174,7 @@ def test_eval_checkpoint_without_text_scores_no_text_left_by_an_earlier_run(worl
             f"data.infos_dir={world / 'infos'}",
         ],
     )
-    assert not any(key.startswith("text/") for key in metrics)
+    assert not any(key.startswith(("text/", "text_plan/")) for key in metrics)
     assert sorted(path.name for path in (out / "predictions").iterdir()) == [
         "detection.json",
         "lanes.json",

@@ -9,7 +9,8 @@ import pytest
 
 from onedrive.data.nuscenes.converter import ConverterSettings
 from onedrive.data.nuscenes.pipeline import convert_splits
-from onedrive.data.nuscenes.qa import DESCRIPTION_QUESTION
+from onedrive.data.nuscenes.qa import DESCRIPTION_QUESTION, KEYWORDS_QUESTION
+from onedrive.data.planning_text import parse_planning_answer, planning_turn
 from onedrive.errors import InputError
 
 TOOL = Path(__file__).resolve().parents[3] / "tools" / "create_data.py"
@@ -17,20 +18,39 @@ TOOL = Path(__file__).resolve().parents[3] / "tools" / "create_data.py"
 
 def test_omnidrive_qa_layout(tiny_world, tmp_path):
     qa = tmp_path / "omnidrive"
-    for kind in ("desc", "vqa", "conv"):
+    for kind in ("keywords", "desc", "vqa", "conv"):
         (qa / kind / "val").mkdir(parents=True)
     for token in tiny_world.sample_tokens["scene-0002"]:
         (qa / "desc" / "val" / f"{token}.json").write_text(json.dumps({"description": f"scene at {token}"}))
         (qa / "conv" / "val" / f"{token}.json").write_text(json.dumps([{"question": "Why?", "answer": "Lane."}]))
     (qa / "vqa" / "val" / "s2-sample-0.json").write_text(json.dumps([{"question": "Cars?", "answer": "None."}]))
+    (qa / "keywords" / "val" / "s2-sample-0.json").write_text(json.dumps("Go straight, keep speed."))
     settings = ConverterSettings(str(tiny_world.root), tiny_world.version, qa_root=str(qa))
     infos = convert_splits(settings, ["tiny_val"], progress=False)["tiny_val"]["infos"]
     assert infos[0]["qa"] == [
+        planning_turn(infos[0]),  # the converter's own turn first, from ego_fut_traj, as OmniDrive
+        {"question": KEYWORDS_QUESTION, "answer": "Go straight, keep speed.", "type": "keywords"},
         {"question": DESCRIPTION_QUESTION, "answer": "scene at s2-sample-0", "type": "desc"},
         {"question": "Cars?", "answer": "None.", "type": "vqa"},
         {"question": "Why?", "answer": "Lane.", "type": "conv"},
     ]
-    assert [turn["type"] for turn in infos[1]["qa"]] == ["desc", "conv"]
+    np.testing.assert_allclose(
+        parse_planning_answer(infos[0]["qa"][0]["answer"]), infos[0]["ego_fut_traj"], atol=0.0051
+    )
+    assert [turn["type"] for turn in infos[1]["qa"]] == ["trajectory", "desc", "conv"]
+    # Key frames without a whole 6-step future (a scene's last ones) have no planning turn.
+    assert [record["fut_valid"] for record in infos][-2:] == [False, False]
+    assert [turn["type"] for turn in infos[-1]["qa"]] == ["desc", "conv"]
+
+
+def test_a_keywords_file_must_hold_one_string(tiny_world, tmp_path):
+    qa = tmp_path / "omnidrive"
+    (qa / "keywords" / "val").mkdir(parents=True)
+    bad = qa / "keywords" / "val" / "s2-sample-0.json"
+    bad.write_text(json.dumps({"action": "stop"}))
+    settings = ConverterSettings(str(tiny_world.root), tiny_world.version, qa_root=str(qa))
+    with pytest.raises(ValueError, match=f"{bad}: expected one JSON string"):
+        convert_splits(settings, ["tiny_val"], progress=False)
 
 
 def test_omnidrive_files_are_each_optional_and_samples_without_any_are_counted(tiny_world, tmp_path, caplog):
@@ -44,7 +64,8 @@ def test_omnidrive_files_are_each_optional_and_samples_without_any_are_counted(t
     settings = ConverterSettings(str(tiny_world.root), tiny_world.version, qa_root=str(qa))
     with caplog.at_level("WARNING", logger="onedrive.data.nuscenes.pipeline"):
         document = convert_splits(settings, ["tiny_train"], progress=False)["tiny_train"]
-    assert [len(record["qa"]) for record in document["infos"]] == [2] + [1] * 7 + [0, 0]
+    source_turns = [[turn for turn in record["qa"] if turn["type"] != "trajectory"] for record in document["infos"]]
+    assert [len(turns) for turns in source_turns] == [2] + [1] * 7 + [0, 0]
     assert document["metadata"]["qa_source"] == "omnidrive"
     assert document["metadata"]["samples_without_qa"] == 2
     assert "split tiny_train: 2 of 10 samples have no QA turns" in caplog.text and tokens[-2] in caplog.text
@@ -63,8 +84,10 @@ def test_split_qa_file_used_automatically(tiny_world):
     turns = {token: [{"question": "How many trucks?", "answer": "One.", "type": "count"}] for token in tokens}
     (tiny_world.root / "qa" / "tiny_val.json").write_text(json.dumps(turns))
     documents = convert_splits(ConverterSettings(str(tiny_world.root), tiny_world.version), progress=False)
-    assert all(record["qa"] == turns[record["token"]] for record in documents["tiny_val"]["infos"])
-    assert all(record["qa"] == [] for record in documents["tiny_train"]["infos"])  # no qa/tiny_train.json
+    for record in documents["tiny_val"]["infos"]:
+        assert record["qa"] == [planning_turn(record)] * record["fut_valid"] + turns[record["token"]]
+    for record in documents["tiny_train"]["infos"]:  # no qa/tiny_train.json: the planning turn alone
+        assert record["qa"] == [planning_turn(record)] * record["fut_valid"]
     del turns[tokens[2]]
     (tiny_world.root / "qa" / "tiny_val.json").write_text(json.dumps(turns))
     with pytest.raises(ValueError, match=f"tiny_val.json has no QA entry for sample {tokens[2]}"):

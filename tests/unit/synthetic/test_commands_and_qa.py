@@ -8,9 +8,10 @@ from collections import Counter
 import numpy as np
 from pyquaternion import Quaternion
 
+from onedrive.data.nuscenes.qa import KEYWORDS_QUESTION
 from onedrive.synthetic.qa import command_from_endpoint, direction_word
 
-QA_TYPES = {"description", "counting", "nearest", "planning", "trajectory"}
+QA_TYPES = {"keywords", "description", "counting", "nearest", "planning"}
 
 
 def _ego_pose(nusc, sample):
@@ -53,8 +54,8 @@ def test_qa_files_cover_each_split_and_agree_with_the_command(nusc, synthetic_ro
                 planning = next(p["answer"] for p in pairs if p["type"] == "planning")
                 verb = {"left": "turn left", "right": "turn right", "straight": "go straight"}[commands[token]]
                 assert verb in planning, (planning, commands[token])
-                trajectory = next(p["answer"] for p in pairs if p["type"] == "trajectory")
-                assert trajectory.count("[") == 6
+                keywords = next(p for p in pairs if p["type"] == "keywords")  # OmniDrive's short driving action
+                assert keywords["question"] == KEYWORDS_QUESTION and keywords["answer"].startswith(verb.capitalize())
 
 
 def test_direction_words():

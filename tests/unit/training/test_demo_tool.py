@@ -52,6 +52,22 @@ def test_summary_puts_each_baseline_beside_the_model(demo):
     ]
 
 
+def test_summary_reports_the_text_planning_beside_the_head(demo):
+    metrics = {
+        "plan/l2_avg": 0.61,
+        "text/BLEU-4": 0.39,
+        "text_plan/l2_1s": 1.2,
+        "text_plan/l2_avg": 2.5,
+        "text_plan/head_l2_avg": 0.6,
+        "text_plan/num_parsed": 20,
+        "text_plan/num_unparsed": 4,
+    }
+    rows = demo.summary(metrics, {}, {}).splitlines()
+    for key in ("text_plan/l2_1s", "text_plan/l2_avg", "text_plan/head_l2_avg"):
+        assert f"| {key} | {metrics[key]:.4f} |" in rows
+    assert "| text_plan/num_parsed | 20 |" in rows and "| text_plan/num_unparsed | 4 |" in rows
+
+
 def test_summary_lists_the_parts_of_the_soft_plan_cls_after_the_logged_losses(demo):
     fixed = {
         "samples": 96,
