@@ -104,6 +104,11 @@ class DataConfig:
     model's task config. ``detection_targets``: which annotated boxes are detection
     training targets (``onedrive.data.detection_targets``: inside ±51.2 m with at least one
     lidar or radar point, as the official configs build them).
+
+    ``streaming``: streaming training (``onedrive.data.streaming_sampler``): every batch row walks
+    sub-sequences of the scenes in time order, so a memory can be carried from step to step; each
+    scene is cut into ``warmup_split_num`` sub-sequences in the first ``warmup_epochs`` epochs, then
+    into ``seq_split_num`` (official: 11 then 2, the warm-up one epoch). False: shuffled frames.
     """
 
     dataset: str = "nuscenes"
@@ -119,6 +124,10 @@ class DataConfig:
     qa_mode: str = "sample"
     workers: int = 4
     detection_targets: DetectionTargets = field(default_factory=DetectionTargets)
+    streaming: bool = False
+    seq_split_num: int = 2
+    warmup_split_num: int = 11
+    warmup_epochs: int = 1
 
     def infos_folder(self) -> Path:
         """``infos_dir``, or ``<root>/infos`` when it is None."""
@@ -527,6 +536,7 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
         DetectionTargets(**dataclasses.asdict(data.detection_targets))
     except ValueError as error:
         problems.append(f"data.{error}")
+    problems.extend(check_streaming(data))
 
     try:
         resolve_batch(train, world_size)
@@ -544,6 +554,23 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
     problems.extend(check_recipe(config.recipe))
     if problems:
         raise ConfigError("invalid experiment config:\n  - " + "\n  - ".join(problems))
+
+
+def check_streaming(data: DataConfig) -> list[str]:
+    """Problems of the streaming settings (checked only when ``data.streaming`` is on)."""
+    if not data.streaming:
+        return []
+    problems = [
+        f"data.{name} must be >= {low}, got {getattr(data, name)}"
+        for name, low in (("seq_split_num", 1), ("warmup_split_num", 1), ("warmup_epochs", 0))
+        if getattr(data, name) < low
+    ]
+    if data.qa_mode == "all":
+        problems.append(
+            "data.streaming needs one item per frame, but data.qa_mode='all' makes one per QA turn: "
+            "use qa_mode 'sample' or 'planning'"
+        )
+    return problems
 
 
 def check_optimization(train: TrainConfig) -> list[str]:
