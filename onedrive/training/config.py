@@ -570,6 +570,20 @@ def check_streaming(data: DataConfig) -> list[str]:
             "data.streaming needs one item per frame, but data.qa_mode='all' makes one per QA turn: "
             "use qa_mode 'sample' or 'planning'"
         )
+    infos = data.infos_path(data.train_split)
+    if infos.is_file():  # a missing file is reported by check_config
+        try:
+            _, records = load_infos(infos)
+        except InputError as error:
+            return problems + [str(error)]
+        for record in records:
+            missing = [key for key in ("scene_token", "timestamp") if key not in record]
+            if missing:
+                problems.append(
+                    f"data.streaming orders frames by scene_token and timestamp, but record {record.get('token')!r} "
+                    f"of {infos} has no {missing}: re-create the info file with tools/create_data.py"
+                )
+                break
     return problems
 
 
