@@ -54,8 +54,10 @@ def record_streaming_run(
     epochs: int,
     save_steps: int = 0,
     resume: str | None = None,
+    workers: int = 0,
 ) -> None:
-    """``save_steps`` > 0: checkpoints every that many steps in ``<out>/run``; ``resume``: a checkpoint to continue."""
+    """``save_steps`` > 0: checkpoints every that many steps in ``<out>/run``; ``resume``: a checkpoint to continue;
+    ``workers``: dataloader worker processes."""
     dataset = streaming_dataset(infos, data_root)
     args = TrainingArguments(
         output_dir=str(Path(out) / "run"),
@@ -70,7 +72,7 @@ def record_streaming_run(
         logging_steps=1000,
         seed=3,
         data_seed=3,
-        dataloader_num_workers=0,
+        dataloader_num_workers=workers,
         remove_unused_columns=False,
     )
     trainer = RecordingTrainer(

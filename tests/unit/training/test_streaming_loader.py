@@ -38,9 +38,10 @@ def expected_batches(dataset, batch_size, processes, process, epochs):
     return tokens
 
 
-def test_trainer_feeds_the_streaming_batches_in_order_across_epochs_and_accumulation(world, tmp_path):
+@pytest.mark.parametrize("workers", [0, 2])
+def test_trainer_feeds_the_streaming_batches_in_order_across_epochs_and_accumulation(world, tmp_path, workers):
     root, infos = world
-    record_streaming_run(infos, root, tmp_path, batch_size=2, accumulation=2, epochs=2)
+    record_streaming_run(infos, root, tmp_path, batch_size=2, accumulation=2, epochs=2, workers=workers)
     seen = json.loads((tmp_path / "0.json").read_text())
     dataset = streaming_dataset(infos, root)
     assert seen["processes"] == 1
@@ -82,5 +83,6 @@ def test_streaming_config_reaches_the_trainer_and_is_checked(world, tmp_path):
     assert epoch_setter.sampler is loader.batch_sampler
     first, second = list(loader)[:2]
     assert first.sequence_start.tolist() == [True, True] and second.sequence_start.dtype == torch.bool
+    assert "sequence_start" not in first and "input_ids" in first  # the flag is not a model keyword argument
     with pytest.raises(ConfigError, match="(?s)data.seq_split_num must be >= 1, got 0.*qa_mode=.all."):
         check_config(replace(config, data=replace(config.data, seq_split_num=0, qa_mode="all")))
