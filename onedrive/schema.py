@@ -108,6 +108,9 @@ class DriveBatch(Mapping):
     command:        (B,) long, 0 right / 1 left / 2 straight.
     targets:        ground truth for the perception and planning losses.
     sample_tokens:  B sample tokens (not passed to the model).
+    sequence_start: (B,) bool, streaming training only: True where the row's frame begins a
+                    (sub-)sequence, so its carried memory must be reset first
+                    (``onedrive.data.streaming_sampler``; not passed to the model).
     """
 
     input_ids: torch.Tensor
@@ -119,10 +122,15 @@ class DriveBatch(Mapping):
     command: torch.Tensor | None = None
     targets: DriveTargets | None = None
     sample_tokens: list[str] = field(default_factory=list)
+    sequence_start: torch.Tensor | None = None
 
-    # Mapping protocol: the model's keyword arguments (everything but sample_tokens).
+    # Mapping protocol: the model's keyword arguments (everything but sample_tokens and sequence_start).
     def _model_keys(self) -> list[str]:
-        return [f.name for f in fields(self) if f.name != "sample_tokens" and getattr(self, f.name) is not None]
+        return [
+            f.name
+            for f in fields(self)
+            if f.name not in ("sample_tokens", "sequence_start") and getattr(self, f.name) is not None
+        ]
 
     def __getitem__(self, key: str):
         if key not in self._model_keys():
@@ -173,3 +181,4 @@ class DriveSample:
     ego_status: torch.Tensor | None = None  # (6,) float32, see EGO_STATUS_FIELDS
     command: int | None = None  # 0 right / 1 left / 2 straight
     targets: SampleTargets | None = None
+    sequence_start: bool | None = None  # streaming training: first frame of a (sub-)sequence in its batch row

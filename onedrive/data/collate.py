@@ -76,6 +76,11 @@ def collate_drive_batch(samples: Sequence[DriveSample], pad_token_id: int) -> Dr
         ),
         targets=targets,
         sample_tokens=tokens,
+        sequence_start=(
+            torch.tensor([sample.sequence_start for sample in samples], dtype=torch.bool)  # (B,)
+            if _all_or_none(samples, "sequence_start", tokens)
+            else None
+        ),
     )
 
 

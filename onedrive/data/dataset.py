@@ -160,6 +160,10 @@ class DriveDataset(Dataset):
     def __len__(self) -> int:
         return len(self._items)
 
+    def record(self, index: int) -> dict:
+        """The info record item ``index`` reads (for reading, e.g. its ``scene_token`` and ``timestamp``)."""
+        return self.infos[self._items[index][0]]
+
     def qa_turn(self, index: int) -> tuple[str, str, str]:
         """(sample token, question, reference answer) of item ``index``."""
         record_index, qa_index = self._items[index]

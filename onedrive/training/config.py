@@ -106,6 +106,11 @@ class DataConfig:
     lidar or radar point, as the official configs build them). ``qa_mode``: which QA turns a
     training item holds (``onedrive.data.dataset``; ``"conversation"``: all of a key frame's
     turns, cut after the last whole turn within ``max_text_tokens`` text tokens, as OmniDrive).
+
+    ``streaming``: streaming training (``onedrive.data.streaming_sampler``): every batch row walks
+    sub-sequences of the scenes in time order, so a memory can be carried from step to step; each
+    scene is cut into ``warmup_split_num`` sub-sequences in the first ``warmup_epochs`` epochs, then
+    into ``seq_split_num`` (official: 11 then 2, the warm-up one epoch). False: shuffled frames.
     """
 
     dataset: str = "nuscenes"
@@ -122,6 +127,10 @@ class DataConfig:
     max_text_tokens: int = 2048
     workers: int = 4
     detection_targets: DetectionTargets = field(default_factory=DetectionTargets)
+    streaming: bool = False
+    seq_split_num: int = 2
+    warmup_split_num: int = 11
+    warmup_epochs: int = 1
 
     def infos_folder(self) -> Path:
         """``infos_dir``, or ``<root>/infos`` when it is None."""
@@ -530,6 +539,7 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
         DetectionTargets(**dataclasses.asdict(data.detection_targets))
     except ValueError as error:
         problems.append(f"data.{error}")
+    problems.extend(check_streaming(data))
 
     try:
         resolve_batch(train, world_size)
@@ -547,6 +557,37 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
     problems.extend(check_recipe(config.recipe))
     if problems:
         raise ConfigError("invalid experiment config:\n  - " + "\n  - ".join(problems))
+
+
+def check_streaming(data: DataConfig) -> list[str]:
+    """Problems of the streaming settings (checked only when ``data.streaming`` is on)."""
+    if not data.streaming:
+        return []
+    problems = [
+        f"data.{name} must be >= {low}, got {getattr(data, name)}"
+        for name, low in (("seq_split_num", 1), ("warmup_split_num", 1), ("warmup_epochs", 0))
+        if getattr(data, name) < low
+    ]
+    if data.qa_mode == "all":
+        problems.append(
+            "data.streaming needs one item per frame, but data.qa_mode='all' makes one per QA turn: "
+            "use qa_mode 'conversation', 'sample' or 'planning'"
+        )
+    infos = data.infos_path(data.train_split)
+    if infos.is_file():  # a missing file is reported by check_config
+        try:
+            _, records = load_infos(infos)
+        except InputError as error:
+            return problems + [str(error)]
+        for record in records:
+            missing = [key for key in ("scene_token", "timestamp") if key not in record]
+            if missing:
+                problems.append(
+                    f"data.streaming orders frames by scene_token and timestamp, but record {record.get('token')!r} "
+                    f"of {infos} has no {missing}: re-create the info file with tools/create_data.py"
+                )
+                break
+    return problems
 
 
 def check_optimization(train: TrainConfig) -> list[str]:

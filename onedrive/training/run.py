@@ -187,6 +187,7 @@ def prepare_experiment(
         train_dataset=dataset,
         processing_class=processor,
         train_config=config.train,
+        data_config=config.data,
     )
     return PreparedRun(config, trainer, applied, checkpoint)
 

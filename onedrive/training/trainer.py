@@ -18,6 +18,9 @@ TensorBoard — is the Trainer's own):
   DeepSpeed the Trainer calls these same methods, provided the DeepSpeed config has no
   ``optimizer`` / ``scheduler`` section (``check_config`` refuses one that would replace them).
   The logged ``learning_rate`` is the first parameter group's.
+* ``get_train_dataloader`` (when ``data_config.streaming``): the streaming loader of
+  ``onedrive.training.streaming`` (each batch row a time-ordered stream of sub-sequences); without
+  streaming, the Trainer's own shuffled loader.
 
     python -c "from onedrive.training.trainer import OneDriveTrainer; help(OneDriveTrainer)"
 """
@@ -27,20 +30,29 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch.utils.data import DataLoader
 from transformers import Trainer
 from transformers.trainer_optimizer import is_optimizer_factory
 
 from onedrive.schema import DriveBatch
-from onedrive.training.config import WHOLE_RUN_COSINE, TrainConfig
+from onedrive.training.config import WHOLE_RUN_COSINE, DataConfig, TrainConfig
 from onedrive.training.optimizer import lr_groups, whole_run_cosine_schedule
+from onedrive.training.streaming import streaming_dataloader
 
 
 class OneDriveTrainer(Trainer):
-    def __init__(self, *args, train_config: TrainConfig | None = None, **kwargs):
+    def __init__(self, *args, train_config: TrainConfig | None = None, data_config: DataConfig | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.train_config = train_config
+        self.data_config = data_config
         self._loss_sums: dict[str, torch.Tensor] = {}
         self._loss_micro_batches = 0
+
+    def get_train_dataloader(self) -> DataLoader:
+        data = self.data_config
+        if data is None or not data.streaming:
+            return super().get_train_dataloader()
+        return streaming_dataloader(self, data)
 
     def _prepare_inputs(self, inputs: DriveBatch | dict[str, Any]) -> DriveBatch | dict[str, Any]:
         if isinstance(inputs, DriveBatch):
