@@ -12,9 +12,9 @@ Reference code (read through, not copied):
   and no prediction in the whole set gives AP 1, as there. Scores are ordered by numpy's default
   ``argsort`` and recall / precision / AP are counted in float32, as there, so tied scores and recalls
   on an 11-point threshold score the same. The ``openlanev2`` package itself does not install next to
-  this project (it pins scipy==1.8.0 and numpy<1.24, which have no Python 3.11 wheels, and
-  ortools==9.2); on the synthetic world's OpenLane-V2 val frames this code gives the same per-threshold
-  APs as its ``evaluate.py`` functions to float32 precision (docs/design.md, "Lanes").
+  this project (it pins scipy==1.8.0 and ortools==9.2.9972, which have no Python 3.11 build on
+  PyPI); on the synthetic world's OpenLane-V2 val frames this code gives the same per-threshold APs
+  as its ``evaluate.py`` functions to float32 precision (docs/design.md, "Lanes").
 * OpenLane-V2 ``openlanev2/centerline/evaluation/f_score.py`` (``lane/F1``): lanes resampled at
   100 x positions in [−50, 50) m by linear interpolation in x (y and z as functions of x), visible
   where the lane spans that x; per-point distance 1.5 m; a matched pair is a recall/precision hit
