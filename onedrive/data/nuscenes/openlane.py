@@ -37,6 +37,7 @@ JOIN_CHANNEL = "CAM_FRONT"
 
 # (module, name) of every global a data_dict pickle may name: numpy's array / dtype / scalar rebuilders
 # (``numpy.core`` for numpy < 2, ``numpy._core`` from numpy 2 on; ``_frombuffer`` for pickle protocol 5).
+# Protocols 3 to 5 (Python 3's defaults) are readable; protocol 2 would need ``_codecs.encode`` for bytes.
 ALLOWED_GLOBALS = frozenset(
     (f"{core}.{module}", name)
     for core in ("numpy.core", "numpy._core")

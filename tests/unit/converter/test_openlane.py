@@ -167,3 +167,13 @@ def test_create_data_openlane_option(world, openlane_pickle, tmp_path, capsys):
     assert "lanes: 3 nuscenes_map_expansion, 5 openlane_v2" in capsys.readouterr().out
     records = json.loads((out / "nuscenes_infos_tiny_val.json").read_text())["infos"]
     assert [r["token"] for r in records if r["lane_source"] == "openlane_v2"] == joined
+
+
+def test_reader_reads_numpy_arrays_of_python3_pickle_protocols(tmp_path):
+    """Protocol 5 rebuilds arrays through numpy's ``_frombuffer``, 3 and 4 (Python 3's defaults) through
+    ``_reconstruct``."""
+    lane = _straight(1.0, 11)
+    for protocol in range(3, pickle.HIGHEST_PROTOCOL + 1):
+        path = tmp_path / f"protocol{protocol}.pkl"
+        path.write_bytes(pickle.dumps({("val", "1", "7"): _frame([lane])}, protocol=protocol))
+        np.testing.assert_array_equal(OpenLaneV2Lanes.load([path]).lanes(7, 11)[0], lane.astype(np.float32))
