@@ -9,7 +9,12 @@ Reference code (read through, not copied):
   not below 3 m keep the placeholder 1024. Greedy matching in confidence order: a prediction is a
   TP if its nearest GT (argmin over GT) is closer than the threshold and not yet taken, else an FP
   (no fall-back to the next GT). 11-point interpolated AP; mean over thresholds {1, 2, 3} m. No GT
-  and no prediction in the whole set gives AP 1, as there.
+  and no prediction in the whole set gives AP 1, as there. Scores are ordered by numpy's default
+  ``argsort`` and recall / precision / AP are counted in float32, as there, so tied scores and recalls
+  on an 11-point threshold score the same. The ``openlanev2`` package itself does not install next to
+  this project (it pins scipy==1.8.0 and ortools==9.2.9972, which have no Python 3.11 build on
+  PyPI); on the synthetic world's OpenLane-V2 val frames this code gives the same per-threshold APs
+  as its ``evaluate.py`` functions to float32 precision (docs/design.md, "Lanes").
 * OpenLane-V2 ``openlanev2/centerline/evaluation/f_score.py`` (``lane/F1``): lanes resampled at
   100 x positions in [−50, 50) m by linear interpolation in x (y and z as functions of x), visible
   where the lane spans that x; per-point distance 1.5 m; a matched pair is a recall/precision hit
@@ -47,6 +52,10 @@ F_SCORE_DIST = 1.5
 F_SCORE_RATIO = 0.75
 
 CONVENTIONS = {
+    "lane/source": "where the GT lanes come from (info records' lane_source: openlane_v2 = OpenLane-V2 subset_B "
+    "lane_centerline annotations, nuscenes_map_expansion = map-expansion lane / connector centerlines; frames per "
+    "source when mixed); DET_l compares with "
+    "published OpenLane-V2 / OmniDrive numbers only when every frame of the nuScenes val split is openlane_v2",
     "lane/DET_l": "OpenLane-V2 centerline DET_l: relaxed discrete Frechet (3D), Chamfer < 3 m pre-filter, "
     "11-point AP averaged over 1/2/3 m",
     "lane/chamfer_AP": "MapTR Chamfer AP: 100 resampled BEV points, 2 m buffer pre-filter, area AP averaged over "
@@ -120,7 +129,7 @@ def _greedy_tp(dist: np.ndarray, scores: np.ndarray, threshold: float, strict: b
         return tp
     nearest, nearest_dist = dist.argmin(axis=0), dist.min(axis=0)
     taken = np.zeros(dist.shape[0], dtype=bool)
-    for q in np.argsort(-scores, kind="stable"):
+    for q in np.argsort(-scores):  # numpy's default sort, as both references: tied scores keep their order there
         close = nearest_dist[q] < threshold if strict else nearest_dist[q] <= threshold
         if close and not taken[nearest[q]]:
             taken[nearest[q]] = True
@@ -128,20 +137,29 @@ def _greedy_tp(dist: np.ndarray, scores: np.ndarray, threshold: float, strict: b
     return tp
 
 
-def _precision_recall(tp: np.ndarray, scores: np.ndarray, num_gt: int) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(-scores, kind="stable")
-    tps = np.cumsum(tp[order])
-    fps = np.cumsum(~tp[order])
+def _precision_recall(
+    tp: np.ndarray, scores: np.ndarray, num_gt: int, dtype=np.float64
+) -> tuple[np.ndarray, np.ndarray]:
+    """Recall and precision (Q,) in descending score order, computed in ``dtype``.
+
+    OpenLane-V2 counts in float32, so a recall such as 156 / 520 = 0.3 rounds up to 0.30000001 and passes
+    its 11-point threshold ``np.arange(0, 1.001, 0.1)[3]`` = 0.30000000000000004, which the float64 value
+    does not: DET_l passes ``np.float32`` to score the same points as the reference.
+    """
+    order = np.argsort(-scores)
+    tps = np.cumsum(tp[order].astype(dtype))
+    fps = np.cumsum((~tp[order]).astype(dtype))
     eps = np.finfo(np.float32).eps
-    return tps / max(num_gt, eps), tps / np.maximum(tps + fps, eps)
+    return tps / np.maximum(dtype(num_gt), eps), tps / np.maximum(tps + fps, eps)
 
 
 def _ap_11_point(recall: np.ndarray, precision: np.ndarray) -> float:
-    total = 0.0
+    """11-point interpolated AP, summed in float32 as OpenLane-V2's ``_pr_curve``."""
+    total = np.float32(0.0)
     for thr in np.arange(0, 1 + 1e-3, 0.1):
         above = precision[recall >= thr]
-        total += above.max() if above.size else 0.0
-    return total / 11
+        total += above.max() if above.size else np.float32(0.0)
+    return float(total / np.float32(11))
 
 
 def _ap_area(recall: np.ndarray, precision: np.ndarray) -> float:
@@ -235,6 +253,20 @@ def _f_score_sample(gts: list[np.ndarray], preds: list[np.ndarray]) -> tuple[int
     return int(recall_hits), int(precision_hits), len(gt), len(pred)
 
 
+def lane_source(records: Sequence[dict]) -> str:
+    """``"<source>"`` when every record names one ``lane_source``, else ``"<source>: n, ..."`` (frames per source).
+
+    Records without ``lane_source`` (info files written before it existed, NAVSIM) count as ``unrecorded``.
+    """
+    counts: dict[str, int] = {}
+    for record in records:
+        source = record.get("lane_source", "unrecorded")
+        counts[source] = counts.get(source, 0) + 1
+    if len(counts) == 1:
+        return next(iter(counts))
+    return ", ".join(f"{source}: {count}" for source, count in sorted(counts.items()))
+
+
 def lane_metrics(
     gt_lanes: Sequence[np.ndarray], pred_lanes: Sequence[Sequence[np.ndarray]], pred_scores: Sequence[np.ndarray]
 ) -> dict[str, float]:
@@ -268,7 +300,7 @@ def lane_metrics(
         if tp.size == 0 and num_gt == 0:
             ap = 1.0
         else:
-            ap = _ap_11_point(*_precision_recall(tp, all_scores, num_gt))
+            ap = _ap_11_point(*_precision_recall(tp, all_scores, num_gt, dtype=np.float32))
         metrics[f"lane/DET_l@{thr:g}m"] = ap
         aps.append(ap)
     metrics["lane/DET_l"] = float(np.mean(aps))

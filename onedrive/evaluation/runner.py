@@ -97,6 +97,7 @@ def evaluate_predictions(
         pred_lanes, scores = predictions.load_lanes(present["lanes"], tokens)
         gt_lanes = [_gt_lanes(record) for record in records]
         metrics.update(lane.lane_metrics(gt_lanes, pred_lanes, scores))
+        metrics["lane/source"] = lane.lane_source(records)
         conventions.update(lane.CONVENTIONS)
         for token, lanes in zip(tokens, pred_lanes):
             if token in plot_inputs:

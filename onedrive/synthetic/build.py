@@ -1,7 +1,7 @@
 """Generate a synthetic dataset into a directory, atomically; and time it.
 
 ``make_synthetic(out, config, fmt)`` generates the world, writes it (``fmt``:
-``nuscenes`` → ``nuscenes_writer``, ``navsim`` → ``navsim_writer``) into a temporary
+``nuscenes`` → ``nuscenes_writer`` plus the OpenLane-V2 lane pickles of ``openlane_writer``, ``navsim`` → ``navsim_writer``) into a temporary
 directory next to ``out`` and renames it to ``out`` only when complete, so an
 interrupted run leaves nothing half-written. A non-empty ``out`` is refused unless
 ``overwrite=True`` (then it is replaced only after the new copy is complete).
@@ -18,6 +18,7 @@ from tqdm import tqdm
 from onedrive.io import apply_umask_tree
 from onedrive.synthetic.navsim_writer import NAVSIM_PADDING, NAVSIM_PARKING_GAP, write_navsim
 from onedrive.synthetic.nuscenes_writer import DEFAULT_VERSION, write_nuscenes
+from onedrive.synthetic.openlane_writer import write_openlane_v2
 from onedrive.synthetic.traffic import PARKING_GAP
 from onedrive.synthetic.world import SyntheticConfig, generate_world
 
@@ -57,6 +58,7 @@ def make_synthetic(
                 write_navsim(world, staging, progress=bar)
             else:
                 write_nuscenes(world, staging, version=version, progress=bar)
+                write_openlane_v2(world, staging)
         apply_umask_tree(staging)  # mkdtemp made it private; the world gets the modes mkdir would give
         if out.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))

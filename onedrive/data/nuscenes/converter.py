@@ -25,8 +25,11 @@ key frame, in time order. Conventions:
 * Agent futures, ego future, ``fut_valid`` and the command:
   ``onedrive.data.nuscenes.planning_targets``. Ego status (present and past only):
   ``onedrive.data.nuscenes.ego_status``; ``ego_status_source`` says where it came from
-  and ``can_bus_fallback`` why the CAN bus was not used ("" when it was). Lanes: ``lanes``. Drivable area:
-  ``drivable``. QA: ``qa`` — the planning-trajectory turn first when the 6-step future exists
+  and ``can_bus_fallback`` why the CAN bus was not used ("" when it was). Lanes: ``lanes``, with
+  ``lane_source``: ``"openlane_v2"`` when ``settings.openlane`` names OpenLane-V2 subset_B pickles holding
+  the key frame (joined by its ``CAM_FRONT`` timestamp; ``openlane_v2_frame`` is the pickle key;
+  ``onedrive.data.nuscenes.openlane``), else ``"nuscenes_map_expansion"`` (``onedrive.data.nuscenes.lanes``).
+  Drivable area: ``drivable``. QA: ``qa`` — the planning-trajectory turn first when the 6-step future exists
   (``onedrive.data.planning_text``, OmniDrive's), then the QA source's turns.
 
 Bad data raises an error naming the file or token: a token that points at no record of
@@ -55,6 +58,7 @@ from onedrive.data.nuscenes.geometry import box_in_frame, invert_pose, pose_matr
 from onedrive.data.nuscenes.images import check_image
 from onedrive.data.nuscenes.lanes import LaneIndex, lanes_in_bev
 from onedrive.data.nuscenes.obstacles import is_obstacle
+from onedrive.data.nuscenes.openlane import JOIN_CHANNEL, LANE_SOURCE, MAP_EXPANSION_SOURCE, OpenLaneV2Lanes
 from onedrive.data.nuscenes.planning_targets import FUTURE_STEPS, agent_futures, driving_command, ego_future
 from onedrive.data.nuscenes.qa import OmniDriveQA, SplitFileQA, split_qa_file
 from onedrive.data.planning_text import planning_turn
@@ -76,6 +80,8 @@ class ConverterSettings:
     ``can_bus_root``: folder holding ``can_bus/`` (``None``: ego status from past poses).
     ``qa_root``: OmniDrive-nuScenes QA folder (``None``: ``<data_root>/qa/<split>.json``
     when it exists, otherwise no QA).
+    ``openlane``: OpenLane-V2 subset_B ``data_dict`` pickles; key frames they hold take their lanes
+    from them, the others from the map expansion (empty: every key frame from the map expansion).
     """
 
     data_root: str
@@ -86,9 +92,11 @@ class ConverterSettings:
     check_images: bool = True
     can_bus_root: str | None = None
     qa_root: str | None = None
+    openlane: tuple[str, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "bev_range", check_bev_range(self.bev_range))
+        object.__setattr__(self, "openlane", tuple(os.fspath(path) for path in self.openlane))
         if self.lane_points < 2:
             raise ValueError(f"lane_points must be >= 2, got {self.lane_points}")
         if self.lane_resolution <= 0:
@@ -101,6 +109,8 @@ class SceneConverter:
 
     def __init__(self, settings: ConverterSettings, nusc: NuScenes | None = None):
         self.settings = settings
+        # OpenLane-V2 pickles first: a bad one stops the run before the tables load (minutes on v1.0-trainval).
+        self.openlane_lanes = OpenLaneV2Lanes.load(settings.openlane) if settings.openlane else None
         self.nusc = nusc if nusc is not None else load_nuscenes(settings.data_root, settings.version)
         self.data_root = Path(settings.data_root)
         self.can_bus = CanBusEgoStatus(settings.can_bus_root) if settings.can_bus_root else None
@@ -255,14 +265,29 @@ class SceneConverter:
             record["ego_fut_mask"] = mask.astype(int).tolist()
             record["fut_valid"] = bool(mask.all())
             record["command"] = driving_command(trajectory, mask)
-            record["lanes"] = lanes_in_bev(
-                lane_index, ego2global, self.settings.bev_range, self.settings.lane_points
-            ).tolist()
+            record.update(self._lanes(sample, lane_index, ego2global))
             record["drivable_area"] = drivable_in_bev(drivable, ego2global, self.settings.bev_range)
             planning = planning_turn(record)  # first, as OmniDrive's conversations
             record["qa"] = ([planning] if planning else []) + self._qa_turns(sample["token"], split)
             records.append(record)
         return records
+
+    def _lanes(self, sample: dict, lane_index: LaneIndex, ego2global: np.ndarray) -> dict:
+        """``lanes`` (M, P, 3) and ``lane_source`` of a key frame (and ``openlane_v2_frame`` for OpenLane-V2)."""
+        points = self.settings.lane_points
+        if self.openlane_lanes is not None:
+            referrer = f"sample {sample['token']} {JOIN_CHANNEL}"
+            if JOIN_CHANNEL not in sample["data"]:
+                raise ValueError(f"sample {sample['token']} has no {JOIN_CHANNEL}; OpenLane-V2 frames join by it")
+            timestamp = int(self._record("sample_data", sample["data"][JOIN_CHANNEL], referrer)["timestamp"])
+            if timestamp in self.openlane_lanes:
+                return {
+                    "lanes": self.openlane_lanes.lanes(timestamp, points).tolist(),
+                    "lane_source": LANE_SOURCE,
+                    "openlane_v2_frame": list(self.openlane_lanes.key(timestamp)),
+                }
+        lanes = lanes_in_bev(lane_index, ego2global, self.settings.bev_range, points)
+        return {"lanes": lanes.tolist(), "lane_source": MAP_EXPANSION_SOURCE}
 
     def _ground_truth(self, annotations: dict[str, dict], future_boxes: list[dict], global2ego: np.ndarray) -> dict:
         nusc = self.nusc
@@ -354,6 +379,7 @@ def info_metadata(settings: ConverterSettings, split: str) -> dict:
         "split": split,
         "bev_range": list(settings.bev_range),
         "lane_points": settings.lane_points,
+        "openlane_v2": list(settings.openlane),
         "classes": list(NUSCENES_DETECTION_CLASSES),
         "created_by": f"onedrive {__version__}",
     }

@@ -18,7 +18,8 @@ byte-identical to a serial run. An error in a worker (including while loading)
 is re-raised in the parent and nothing is written.
 
 Each split's ``metadata`` counts its key frames by ego-status source and by the reason
-the CAN bus was not used (``ego_status_summary``); ``tools/create_data.py`` prints both.
+the CAN bus was not used (``ego_status_summary``), and by lane source (``lane_sources``:
+``openlane_v2`` / ``nuscenes_map_expansion``); ``tools/create_data.py`` prints them.
 
 Order of records: splits as requested; scenes of a split sorted by name; key frames
 in time order.
@@ -126,6 +127,7 @@ def convert_splits(
     for split, document in documents.items():
         _record_qa_coverage(settings, split, document)
         document["metadata"].update(ego_status_summary(document["infos"]))
+        document["metadata"]["lane_sources"] = lane_source_summary(document["infos"])
     return documents
 
 
@@ -170,6 +172,11 @@ def ego_status_summary(records: list[dict]) -> dict:
     sources = Counter(record["ego_status_source"] for record in records)
     fallbacks = Counter(record["can_bus_fallback"] for record in records if record["can_bus_fallback"])
     return {"ego_status_sources": dict(sorted(sources.items())), "can_bus_fallbacks": dict(sorted(fallbacks.items()))}
+
+
+def lane_source_summary(records: list[dict]) -> dict[str, int]:
+    """``{lane source: key frames}`` (``nuscenes_map_expansion`` / ``openlane_v2``)."""
+    return dict(sorted(Counter(record["lane_source"] for record in records).items()))
 
 
 def create_infos(

@@ -59,6 +59,7 @@ def test_files_metadata_and_order(infos, world):
         "split": "tiny_train",
         "bev_range": [-51.2, -51.2, -5.0, 51.2, 51.2, 3.0],
         "lane_points": 11,
+        "openlane_v2": [],
         "classes": [
             "car",
             "truck",
@@ -76,6 +77,7 @@ def test_files_metadata_and_order(infos, world):
         "samples_without_qa": 10,
         "ego_status_sources": {"no_past": 1, "poses": 8, "poses_no_accel": 1},
         "can_bus_fallbacks": {"not_requested": 10},
+        "lane_sources": {"nuscenes_map_expansion": 10},
     }
     assert [r["token"] for r in train["infos"]] == world.sample_tokens["scene-0001"]
     val = documents["nuscenes_infos_tiny_val.json"]["infos"]

@@ -91,3 +91,14 @@ def test_distance_matrix_applies_relaxation_and_chamfer_filter():
     matrix = openlane_distance_matrix(gt, [near, far])
     assert matrix[0, 0] == pytest.approx(1.0)
     assert matrix[0, 1] == 1024.0
+
+
+def test_det_l_counts_recall_in_float32_as_openlane_v2():
+    """3 of 10 GT lanes found: recall 3/10 is 0.29999999999999999 in float64, under the 11-point threshold
+    np.arange(0, 1.001, 0.1)[3] = 0.30000000000000004, but 0.30000001 in OpenLane-V2's float32 counts, which
+    pass it: AP = 4/11 (thresholds 0, 0.1, 0.2, 0.3 at precision 1), not 3/11."""
+    gts = [np.stack([straight_lane(4.0 * k, 5.0, 45.0) for k in range(10)])]
+    preds = [[straight_lane(4.0 * k, 5.0, 45.0) for k in range(3)]]
+    metrics = lane_metrics(gts, preds, [np.array([0.9, 0.8, 0.7])])
+    assert metrics["lane/DET_l@1m"] == pytest.approx(4 / 11)
+    assert metrics["lane/DET_l"] == pytest.approx(4 / 11)
