@@ -131,7 +131,7 @@ class DriveDataset(Dataset):
         sample.ego_status = torch.from_numpy(_array(record, "ego_status", (len(EGO_STATUS_FIELDS),), token)).float()
         sample.command = _command(record, token)
         sample.targets = record_targets(record, self.processor, token, self.detection_targets)
-        if any(key in record for key in STREAM_KEYS):  # the converters write all three; a temporal memory needs them
+        if all(key in record for key in STREAM_KEYS):  # the converters write all three; a temporal memory needs them
             sample.scene_token = _field(record, "scene_token", token)
             if not isinstance(sample.scene_token, str):
                 raise ValueError(f"sample {token!r}: scene_token must be a string, got {sample.scene_token!r}")
