@@ -322,10 +322,10 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             placed[0], placed[1], layout.source_index, group_index, perception, perception_position
         )  # perception_position (B, N_p, heads × head_dim)
         if memory is not None:
-            positions = {"det": self.det_position, "lane": self.lane_position}
+            encoders = {"det": self.det_position, "lane": self.lane_position}
             routing.memory_keys = torch.cat([memory[name].keys for name in perception], dim=1).to(embeds.dtype)
             routing.memory_position = torch.cat(
-                [positions[name](memory[name].key_reference)[0] for name in perception], dim=1
+                [encoders[name](memory[name].key_reference)[0] for name in perception], dim=1
             ).to(embeds.dtype)  # (B, M', heads × head_dim)
             routing.memory_valid = torch.cat([memory[name].key_valid for name in perception], dim=1)  # (B, M')
         return routing
