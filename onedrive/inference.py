@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from onedrive.data import DriveDataset, collate_drive_batch
+from onedrive.errors import InputError
 from onedrive.evaluation.detection import boxes_to_submission, write_submission
 from onedrive.evaluation.predictions import PREDICTION_FILES
 from onedrive.io import write_json_atomic, write_text_atomic
@@ -138,7 +139,7 @@ def _streaming_outputs(model, dataset: DriveDataset, batch_size, max_new_tokens,
     frames = []
     for record in dataset.infos:
         if "scene_token" not in record or "timestamp" not in record:
-            raise ValueError(
+            raise InputError(
                 f"{dataset.infos_path}: sample {record['token']!r} has no scene_token / timestamp, which a model "
                 f"with a temporal memory needs to walk the scenes in order"
             )
