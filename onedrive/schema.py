@@ -107,6 +107,10 @@ class DriveBatch(Mapping):
     ego_status:     (B, 6) see ``EGO_STATUS_FIELDS``.
     command:        (B,) long, 0 right / 1 left / 2 straight.
     targets:        ground truth for the perception and planning losses.
+    scene_tokens:   B scene tokens of the key frames (stream fields: what a temporal memory needs to
+                    tell a continuing scene from a new one, ``model/streaming.py``).
+    timestamps:     (B,) float64 key-frame time in seconds.
+    ego_to_global:  (B, 4, 4) float64 ego→global pose of the key frame.
     sample_tokens:  B sample tokens (not passed to the model).
     sequence_start: (B,) bool, streaming training only: True where the row's frame begins a
                     (sub-)sequence, so its carried memory must be reset first
@@ -121,6 +125,9 @@ class DriveBatch(Mapping):
     ego_status: torch.Tensor | None = None
     command: torch.Tensor | None = None
     targets: DriveTargets | None = None
+    scene_tokens: list[str] | None = None
+    timestamps: torch.Tensor | None = None
+    ego_to_global: torch.Tensor | None = None
     sample_tokens: list[str] = field(default_factory=list)
     sequence_start: torch.Tensor | None = None
 
@@ -167,7 +174,8 @@ class DriveSample:
     """One processed sample, what ``collate_drive_batch`` stacks into a ``DriveBatch``.
 
     The processor fills the text, pixel and geometry fields; a dataset adds the driving
-    state (``ego_status``, ``command``) and ``targets``.
+    state (``ego_status``, ``command``), ``targets`` and the stream fields (``scene_token``,
+    ``timestamp``, ``ego_to_global``: present and past facts of the key frame).
     """
 
     input_ids: torch.Tensor  # (L,) long
@@ -182,3 +190,6 @@ class DriveSample:
     command: int | None = None  # 0 right / 1 left / 2 straight
     targets: SampleTargets | None = None
     sequence_start: bool | None = None  # streaming training: first frame of a (sub-)sequence in its batch row
+    scene_token: str | None = None
+    timestamp: float | None = None  # seconds
+    ego_to_global: torch.Tensor | None = None  # (4, 4) float64 ego→global pose

@@ -7,7 +7,8 @@ Task modules in the first 6 LLM layers; LoRA (r 16, alpha 16) on q / k / v / o o
 layers. The official optimiser (``onedrive.training.optimizer``): AdamW lr 1e-4, weight decay
 1e-4, LLM and heads at 4 x lr, task modules at 2 x, ViT layer-wise decay 0.9, projector at
 0.9^25; cosine over the run to 1e-3 x lr with a 500-step linear warm-up from lr / 3; gradient
-clipping 35.
+clipping 35. Temporal memory as the official ``use_stream`` (``model/streaming.py``); stages 2 and 3
+inherit these task settings.
 
     torchrun --nproc_per_node 8 tools/train.py configs/nuscenes/onedrive_1b_stage1_perception.py
 """
@@ -35,6 +36,12 @@ def build() -> ExperimentConfig:
                 "max_boxes": 300,
                 "max_lanes": 100,
                 "task_layers": [0, 1, 2, 3, 4, 5],  # the official use_layers
+                # StreamPETR-style temporal memory (the official use_stream): per det / lane group a 600-entry
+                # memory, each frame's top 300 kept, 300 propagated as queries; reset after a 2 s gap.
+                "memory_size": 600,
+                "memory_topk": 300,
+                "memory_propagated": 300,
+                "memory_max_gap_seconds": 2.0,
             },
             attn_implementation="sdpa",
             dtype="float32",

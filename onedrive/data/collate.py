@@ -3,8 +3,8 @@
 Text is right-padded (``input_ids`` with ``pad_token_id``, ``attention_mask`` 0,
 ``labels`` -100); pixel values are concatenated sample-major (InternVL's flat layout);
 geometry, ego status and commands are stacked; per-sample targets stay lists (their
-box / lane counts differ). Optional parts (labels, ego status, command, targets) must
-be present in every sample or in none.
+box / lane counts differ). Optional parts (labels, ego status, command, targets, the stream
+fields) must be present in every sample or in none.
 
     python -c "from onedrive.data import collate_drive_batch; help(collate_drive_batch)"
 """
@@ -75,6 +75,7 @@ def collate_drive_batch(samples: Sequence[DriveSample], pad_token_id: int) -> Dr
             else None
         ),
         targets=targets,
+        **_stream_fields(samples, tokens),
         sample_tokens=tokens,
         sequence_start=(
             torch.tensor([sample.sequence_start for sample in samples], dtype=torch.bool)  # (B,)
@@ -82,6 +83,20 @@ def collate_drive_batch(samples: Sequence[DriveSample], pad_token_id: int) -> Dr
             else None
         ),
     )
+
+
+def _stream_fields(samples: Sequence[DriveSample], tokens: list[str]) -> dict:
+    """scene_tokens, timestamps (B,) float64 and ego_to_global (B, 4, 4) float64, when every sample has them."""
+    present = [_all_or_none(samples, name, tokens) for name in ("scene_token", "timestamp", "ego_to_global")]
+    if not all(present):
+        if any(present):
+            raise ValueError(f"samples {tokens} have only some of scene_token, timestamp and ego_to_global")
+        return {}
+    return {
+        "scene_tokens": [sample.scene_token for sample in samples],
+        "timestamps": torch.tensor([sample.timestamp for sample in samples], dtype=torch.float64),  # (B,)
+        "ego_to_global": torch.stack([sample.ego_to_global.double() for sample in samples]),  # (B, 4, 4)
+    }
 
 
 def _all_or_none(samples: Sequence[DriveSample], name: str, tokens: list[str]) -> bool:

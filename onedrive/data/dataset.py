@@ -54,6 +54,7 @@ PLANNING_QUESTION = "What should the ego vehicle do next?"
 COMMAND_ANSWERS = {0: "Turn right.", 1: "Turn left.", 2: "Go straight."}
 QA_MODES = ("conversation", "sample", "all", "planning")
 DEFAULT_MAX_TEXT_TOKENS = 2048  # OmniDrive's max_length
+STREAM_KEYS = ("scene_token", "timestamp", "ego2global")  # → DriveSample.scene_token, timestamp (s), ego_to_global
 
 
 class DriveDataset(Dataset):
@@ -199,6 +200,12 @@ class DriveDataset(Dataset):
         sample.ego_status = torch.from_numpy(_array(record, "ego_status", (len(EGO_STATUS_FIELDS),), token)).float()
         sample.command = _command(record, token)
         sample.targets = record_targets(record, self.processor, token, self.detection_targets)
+        if all(key in record for key in STREAM_KEYS):  # the converters write all three; a temporal memory needs them
+            sample.scene_token = _field(record, "scene_token", token)
+            if not isinstance(sample.scene_token, str):
+                raise ValueError(f"sample {token!r}: scene_token must be a string, got {sample.scene_token!r}")
+            sample.timestamp = _array(record, "timestamp", (), token).item() / 1e6  # µs → s
+            sample.ego_to_global = torch.from_numpy(_array(record, "ego2global", (4, 4), token)).double()
         return sample
 
     def _cameras(self, record: dict, token: str) -> tuple[list[Image.Image], np.ndarray, np.ndarray]:

@@ -10,6 +10,8 @@ mask ``(B, 1, L', L')`` (transformers passes a 4D mask through unchanged), which
 transformers' mask construction out of the trace. Validation stays on the Python side:
 ``check_graph_inputs`` (``OnnxDriving.run`` calls it). Outputs equal ``predict``'s
 (tested in tests/unit/export); decoding is the heads' batched ``top_boxes`` / ``top_lanes``.
+A model with a temporal memory (``task_config.memory_size > 0``) is refused: the graph does not take
+and give the memory state.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from onedrive.errors import InputError
 from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.schema import CameraGeometry
 
@@ -95,6 +98,12 @@ class StructuredGraph(nn.Module):
 
     def __init__(self, model: OneDriveForDriving, planning_only: bool = False):
         super().__init__()
+        if model.stream_memory is not None:
+            raise InputError(
+                f"cannot export a model with a temporal memory (task_config.memory_size = "
+                f"{model.config.task_config.memory_size}): the graph has no memory inputs and outputs yet; run it "
+                f"with OneDriveForDriving.predict(batch, memory=...)"
+            )
         self.model = model
         self.planning_only = planning_only
         config = model.config

@@ -59,8 +59,10 @@ class AzimuthPrior(nn.Module):
         return torch.cat([angles.cos(), angles.sin()], dim=-1) * self.scale
 
     def queries(self, reference_metres: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
-        """Detection reference points (N_det, 3) in metres → query embeddings (B, N_det, heads × head_dim)."""
-        harmonics = self.embed(reference_metres[None, :, :2].expand(centre.shape[0], -1, -1), centre)  # (B, N, 2M)
+        """Detection reference points (N_det, 3) or (B, N_det, 3) in metres → query embeddings
+        (B, N_det, heads × head_dim)."""
+        points = reference_metres[..., :2].expand(centre.shape[0], -1, -1)  # (B, N, 2)
+        harmonics = self.embed(points, centre)  # (B, N, 2M)
         return harmonics.repeat(1, 1, self.num_heads)
 
     def keys(self, frustum_metres: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:

@@ -76,6 +76,14 @@ class OneDriveTaskConfig(PreTrainedConfig):
     anchor, which needs the velocity, is refused. Use it to measure what the planner gets
     from the status (AD-MLP showed that the status alone plans well on nuScenes);
     ``tools/eval.py`` reports the setting as ``model/uses_ego_status``.
+
+    Temporal memory (StreamPETR's propagated queries, ``model/streaming.py``; the official
+    release's ``use_stream``): ``memory_size`` entries per perception group (detection and
+    lanes; 0: no memory, the model of a single frame), of which each frame stores its
+    ``memory_topk`` best-scoring queries and the ``memory_propagated`` newest become extra
+    queries of the next frame; the others are keys and values of the query self-attention. A
+    batch slot's memory resets at a scene change or when the time since its last frame is not in
+    (0, ``memory_max_gap_seconds``]. The paper's configs: 600, 300, 300, 2 s.
     """
 
     model_type = "onedrive_task"
@@ -111,6 +119,11 @@ class OneDriveTaskConfig(PreTrainedConfig):
     det_reference_init: str = "uniform"  # detection reference points at start: "uniform" or "sunflower"
     task_ffn_init: str = "random"  # query FFNs at start: "random" (N(0, 0.02)) or "pretrained" (a copy)
 
+    memory_size: int = 0  # memory entries per perception group; 0: no temporal memory
+    memory_topk: int = 0  # queries stored per frame
+    memory_propagated: int = 0  # newest entries propagated as extra queries
+    memory_max_gap_seconds: float = 2.0  # a longer time step (or a new scene) resets the memory
+
     focal_alpha: float = 0.25
     focal_gamma: float = 2.0
     det_cls_weight: float = 2.0
@@ -133,6 +146,7 @@ class OneDriveTaskConfig(PreTrainedConfig):
         self.azimuth_prior_logit = float(self.azimuth_prior_logit)
         self.plan_step_seconds = float(self.plan_step_seconds)
         self.plan_mode_temperature = float(self.plan_mode_temperature)
+        self.memory_max_gap_seconds = float(self.memory_max_gap_seconds)
         self.box_code_weights = [float(v) for v in self.box_code_weights]
         self.task_layers = None if self.task_layers is None else sorted(int(v) for v in self.task_layers)
         self._check()
@@ -192,11 +206,32 @@ class OneDriveTaskConfig(PreTrainedConfig):
             raise ValueError(f"plan_mode_temperature must be > 0 (metres), got {self.plan_mode_temperature}")
         if not self.azimuth_prior_logit >= 0:
             raise ValueError(f"azimuth_prior_logit must be >= 0 (0: no prior), got {self.azimuth_prior_logit}")
+        self._check_memory()
         if len(self.box_code_weights) != 10:
             raise ValueError(
                 f"box_code_weights needs 10 values (x, y, z, l, w, h, sin, cos, vx, vy), "
                 f"got {len(self.box_code_weights)}"
             )
+
+    def _check_memory(self) -> None:
+        sizes = {"memory_size": self.memory_size, "memory_topk": self.memory_topk}
+        sizes["memory_propagated"] = self.memory_propagated
+        if self.memory_size == 0:
+            if self.memory_topk or self.memory_propagated:
+                raise ValueError(f"memory_topk and memory_propagated need memory_size > 0, got {sizes}")
+            return
+        fewest_queries = min(self.num_det_queries, self.num_lane_queries) + self.memory_propagated
+        if not (0 < self.memory_topk <= self.memory_size and 0 <= self.memory_propagated <= self.memory_size):
+            raise ValueError(
+                f"the memory needs 0 < memory_topk <= memory_size and 0 <= memory_propagated <= memory_size, got {sizes}"
+            )
+        if self.memory_topk > fewest_queries:
+            raise ValueError(
+                f"memory_topk ({self.memory_topk}) exceeds the queries of a frame ({fewest_queries}: the fewer of "
+                f"num_det_queries / num_lane_queries plus memory_propagated)"
+            )
+        if not self.memory_max_gap_seconds > 0:
+            raise ValueError(f"memory_max_gap_seconds must be > 0, got {self.memory_max_gap_seconds}")
 
     @property
     def tiles_per_camera(self) -> int:

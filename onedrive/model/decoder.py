@@ -48,6 +48,10 @@ class QueryRouting:
     perception_groups:   the groups that join the query self-attention, in sequence order.
     perception_position: (B, N_p, heads × head_dim) 3D embeddings of the perception groups' queries (N_p their
                          total count), for the query self-attention.
+    memory_keys:         (B, M', H) temporal-memory entries (``model/streaming.py``), extra keys and values of the
+                         query self-attention only; ``None`` without a memory.
+    memory_position:     (B, M', heads × head_dim) their 3D embeddings.
+    memory_valid:        (B, M') bool, False for empty entries (masked out).
     """
 
     position_3d_query: torch.Tensor
@@ -56,6 +60,9 @@ class QueryRouting:
     group_index: dict[str, torch.Tensor]
     perception_groups: tuple[str, ...]
     perception_position: torch.Tensor
+    memory_keys: torch.Tensor | None = None
+    memory_position: torch.Tensor | None = None
+    memory_valid: torch.Tensor | None = None
 
     @property
     def perception_index(self) -> torch.Tensor:  # (B, N_p)
@@ -114,8 +121,8 @@ class OneDriveAttention(Qwen2Attention):
 class QuerySelfAttention(nn.Module):
     """Bidirectional self-attention among perception queries: pre-norm, residual.
 
-    Runs through ``ALL_ATTENTION_FUNCTIONS`` (eager / sdpa / flash interchangeable).
-    The output projection starts at zero, so a new layer begins as the identity.
+    Runs through ``ALL_ATTENTION_FUNCTIONS`` (eager / sdpa / flash interchangeable; with memory keys, a
+    padding mask: eager / sdpa). The output projection starts at zero, so a new layer begins as the identity.
     """
 
     is_causal = False
@@ -134,15 +141,35 @@ class QuerySelfAttention(nn.Module):
         self.v_proj = nn.Linear(config.hidden_size, width)
         self.o_proj = ZeroLinear(width, config.hidden_size, bias=False)
 
-    def forward(self, queries: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
-        """queries (B, N_p, H), position (B, N_p, heads × head_dim) → updated queries (B, N_p, H)."""
+    def forward(
+        self,
+        queries: torch.Tensor,
+        position: torch.Tensor,
+        memory: torch.Tensor | None = None,
+        memory_position: torch.Tensor | None = None,
+        memory_valid: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """queries (B, N_p, H), position (B, N_p, heads × head_dim) → updated queries (B, N_p, H).
+
+        ``memory`` (B, M', H) with ``memory_position`` (B, M', heads × head_dim) and ``memory_valid`` (B, M')
+        bool: extra keys and values (not updated), empty ones masked out.
+        """
         batch, count, _ = queries.shape
         normed = self.norm(queries)
-        shape = (batch, count, self.num_heads, self.head_dim)
-        q = (self.q_proj(normed) + position).view(shape).transpose(1, 2)  # (B, heads, N_p, d)
-        k = (self.k_proj(normed) + position).view(shape).transpose(1, 2)
+        q = (self.q_proj(normed) + position).view(batch, count, self.num_heads, self.head_dim).transpose(1, 2)
+        mask = None
+        if memory is not None:
+            normed = torch.cat([normed, self.norm(memory)], dim=1)  # (B, N_p + M', H)
+            position = torch.cat([position, memory_position], dim=1)
+            attend = torch.cat([memory_valid.new_ones(batch, count), memory_valid], dim=1)  # (B, N_p + M')
+            blocked = torch.zeros(attend.shape, dtype=q.dtype, device=q.device).masked_fill(
+                ~attend, torch.finfo(q.dtype).min
+            )
+            mask = blocked[:, None, None, :].expand(-1, 1, count, -1)  # (B, 1, N_p, N_p + M') additive
+        shape = (batch, normed.shape[1], self.num_heads, self.head_dim)
+        k = (self.k_proj(normed) + position).view(shape).transpose(1, 2)  # (B, heads, N_p + M', d)
         v = self.v_proj(normed).view(shape).transpose(1, 2)
-        attended, _ = attention_function(self.config)(self, q, k, v, None, dropout=0.0, scaling=self.scaling)
+        attended, _ = attention_function(self.config)(self, q, k, v, mask, dropout=0.0, scaling=self.scaling)
         return queries + self.o_proj(attended.reshape(batch, count, -1))  # (B, N_p, H)
 
 
@@ -184,7 +211,13 @@ class OneDriveDecoderLayer(Qwen2DecoderLayer):
         routed = routing is not None and self.has_task_modules
         if routed and routing.perception_position.shape[1]:
             index = routing.perception_index[..., None].expand(-1, -1, hidden_states.shape[-1])  # (B, N_p, H)
-            updated = self.query_self_attn(hidden_states.gather(1, index), routing.perception_position)
+            updated = self.query_self_attn(
+                hidden_states.gather(1, index),
+                routing.perception_position,
+                routing.memory_keys,
+                routing.memory_position,
+                routing.memory_valid,
+            )
             hidden_states = hidden_states.scatter(1, index, updated)
         normed = self.post_attention_layernorm(hidden_states)
         ffn_out = self.routed_ffn(normed, routing) if routed else self.mlp(normed)

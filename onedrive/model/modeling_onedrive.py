@@ -14,6 +14,12 @@ Each entry point first runs ``inputs.validate_inputs`` (every Python check on te
 values), then the traceable core ``token_layout`` → ``prefill`` → ``prediction_heads``:
 static shapes, no Python decision on tensor values, so ``onedrive.export.graph`` exports
 that same code.
+
+With a temporal memory (``task_config.memory_size > 0``, ``model/streaming.py``) every entry
+point also takes and returns the memory state: the batch's stream fields (scene tokens,
+timestamps, ego poses) decide per batch slot whether the state continues or resets, the
+aligned memory enters the prefill as propagated queries and query self-attention keys, and
+the last task layer's best queries update it.
 """
 
 from __future__ import annotations
@@ -33,11 +39,13 @@ from onedrive.model.heads.lane import LaneHead, LaneOutput
 from onedrive.model.heads.planning import PlanningHead, PlanningOutput
 from onedrive.model.initial_values import restore_initial_values
 from onedrive.model.inputs import validate_inputs
+from onedrive.model.memory import QueryMemory
 from onedrive.model.outputs import DriveGenerateOutput, DrivePrediction, OneDriveOutput
 from onedrive.model.position_3d import FrustumPositionEncoder, ReferencePointEncoder, denormalise_points
 from onedrive.model.pretrained_source import check_pretrained_source
 from onedrive.model.queries import DrivingQueries
 from onedrive.model.query_groups import PERCEPTION, query_groups
+from onedrive.model.streaming import AlignedMemory, StreamingMemory
 from onedrive.model.tied_embeddings import INPUT_EMBEDDINGS, LM_HEAD, embeddings_tied
 from onedrive.model.tokens import TokenLayout, left_align
 from onedrive.schema import IGNORE_INDEX, CameraGeometry, DriveBatch, DriveTargets
@@ -93,6 +101,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         self.det_head = DetectionHead(hidden, task)
         self.lane_head = LaneHead(hidden, task)
         self.plan_head = PlanningHead(hidden, task)
+        self.stream_memory = StreamingMemory(config) if task.memory_size > 0 else None
         self.post_init()
 
     @classmethod
@@ -148,6 +157,8 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         ]
         if self.azimuth_prior is not None:
             owners.append(("heads:" + PERCEPTION, [self.azimuth_prior]))
+        if self.stream_memory is not None:
+            owners.append(("heads:" + PERCEPTION, [self.stream_memory]))
         task_layers = [layer for layer in language_model.layers if layer.has_task_modules]
         owners.append(("task_modules:" + PERCEPTION, [layer.query_self_attn for layer in task_layers]))
         queries, heads = self.queries.group_parts(), self._group_heads()
@@ -188,6 +199,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         driving: bool,
         use_cache: bool = False,
         stop_after_layer: int | None = None,
+        memory: dict[str, AlignedMemory] | None = None,
     ) -> tuple[TokenLayout, LanguageModelOutput]:
         """The traceable core on inputs that passed ``validate_inputs``: ``token_layout`` → ``prefill``."""
         layout = self.token_layout(input_ids, attention_mask, driving)
@@ -200,6 +212,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             command,
             use_cache=use_cache,
             stop_after_layer=stop_after_layer,
+            memory=memory,
         )
         return layout, output
 
@@ -230,6 +243,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         causal_mask: torch.Tensor | None = None,
         use_cache: bool = False,
         stop_after_layer: int | None = None,
+        memory: dict[str, AlignedMemory] | None = None,
     ) -> LanguageModelOutput:
         """The traceable core of every pass: embeddings, query slots, 3D routing, the mixed decoder.
 
@@ -238,6 +252,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         ``layout`` comes from ``token_layout`` (queries present ⇔ driving inputs given).
         ``causal_mask``: a prepared additive (B, 1, L', L') mask used instead of the layout's
         (B, L') padding mask (transformers passes a 4D mask through unchanged).
+        ``memory``: the temporal memory aligned to this frame (``StreamingMemory.align``; with a memory only).
         """
         config = self.config
         driving = layout.num_queries > 0
@@ -248,8 +263,9 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             embeds = embeds.masked_scatter(image_mask, image_features.to(embeds.dtype))
         routing = None
         if driving:
-            embeds = layout.scatter_inputs(embeds, self.queries(ego_status, command.long()))  # (B, L', H)
-            routing = self._routing(layout, camera, embeds)
+            propagated = None if memory is None else {name: part.propagated for name, part in memory.items()}
+            embeds = layout.scatter_inputs(embeds, self.queries(ego_status, command.long(), propagated))  # (B, L', H)
+            routing = self._routing(layout, camera, embeds, memory)
         return self.model.language_model(
             inputs_embeds=embeds,
             attention_mask=layout.attention_mask if causal_mask is None else causal_mask,
@@ -260,17 +276,32 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             stop_after_layer=stop_after_layer,
         )
 
-    def _routing(self, layout: TokenLayout, camera: CameraGeometry, embeds: torch.Tensor) -> QueryRouting:
+    def reference_points(self, memory: dict[str, AlignedMemory] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalised reference points of the det and lane queries: (N_det, 3) and (N_lane, P, 3); with a memory
+        the propagated queries' follow, per sample: (B, N_det + K, 3) and (B, N_lane + K, P, 3)."""
+        det, lane = self.queries.det_reference_points(), self.queries.lane_reference_points()
+        if memory is None:
+            return det, lane
+        batch = memory["det"].propagated.shape[0]
+        det = torch.cat([det.expand(batch, -1, -1), memory["det"].propagated_reference[:, :, 0].to(det)], dim=1)
+        lane = torch.cat([lane.expand(batch, -1, -1, -1), memory["lane"].propagated_reference.to(lane)], dim=1)
+        return det, lane
+
+    def _routing(
+        self,
+        layout: TokenLayout,
+        camera: CameraGeometry,
+        embeds: torch.Tensor,
+        memory: dict[str, AlignedMemory] | None = None,
+    ) -> QueryRouting:
         """3D embeddings placed at the image tokens (frustum) and perception queries (reference points)."""
         batch, length = layout.attention_mask.shape
         # Geometry in float32 whatever the model dtype (a bf16 matrix inverse is too coarse).
         frustum = self.image_position.frustum_points(camera.intrinsics.float(), camera.cam2ego.float(), camera.image_hw)
         image_q, image_k = self.image_position(frustum)  # (B, N_img, ·)
-        det_reference = self.queries.det_reference_points()  # (N_det, 3) normalised
-        det_q, det_k = (part.expand(batch, -1, -1) for part in self.det_position(det_reference[:, None, :]))
-        lane_q, lane_k = (
-            part.expand(batch, -1, -1) for part in self.lane_position(self.queries.lane_reference_points())
-        )
+        det_reference, lane_reference = self.reference_points(memory)  # normalised, see reference_points
+        det_q, det_k = (part.expand(batch, -1, -1) for part in self.det_position(det_reference[..., None, :]))
+        lane_q, lane_k = (part.expand(batch, -1, -1) for part in self.lane_position(lane_reference))
         if self.azimuth_prior is not None:
             centre = rig_centre(camera.cam2ego.float())  # (B, 2)
             image_k = image_k + self.azimuth_prior.keys(frustum, centre).to(image_k)
@@ -287,9 +318,17 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             index = positions[..., None].expand(-1, -1, parts.shape[-1])
             placed.append(embeds.new_zeros(batch, length, parts.shape[-1]).scatter(1, index, parts))  # (B, L', ·)
         perception_position = torch.cat([reference[name][0] for name in perception], dim=1).to(embeds.dtype)
-        return QueryRouting(
+        routing = QueryRouting(
             placed[0], placed[1], layout.source_index, group_index, perception, perception_position
         )  # perception_position (B, N_p, heads × head_dim)
+        if memory is not None:
+            encoders = {"det": self.det_position, "lane": self.lane_position}
+            routing.memory_keys = torch.cat([memory[name].keys for name in perception], dim=1).to(embeds.dtype)
+            routing.memory_position = torch.cat(
+                [encoders[name](memory[name].key_reference)[0] for name in perception], dim=1
+            ).to(embeds.dtype)  # (B, M', heads × head_dim)
+            routing.memory_valid = torch.cat([memory[name].key_valid for name in perception], dim=1)  # (B, M')
+        return routing
 
     # ----------------------------------------------------------------- training
     def forward(
@@ -302,12 +341,24 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         ego_status: torch.Tensor | None = None,
         command: torch.Tensor | None = None,
         targets: DriveTargets | None = None,
+        scene_tokens: list[str] | None = None,
+        timestamps: torch.Tensor | None = None,
+        ego_to_global: torch.Tensor | None = None,
+        memory: QueryMemory | None = None,
     ) -> OneDriveOutput:
-        """Inputs as in ``onedrive.schema.DriveBatch``; losses for every family whose targets are given."""
+        """Inputs as in ``onedrive.schema.DriveBatch``; losses for every family whose targets are given.
+
+        ``memory``: the state a previous call returned (``output.memory``), or None to start every slot afresh;
+        used only by a model with a temporal memory, which then needs the stream fields.
+        """
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         driving = validate_inputs(self.config, input_ids, attention_mask, pixel_values, camera, ego_status, command)
-        layout, output = self._prefill(input_ids, attention_mask, pixel_values, camera, ego_status, command, driving)
+        stream = (scene_tokens, timestamps, ego_to_global)
+        keep, aligned = self._align_memory(memory, stream, input_ids.shape[0]) if driving else (None, None)
+        layout, output = self._prefill(
+            input_ids, attention_mask, pixel_values, camera, ego_status, command, driving, memory=aligned
+        )
         hidden = output.last_hidden_state  # (B, L', H)
         losses: dict[str, torch.Tensor] = {}
         logits = None
@@ -316,19 +367,69 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         else:
             logits = self.lm_head(hidden)  # (B, L', V)
 
-        detection = lanes = planning = None
+        detection = lanes = planning = next_memory = None
         if driving:
-            detection, lanes, planning = self._heads(layout, output, ego_status, command.long())
+            detection, lanes, planning = self._heads(layout, output, ego_status, command.long(), aligned)
             if targets is not None:
                 outputs = {"det": detection, "lane": lanes, "plan": planning}
                 losses.update(self._task_losses(outputs, targets))
+            if aligned is not None:
+                last = self.last_task_layer
+                next_memory = self._next_memory(memory, keep, stream, layout, output, detection[last], lanes[last])
         loss = sum(losses.values()) if losses else None
-        return OneDriveOutput(loss, losses or None, logits, detection, lanes, planning)
+        return OneDriveOutput(loss, losses or None, logits, detection, lanes, planning, next_memory)
 
-    def _heads(self, layout: TokenLayout, output: LanguageModelOutput, ego_status, command):
+    # ----------------------------------------------------------------- temporal memory
+    def _align_memory(
+        self, memory: QueryMemory | None, stream: tuple, batch: int
+    ) -> tuple[torch.Tensor | None, dict[str, AlignedMemory] | None]:
+        """(B,) slots that continue their stream and the memory aligned to this frame; (None, None) without a
+        temporal memory. ``stream``: (scene tokens, timestamps (B,) s, ego→global poses (B, 4, 4))."""
+        if self.stream_memory is None:
+            if memory is not None:
+                raise InputError("got a memory state, but this model has no temporal memory (memory_size is 0)")
+            return None, None
+        scene_tokens, timestamps, ego_to_global = stream
+        if scene_tokens is None or timestamps is None or ego_to_global is None:
+            raise InputError(
+                "a model with a temporal memory (task_config.memory_size > 0) needs the batch's scene_tokens, "
+                "timestamps and ego_to_global (DriveDataset fills them from the info records)"
+            )
+        if len(scene_tokens) != batch or timestamps.shape != (batch,) or ego_to_global.shape != (batch, 4, 4):
+            raise InputError(
+                f"stream fields for batch {batch}: expected {batch} scene tokens, timestamps ({batch},) and "
+                f"ego_to_global ({batch}, 4, 4), got {len(scene_tokens)}, {tuple(timestamps.shape)} and "
+                f"{tuple(ego_to_global.shape)}"
+            )
+        return self.stream_memory.align(memory, list(scene_tokens), timestamps, ego_to_global, self.dtype)
+
+    def _next_memory(
+        self,
+        memory: QueryMemory | None,
+        keep: torch.Tensor,
+        stream: tuple,
+        layout: TokenLayout,
+        output: LanguageModelOutput,
+        detection: DetectionOutput,
+        lanes: LaneOutput,
+    ) -> QueryMemory:
+        """The memory after this frame, from the last task layer's det / lane query states and head outputs."""
+        states = output.layer_states[self.last_task_layer]  # (B, L', H)
+        frame = {
+            "det": (
+                layout.gather(states, layout.group_index("det")),
+                detection.logits.sigmoid().amax(dim=-1),  # (B, N_det + K) best class
+                detection.codes[..., None, :3],  # (B, N_det + K, 1, 3) box centres
+            ),
+            "lane": (layout.gather(states, layout.group_index("lane")), lanes.logits[..., 0].sigmoid(), lanes.points),
+        }
+        return self.stream_memory.update(memory, keep, frame, *stream)
+
+    def _heads(self, layout: TokenLayout, output: LanguageModelOutput, ego_status, command, memory=None):
         """Every head on every task layer (deep supervision) → three {task layer: raw head output} dicts."""
         per_layer = {
-            index: self.heads_on(layout, states, ego_status, command) for index, states in output.layer_states.items()
+            index: self.heads_on(layout, states, ego_status, command, memory=memory)
+            for index, states in output.layer_states.items()
         }
         return tuple({index: outputs[part] for index, outputs in per_layer.items()} for part in range(3))
 
@@ -385,17 +486,16 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         ego_status: torch.Tensor,
         command: torch.Tensor,
         tasks: tuple[str, ...] = ("det", "lane", "plan"),
+        memory: dict[str, AlignedMemory] | None = None,
     ) -> tuple[DetectionOutput | None, LaneOutput | None, PlanningOutput | None]:
-        """Raw head outputs of one layer's (normed) states (B, L', H); ``None`` for a task not asked for."""
+        """Raw head outputs of one layer's (normed) states (B, L', H); ``None`` for a task not asked for.
+        ``memory``: the aligned memory of the prefill (its propagated queries' reference points)."""
         detection = lanes = planning = None
+        det_reference, lane_reference = self.reference_points(memory)
         if "det" in tasks:
-            detection = self.det_head(
-                layout.gather(states, layout.group_index("det")), self.queries.det_reference_points()
-            )
+            detection = self.det_head(layout.gather(states, layout.group_index("det")), det_reference)
         if "lane" in tasks:
-            lanes = self.lane_head(
-                layout.gather(states, layout.group_index("lane")), self.queries.lane_reference_points()
-            )
+            lanes = self.lane_head(layout.gather(states, layout.group_index("lane")), lane_reference)
         if "plan" in tasks:
             planning = self.plan_head(layout.gather(states, layout.group_index("plan")), ego_status, command)
         return detection, lanes, planning
@@ -407,14 +507,24 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         ego_status: torch.Tensor,
         command: torch.Tensor,
         tasks: tuple[str, ...] = ("det", "lane", "plan"),
+        memory: dict[str, AlignedMemory] | None = None,
     ) -> tuple[DetectionOutput | None, LaneOutput | None, PlanningOutput | None]:
         """Raw head outputs of one prefill for inference, all on the last task layer; ``None`` for a task not
         asked for. Traceable."""
-        return self.heads_on(layout, output.layer_states[self.last_task_layer], ego_status, command, tasks)
+        return self.heads_on(layout, output.layer_states[self.last_task_layer], ego_status, command, tasks, memory)
 
-    def _decode_prediction(self, layout, output, ego_status, command, tasks) -> DrivePrediction:
-        detection, lanes, modes = self.prediction_heads(layout, output, ego_status, command, tasks)
+    def _decode_prediction(
+        self, layout, output, ego_status, command, tasks, memory=None, keep=None, aligned=None, stream=None
+    ) -> DrivePrediction:
+        """Decoded outputs of ``tasks``; with a temporal memory (``aligned`` given: ``_align_memory``'s result,
+        the state it aligned and the stream fields) also the next state, for which the det and lane heads run."""
+        asked = tasks if aligned is None else tuple(sorted(set(tasks) | {"det", "lane"}))
+        detection, lanes, modes = self.prediction_heads(layout, output, ego_status, command, asked, aligned)
         prediction = DrivePrediction()
+        if aligned is not None:
+            prediction.memory = self._next_memory(memory, keep, stream, layout, output, detection, lanes)
+            detection = detection if "det" in tasks else None
+            lanes = lanes if "lane" in tasks else None
         if detection is not None:
             prediction.detections = self.det_head.decode(detection)
         if lanes is not None:
@@ -424,9 +534,14 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         return prediction
 
     @torch.no_grad()
-    def predict(self, batch: DriveBatch, tasks: tuple[str, ...] = ("det", "lane", "plan")) -> DrivePrediction:
+    def predict(
+        self, batch: DriveBatch, tasks: tuple[str, ...] = ("det", "lane", "plan"), memory: QueryMemory | None = None
+    ) -> DrivePrediction:
         """Boxes, lanes and trajectory (``tasks``: which of them) from one prefill that runs the decoder up to
-        the last task layer only; they equal the full pass's heads at that layer."""
+        the last task layer only; they equal the full pass's heads at that layer.
+
+        With a temporal memory: ``memory`` is the state the previous call returned (``prediction.memory``) or None,
+        and the returned prediction carries the next one; ``tools/eval.py`` walks each scene in order that way."""
         _check_batch(batch, "predict")
         unknown = set(tasks) - {"det", "lane", "plan"}
         if unknown or not tasks:
@@ -435,8 +550,11 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         inputs = (batch.input_ids, mask, batch.pixel_values, batch.camera, batch.ego_status, batch.command)
         if not validate_inputs(self.config, *inputs):
             raise ValueError("predict needs the driving inputs camera, ego_status and command in the batch")
-        layout, output = self._prefill(*inputs, driving=True, stop_after_layer=self.last_task_layer)
-        return self._decode_prediction(layout, output, batch.ego_status, batch.command.long(), tasks)
+        stream = (batch.scene_tokens or None, batch.timestamps, batch.ego_to_global)
+        keep, aligned = self._align_memory(memory, stream, batch.input_ids.shape[0])
+        layout, output = self._prefill(*inputs, driving=True, stop_after_layer=self.last_task_layer, memory=aligned)
+        command = batch.command.long()
+        return self._decode_prediction(layout, output, batch.ego_status, command, tasks, memory, keep, aligned, stream)
 
     @torch.no_grad()
     def generate(
@@ -446,11 +564,13 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         eos_token_id: int | None = None,
         pad_token_id: int | None = None,
         tasks: tuple[str, ...] = ("det", "lane", "plan"),
+        memory: QueryMemory | None = None,
     ) -> DriveGenerateOutput:
         """Greedy text after the prompt, continuing the one prefill's KV cache.
 
         The batch is re-padded on the left so every sample continues at the same step.
-        With driving inputs, the structured outputs of that same prefill are returned too.
+        With driving inputs, the structured outputs of that same prefill are returned too (with a temporal
+        memory, ``memory`` in and ``prediction.memory`` out as in ``predict``).
         """
         _check_batch(batch, "generate")
         pad = pad_token_id if pad_token_id is not None else (self.config.text_config.pad_token_id or 0)
@@ -460,6 +580,8 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             self.config, batch.input_ids, mask, batch.pixel_values, batch.camera, batch.ego_status, batch.command
         )
         input_ids, attention_mask = left_align(batch.input_ids, mask, pad)
+        stream = (batch.scene_tokens or None, batch.timestamps, batch.ego_to_global)
+        keep, aligned = self._align_memory(memory, stream, input_ids.shape[0]) if driving else (None, None)
         layout, output = self._prefill(
             input_ids,
             attention_mask,
@@ -469,10 +591,14 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             batch.command,
             driving,
             use_cache=True,
+            memory=aligned,
         )
         prediction = None
         if driving:
-            prediction = self._decode_prediction(layout, output, batch.ego_status, batch.command.long(), tasks)
+            command = batch.command.long()
+            prediction = self._decode_prediction(
+                layout, output, batch.ego_status, command, tasks, memory, keep, aligned, stream
+            )
         cache, mask = output.past_key_values, layout.attention_mask
         positions = layout.position_ids[:, -1:]  # (B, 1)
         next_token = self.lm_head(output.last_hidden_state[:, -1]).argmax(dim=-1)  # (B,)

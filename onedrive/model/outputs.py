@@ -10,6 +10,7 @@ from transformers.utils import ModelOutput
 from onedrive.model.heads.detection import DetectionOutput, Detections
 from onedrive.model.heads.lane import LaneOutput, Lanes
 from onedrive.model.heads.planning import PlanningOutput
+from onedrive.model.memory import QueryMemory
 
 
 @dataclass
@@ -23,6 +24,8 @@ class OneDriveOutput(ModelOutput):
               (with labels, logits are computed on answer positions only).
     detection / lanes / planning: {task layer: raw head output} for every task layer (with driving inputs;
               deep supervision: each family's losses are summed over these layers).
+    memory:   the temporal-memory state after this batch (``task_config.memory_size > 0`` and driving inputs),
+              to pass to the next call; ``None`` without a memory.
     """
 
     loss: torch.Tensor | None = None
@@ -31,6 +34,7 @@ class OneDriveOutput(ModelOutput):
     detection: dict[int, DetectionOutput] | None = None
     lanes: dict[int, LaneOutput] | None = None
     planning: dict[int, PlanningOutput] | None = None
+    memory: QueryMemory | None = None
 
 
 @dataclass
@@ -42,12 +46,14 @@ class DrivePrediction:
     lanes:      B × ``Lanes`` (points (K, P, 3), scores).
     trajectory: (B, T, D) best mode of the given command.
     trajectory_modes: ``PlanningOutput`` of that layer (all modes of the given command).
+    memory:     the temporal-memory state after this batch (``None`` without a memory).
     """
 
     detections: list[Detections] = field(default_factory=list)
     lanes: list[Lanes] = field(default_factory=list)
     trajectory: torch.Tensor | None = None
     trajectory_modes: PlanningOutput | None = None
+    memory: QueryMemory | None = None
 
 
 @dataclass

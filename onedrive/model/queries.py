@@ -90,13 +90,23 @@ class DrivingQueries(nn.Module):
     def lane_reference_points(self) -> torch.Tensor:  # (N_lane, P, 3) in [0, 1]
         return self.lane_reference.sigmoid()
 
-    def forward(self, ego_status: torch.Tensor, command: torch.Tensor) -> torch.Tensor:
-        """ego_status (B, E), command (B,) → query embeddings (B, N_det + N_lane + N_plan, H)."""
+    def forward(
+        self, ego_status: torch.Tensor, command: torch.Tensor, propagated: dict[str, torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """ego_status (B, E), command (B,) → query embeddings (B, N_det + N_lane + N_plan, H).
+
+        ``propagated``: {"det": (B, K, H), "lane": (B, K, H)} temporal-memory queries (``model/streaming.py``),
+        placed after each group's own queries (then N_det and N_lane count them).
+        """
         batch = ego_status.shape[0]
         if not self.use_ego_status:
             ego_status = torch.zeros_like(ego_status)  # planning without the ego status (task.use_ego_status)
         command_embedding = self.command_embed(command)[:, None, :]  # (B, 1, H)
         ego_token = self.ego_encoder(ego_status.to(self.plan_embed.dtype))[:, None, :]  # (B, 1, H)
         plan = torch.cat([ego_token, self.plan_embed.expand(batch, -1, -1)], dim=1) + command_embedding
-        perception = torch.cat([self.det_embed, self.lane_embed], dim=0).expand(batch, -1, -1)
+        if propagated is None:
+            perception = torch.cat([self.det_embed, self.lane_embed], dim=0).expand(batch, -1, -1)
+        else:
+            det, lane = (embed.expand(batch, -1, -1) for embed in (self.det_embed, self.lane_embed))
+            perception = torch.cat([det, propagated["det"].to(det), lane, propagated["lane"].to(lane)], dim=1)
         return torch.cat([perception, plan], dim=1)

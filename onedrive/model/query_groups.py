@@ -35,9 +35,10 @@ def query_groups(task) -> tuple[QueryGroup, ...]:
     """The query groups of a ``OneDriveTaskConfig``, in sequence order ``[Q_det | Q_lane | Q_plan]``.
 
     The perception groups come first and next to each other: the query self-attention reads one span.
+    With a temporal memory each perception group ends with its ``memory_propagated`` propagated queries.
     """
     return (
-        QueryGroup("det", task.num_det_queries, PERCEPTION),
-        QueryGroup("lane", task.num_lane_queries, PERCEPTION),
+        QueryGroup("det", task.num_det_queries + task.memory_propagated, PERCEPTION),
+        QueryGroup("lane", task.num_lane_queries + task.memory_propagated, PERCEPTION),
         QueryGroup("plan", task.num_plan_tokens, PLANNING),
     )

@@ -8,7 +8,14 @@ TensorBoard — is the Trainer's own):
   dataclasses) is moved with ``batch.to(device)``; the Trainer's generic code would
   rebuild it as ``DriveBatch(dict)``.
 * ``compute_loss``: ``model(**batch)`` (``sample_tokens`` is not among the Mapping's
-  keys), returning ``output.loss`` and keeping each entry of ``output.losses``.
+  keys), returning ``output.loss`` and keeping each entry of ``output.losses``. With a temporal
+  memory (``task_config.memory_size > 0``) each training micro-batch also gets the memory state
+  the previous one returned, detached (``output.memory.detach()``): the streaming sampler gives
+  every batch slot its scenes' frames in order, and the model resets a slot at a scene change or
+  time gap. Micro-batches of a gradient-accumulation window are consecutive frames of the stream
+  (the state passes between them as between optimiser steps); each process (DDP / DeepSpeed rank)
+  carries its own state. A batch of another size (an epoch's last) starts afresh; evaluation
+  batches run without a memory.
 * ``log``: next to ``loss``, every ``loss_<name>`` averaged over the micro-batches of the
   logging window and over processes — the same averaging the Trainer applies to ``loss``.
 * ``create_optimizer`` / ``create_scheduler`` (when ``train_config`` asks for them): the
@@ -47,6 +54,7 @@ class OneDriveTrainer(Trainer):
         self.data_config = data_config
         self._loss_sums: dict[str, torch.Tensor] = {}
         self._loss_micro_batches = 0
+        self._memory = None  # the temporal-memory state carried between training micro-batches
 
     def get_train_dataloader(self) -> DataLoader:
         data = self.data_config
@@ -60,7 +68,15 @@ class OneDriveTrainer(Trainer):
         return super()._prepare_inputs(inputs)
 
     def compute_loss(self, model, inputs, return_outputs: bool = False, num_items_in_batch=None):
-        outputs = model(**inputs)
+        carries = model.training and self.model.config.task_config.memory_size > 0
+        if carries:
+            memory = self._memory
+            if memory is not None and memory.batch_size != len(inputs["input_ids"]):
+                memory = None
+            outputs = model(**inputs, memory=memory)
+            self._memory = None if outputs.memory is None else outputs.memory.detach()
+        else:
+            outputs = model(**inputs)
         if outputs.loss is None:
             raise ValueError(
                 "the model returned no loss: training batches need labels and/or targets "

@@ -108,6 +108,8 @@ def write_random_drive_data(
             {
                 "token": token,
                 "scene_token": f"scene{index // 2}",
+                "timestamp": 500_000 * index,  # µs: two frames per scene, 0.5 s apart
+                "ego2global": [[1, 0, 0, 2.0 * index], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]],
                 "cams": cams,
                 "ego_status": [speed, 0.0, 0.0, 0.0, 0.0, speed],
                 "gt_boxes": boxes.tolist(),

@@ -208,3 +208,82 @@ def test_eval_tool_says_whether_the_model_planned_with_ego_status(world):
         ],
     )
     assert metrics["model/uses_ego_status"] is False
+
+
+@pytest.fixture(scope="module")
+def scenes_world(tmp_path_factory):
+    """A synthetic world whose training split has several short scenes."""
+    root = tmp_path_factory.mktemp("scenes")
+    run_tool("make_synthetic", ["--out", str(root / "world"), "--scenes", "3", "--samples-per-scene", "3"])
+    run_tool(
+        "create_data",
+        ["nuscenes", "--data-root", str(root / "world"), "--version", "v1.0-synthetic", "--out", str(root / "infos")],
+    )
+    return root
+
+
+@pytest.mark.parametrize("text", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_streaming_inference_equals_hand_passed_memory(scenes_world, text):
+    """A model with a temporal memory: predict_split (2 batch slots; with ``text`` every question answered too)
+    walks each scene in time order; its files equal frame-by-frame predict calls that pass the memory state by
+    hand, and differ from calls without it."""
+    import torch
+
+    from onedrive.data import DriveDataset, collate_drive_batch
+    from onedrive.model.initial_values import randomise_initial_values
+
+    tokenizer = build_tokenizer()
+    config = tiny_internvl_config(
+        vocab_size=len(tokenizer), image_token_id=tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>")
+    )
+    world = scenes_world
+    save_tiny_internvl(world / f"internvl_memory_{text}", config)
+    model = OneDriveForDriving.from_internvl(
+        str(world / f"internvl_memory_{text}"),
+        task_config=dict(
+            num_det_queries=16,
+            num_lane_queries=8,
+            max_boxes=16,
+            max_lanes=8,
+            depth_bins=4,
+            memory_size=6,
+            memory_topk=4,
+            memory_propagated=3,
+        ),
+    ).eval()
+    randomise_initial_values(model, std=0.05, seed=3)
+    processor = OneDriveProcessor.from_config(model.config, tokenizer)
+    infos = world / "infos" / "nuscenes_infos_synthetic_train.json"  # the split with more than one scene
+    paths = predict_split(
+        model,
+        processor,
+        infos,
+        world / "world",
+        world / f"stream_predictions_{text}",
+        batch_size=2,
+        max_new_tokens=1,
+        text=text,
+    )
+    records = json.loads(infos.read_text())["infos"]
+    assert len({record["scene_token"] for record in records}) > 1
+    if text:
+        assert len(paths["text"].read_text().splitlines()) == sum(len(record["qa"]) for record in records)
+    planning = json.loads(paths["planning"].read_text())
+    lanes = json.loads(paths["lanes"].read_text())
+
+    dataset = DriveDataset(infos, world / "world", processor, qa_mode="planning", generation=True)
+    index = {record["token"]: position for position, record in enumerate(dataset.infos)}
+    differs = False
+    for scene in sorted({record["scene_token"] for record in records}):
+        frames = sorted((r["timestamp"], r["token"]) for r in records if r["scene_token"] == scene)
+        memory = None
+        for _, token in frames:
+            batch = collate_drive_batch([dataset[index[token]]], tokenizer.pad_token_id)
+            by_hand = model.predict(batch, memory=memory)
+            memory = by_hand.memory
+            assert torch.allclose(torch.tensor(planning[token]["trajectory"]), by_hand.trajectory[0], atol=1e-4)
+            points = torch.tensor([lane["points"] for lane in lanes[token]])
+            assert torch.allclose(points, by_hand.lanes[0].points, atol=1e-4)
+            alone = model.predict(batch)
+            differs |= not torch.allclose(alone.trajectory, by_hand.trajectory, atol=1e-4)
+    assert differs  # the memory is read: without it the frames after the first come out otherwise

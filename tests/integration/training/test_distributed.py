@@ -120,3 +120,24 @@ def test_deepspeed_zero_matches_plain_run(setup, single_process, stage):
     )
     assert_trained(got, root / "data")
     assert_same_weights(got, single_process, atol=1e-5)
+
+
+MEMORY = ["--set", "model.task.memory_size=6", "--set", "model.task.memory_topk=4", "--set"]
+MEMORY += ["model.task.memory_propagated=3"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", ["torchrun", "deepspeed"])
+def test_temporal_memory_trains_under_torchrun_and_deepspeed(setup, launcher):
+    """With a temporal memory each rank carries its own state (docs/design.md, temporal memory): two-process runs
+    train, and the saved model holds the memory's motion-aware layer norm."""
+    root, config = setup
+    if launcher == "deepspeed":
+        pytest.importorskip("deepspeed")
+        command = [str(BIN / "deepspeed"), "--num_gpus", "2", "--master_port", "29521"]
+        extra = ["--set", f"train.deepspeed={REPO / 'configs/deepspeed/zero2.json'}"]
+    else:
+        command, extra = [str(BIN / "torchrun"), "--nproc_per_node", "2", "--master_port", "29522"], []
+    got = train(command, config, root / f"memory_{launcher}", "--set", "train.per_device_batch_size=1", *MEMORY, *extra)
+    assert_trained(got, root / "data")
+    assert "stream_memory.motion_norms.det.reduce.0.weight" in got

@@ -99,6 +99,22 @@ def test_augmentation_draws_from_torch_rng(info_dir, processor):
     assert not torch.equal(dataset[0].intrinsics, first)  # the RNG moved on: a new crop
 
 
+def test_stream_fields_reach_the_batch(info_dir, processor, tokenizer):
+    """Scene token, timestamp (µs → s) and ego pose of each record, stacked by the collator (float64)."""
+    path = info_dir / INFOS
+    content = json.loads(path.read_text())
+    content["infos"][2]["ego2global"][0][3] = 12.5
+    content["infos"][3]["scene_token"] = "scene1"
+    path.write_text(json.dumps(content))
+    dataset = DriveDataset(path, info_dir, processor, qa_mode="planning")
+    batch = collate_drive_batch([dataset[index] for index in range(4)], tokenizer.pad_token_id)
+    assert batch.scene_tokens == ["scene0", "scene0", "scene0", "scene1"]
+    assert batch.timestamps.dtype == torch.float64 and batch.timestamps.tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert batch.ego_to_global.dtype == torch.float64 and batch.ego_to_global.shape == (4, 4, 4)
+    assert batch.ego_to_global[2, 0, 3] == 12.5 and batch.ego_to_global[1, 0, 3] == 0.0
+    assert set(batch) >= {"scene_tokens", "timestamps", "ego_to_global"}  # model(**batch) passes them
+
+
 def _rewrite(info_dir, edit):
     path = info_dir / INFOS
     content = json.loads(path.read_text())
@@ -128,6 +144,8 @@ def _set(key, value):
         (_set("ego_fut_traj", [[0.0, 0.0]] * 5), r"ego_fut_traj must have shape \(6, 2\), got \(5, 2\)"),
         (_set("command", 4), r"sample 'tok2': command must be 0 \(right\), 1 \(left\) or 2 \(straight\), got 4"),
         (lambda r: r.pop("ego_status"), r"sample 'tok2': key 'ego_status' missing"),
+        (_set("scene_token", 7), r"sample 'tok2': scene_token must be a string, got 7"),
+        (_set("ego2global", np.eye(3).tolist()), r"sample 'tok2': ego2global must have shape \(4, 4\)"),
         (lambda r: r["cams"]["CAM_FRONT"].__setitem__("intrinsics", [[1, 0], [0, 1]]), r"'tok2/CAM_FRONT': intrinsics"),
     ],
 )
