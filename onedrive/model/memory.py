@@ -47,13 +47,13 @@ class TaskMemory:
 class QueryMemory:
     """The streaming state of a batch: {query group: ``TaskMemory``} plus each slot's last frame.
 
-    scene_tokens:  B scene tokens of the slots' last frames.
+    scene_tokens:  B scene tokens of the slots' last frames (None: the slot's stream was cut, ``forget``).
     timestamps:    (B,) float64 seconds of those frames.
     ego_to_global: (B, 4, 4) float64 ego→global poses of those frames.
     """
 
     tasks: dict[str, TaskMemory]
-    scene_tokens: list[str]
+    scene_tokens: list[str | None]
     timestamps: torch.Tensor
     ego_to_global: torch.Tensor
 
@@ -73,6 +73,12 @@ class QueryMemory:
         index = torch.as_tensor(slots, dtype=torch.long, device=self.timestamps.device)
         kept = self._map(lambda tensor: tensor.index_select(0, index))
         return replace(kept, scene_tokens=[self.scene_tokens[slot] for slot in slots])
+
+    def forget(self, slots: torch.Tensor) -> QueryMemory:
+        """The same state with the slots where ``slots`` (B,) bool is True cut from their stream: their next
+        frame starts afresh (a streaming sampler's sub-sequence start, ``DriveBatch.sequence_start``)."""
+        tokens = [None if cut else token for token, cut in zip(self.scene_tokens, slots.tolist())]
+        return replace(self, scene_tokens=tokens)
 
     def _map(self, function) -> QueryMemory:
         return QueryMemory(

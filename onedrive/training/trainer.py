@@ -12,7 +12,7 @@ TensorBoard — is the Trainer's own):
   memory (``task_config.memory_size > 0``) each training micro-batch also gets the memory state
   the previous one returned, detached (``output.memory.detach()``): the streaming sampler gives
   every batch slot its scenes' frames in order, and the model resets a slot at a scene change or
-  time gap. Micro-batches of a gradient-accumulation window are consecutive frames of the stream
+  time gap, and the trainer at the start of each of the sampler's sub-sequences (``sequence_start``). Micro-batches of a gradient-accumulation window are consecutive frames of the stream
   (the state passes between them as between optimiser steps); each process (DDP / DeepSpeed rank)
   carries its own state. A batch of another size (an epoch's last) starts afresh; evaluation
   batches run without a memory.
@@ -73,6 +73,9 @@ class OneDriveTrainer(Trainer):
             memory = self._memory
             if memory is not None and memory.batch_size != len(inputs["input_ids"]):
                 memory = None
+            starts = getattr(inputs, "sequence_start", None)  # (B,) bool, from the streaming sampler
+            if memory is not None and starts is not None:
+                memory = memory.forget(starts)
             outputs = model(**inputs, memory=memory)
             self._memory = None if outputs.memory is None else outputs.memory.detach()
         else:
