@@ -7,8 +7,9 @@ Task modules in the first 6 LLM layers; LoRA (r 16, alpha 16) on q / k / v / o o
 layers. The official optimiser (``onedrive.training.optimizer``): AdamW lr 1e-4, weight decay
 1e-4, LLM and heads at 4 x lr, task modules at 2 x, ViT layer-wise decay 0.9, projector at
 0.9^25; cosine over the run to 1e-3 x lr with a 500-step linear warm-up from lr / 3; gradient
-clipping 35. Temporal memory as the official ``use_stream`` (``model/streaming.py``); stages 2 and 3
-inherit these task settings.
+clipping 35. Temporal memory as the official ``use_stream`` (``model/streaming.py``), trained on
+streams (``data.streaming``: every batch row plays sub-sequences of its scenes in time order, as
+StreamPETR); stages 2 and 3 inherit these task and data settings.
 
     torchrun --nproc_per_node 8 tools/train.py configs/nuscenes/onedrive_1b_stage1_perception.py
 """
@@ -56,6 +57,10 @@ def build() -> ExperimentConfig:
             use_thumbnail=True,
             augment=True,
             workers=4,
+            streaming=True,  # each batch row plays its scenes in time order, for the temporal memory
+            seq_split_num=2,  # the official sub-sequences per scene, after a one-epoch warm-up of 11
+            warmup_split_num=11,
+            warmup_epochs=1,
         ),
         train=TrainConfig(
             output_dir="runs/onedrive_1b_stage1_perception",
