@@ -15,6 +15,10 @@ y left, z up, metres, radians, yaw counter-clockwise from x.
 Ego status vector (``EGO_STATUS_FIELDS``): ``[vx, vy, ax, ay, yaw_rate, speed]`` in
 m/s, m/s², rad/s, m/s, in the ego frame of the key frame.
 Driving command: 0 right, 1 left, 2 straight (VAD/UniAD convention).
+
+Ego history (``EGO_HISTORY_FIELDS``): per previous key frame (the previous one first, two of
+them) its ego status, its pose ``x, y, yaw`` in the current ego frame and ``valid`` (0 with
+zeros when the scene has no such frame).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from dataclasses import dataclass, field, fields, replace
 import torch
 
 EGO_STATUS_FIELDS = ("vx", "vy", "ax", "ay", "yaw_rate", "speed")
+EGO_HISTORY_FIELDS = (*EGO_STATUS_FIELDS, "x", "y", "yaw", "valid")
+EGO_HISTORY_FRAMES = 2
 CAMERA_IMAGE_MODE = "RGB"  # the only PIL mode accepted for camera images (8-bit RGB, as the datasets' JPEGs)
 IGNORE_INDEX = -100  # label of every token that is not part of an answer
 COMMANDS = ("right", "left", "straight")
@@ -107,6 +113,9 @@ class DriveBatch(Mapping):
     ego_status:     (B, 6) see ``EGO_STATUS_FIELDS``.
     command:        (B,) long, 0 right / 1 left / 2 straight.
     targets:        ground truth for the perception and planning losses.
+    ego_history:    (B, 2, 10) the two previous key frames' ego status, pose (x, y, yaw in the current ego
+                    frame) and validity, the previous one first (``EGO_HISTORY_FIELDS``); the ego token of
+                    ``plan_queries`` = ``official`` reads it.
     sample_tokens:  B sample tokens (not passed to the model).
     """
 
@@ -118,6 +127,7 @@ class DriveBatch(Mapping):
     ego_status: torch.Tensor | None = None
     command: torch.Tensor | None = None
     targets: DriveTargets | None = None
+    ego_history: torch.Tensor | None = None
     sample_tokens: list[str] = field(default_factory=list)
 
     # Mapping protocol: the model's keyword arguments (everything but sample_tokens).
@@ -173,3 +183,4 @@ class DriveSample:
     ego_status: torch.Tensor | None = None  # (6,) float32, see EGO_STATUS_FIELDS
     command: int | None = None  # 0 right / 1 left / 2 straight
     targets: SampleTargets | None = None
+    ego_history: torch.Tensor | None = None  # (2, 10) float32, see EGO_HISTORY_FIELDS

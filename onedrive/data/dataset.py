@@ -35,7 +35,14 @@ from onedrive.data.detection_targets import DetectionTargets
 from onedrive.errors import InputError
 from onedrive.infos import load_infos
 from onedrive.numbers import as_numbers
-from onedrive.schema import CAMERA_IMAGE_MODE, EGO_STATUS_FIELDS, DriveSample, SampleTargets
+from onedrive.schema import (
+    CAMERA_IMAGE_MODE,
+    EGO_HISTORY_FIELDS,
+    EGO_HISTORY_FRAMES,
+    EGO_STATUS_FIELDS,
+    DriveSample,
+    SampleTargets,
+)
 
 if TYPE_CHECKING:  # the processor is passed in; data does not import the model
     from onedrive.model.processing_onedrive import OneDriveProcessor
@@ -43,6 +50,7 @@ if TYPE_CHECKING:  # the processor is passed in; data does not import the model
 PLANNING_QUESTION = "What should the ego vehicle do next?"
 COMMAND_ANSWERS = {0: "Turn right.", 1: "Turn left.", 2: "Go straight."}
 QA_MODES = ("sample", "all", "planning")
+EGO_HISTORY_SHAPE = (EGO_HISTORY_FRAMES, len(EGO_HISTORY_FIELDS))
 
 
 class DriveDataset(Dataset):
@@ -129,6 +137,8 @@ class DriveDataset(Dataset):
         )
         sample.ego_status = torch.from_numpy(_array(record, "ego_status", (len(EGO_STATUS_FIELDS),), token)).float()
         sample.command = _command(record, token)
+        if "ego_history" in record:  # info files written before it lack it (the ego token of 'official' needs it)
+            sample.ego_history = torch.from_numpy(_array(record, "ego_history", EGO_HISTORY_SHAPE, token)).float()
         sample.targets = record_targets(record, self.processor, token, self.detection_targets)
         return sample
 
