@@ -30,6 +30,7 @@ from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.model.decoder import LanguageModelOutput, OneDriveLanguageModel, QueryRouting
 from onedrive.model.heads.detection import DetectionHead, DetectionOutput
 from onedrive.model.heads.lane import LaneHead, LaneOutput
+from onedrive.model.heads.official_planning import OfficialPlanningHead
 from onedrive.model.heads.planning import PlanningHead, PlanningOutput
 from onedrive.model.initial_values import restore_initial_values
 from onedrive.model.inputs import validate_inputs
@@ -92,7 +93,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         self.azimuth_prior = AzimuthPrior(config) if task.azimuth_prior_logit > 0 else None
         self.det_head = DetectionHead(hidden, task)
         self.lane_head = LaneHead(hidden, task)
-        self.plan_head = PlanningHead(hidden, task)
+        self.plan_head = (OfficialPlanningHead if task.plan_queries == "official" else PlanningHead)(hidden, task)
         self.post_init()
 
     @classmethod
@@ -188,6 +189,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         driving: bool,
         use_cache: bool = False,
         stop_after_layer: int | None = None,
+        ego_history: torch.Tensor | None = None,
     ) -> tuple[TokenLayout, LanguageModelOutput]:
         """The traceable core on inputs that passed ``validate_inputs``: ``token_layout`` → ``prefill``."""
         layout = self.token_layout(input_ids, attention_mask, driving)
@@ -200,6 +202,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             command,
             use_cache=use_cache,
             stop_after_layer=stop_after_layer,
+            ego_history=ego_history,
         )
         return layout, output
 
@@ -230,6 +233,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         causal_mask: torch.Tensor | None = None,
         use_cache: bool = False,
         stop_after_layer: int | None = None,
+        ego_history: torch.Tensor | None = None,
     ) -> LanguageModelOutput:
         """The traceable core of every pass: embeddings, query slots, 3D routing, the mixed decoder.
 
@@ -238,6 +242,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         ``layout`` comes from ``token_layout`` (queries present ⇔ driving inputs given).
         ``causal_mask``: a prepared additive (B, 1, L', L') mask used instead of the layout's
         (B, L') padding mask (transformers passes a 4D mask through unchanged).
+        ``ego_history`` (B, 2, 10): read by the ``official`` planning queries only.
         """
         config = self.config
         driving = layout.num_queries > 0
@@ -248,7 +253,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             embeds = embeds.masked_scatter(image_mask, image_features.to(embeds.dtype))
         routing = None
         if driving:
-            embeds = layout.scatter_inputs(embeds, self.queries(ego_status, command.long()))  # (B, L', H)
+            embeds = layout.scatter_inputs(embeds, self.queries(ego_status, command.long(), ego_history))  # (B, L', H)
             routing = self._routing(layout, camera, embeds)
         return self.model.language_model(
             inputs_embeds=embeds,
@@ -302,12 +307,17 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         ego_status: torch.Tensor | None = None,
         command: torch.Tensor | None = None,
         targets: DriveTargets | None = None,
+        ego_history: torch.Tensor | None = None,
     ) -> OneDriveOutput:
         """Inputs as in ``onedrive.schema.DriveBatch``; losses for every family whose targets are given."""
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        driving = validate_inputs(self.config, input_ids, attention_mask, pixel_values, camera, ego_status, command)
-        layout, output = self._prefill(input_ids, attention_mask, pixel_values, camera, ego_status, command, driving)
+        driving = validate_inputs(
+            self.config, input_ids, attention_mask, pixel_values, camera, ego_status, command, ego_history
+        )
+        layout, output = self._prefill(
+            input_ids, attention_mask, pixel_values, camera, ego_status, command, driving, ego_history=ego_history
+        )
         hidden = output.last_hidden_state  # (B, L', H)
         losses: dict[str, torch.Tensor] = {}
         logits = None
@@ -318,17 +328,18 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
 
         detection = lanes = planning = None
         if driving:
-            detection, lanes, planning = self._heads(layout, output, ego_status, command.long())
+            detection, lanes, planning = self._heads(layout, output, ego_status, command.long(), ego_history)
             if targets is not None:
                 outputs = {"det": detection, "lane": lanes, "plan": planning}
                 losses.update(self._task_losses(outputs, targets))
         loss = sum(losses.values()) if losses else None
         return OneDriveOutput(loss, losses or None, logits, detection, lanes, planning)
 
-    def _heads(self, layout: TokenLayout, output: LanguageModelOutput, ego_status, command):
+    def _heads(self, layout: TokenLayout, output: LanguageModelOutput, ego_status, command, ego_history):
         """Every head on every task layer (deep supervision) → three {task layer: raw head output} dicts."""
         per_layer = {
-            index: self.heads_on(layout, states, ego_status, command) for index, states in output.layer_states.items()
+            index: self.heads_on(layout, states, ego_status, command, ego_history=ego_history)
+            for index, states in output.layer_states.items()
         }
         return tuple({index: outputs[part] for index, outputs in per_layer.items()} for part in range(3))
 
@@ -385,6 +396,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         ego_status: torch.Tensor,
         command: torch.Tensor,
         tasks: tuple[str, ...] = ("det", "lane", "plan"),
+        ego_history: torch.Tensor | None = None,
     ) -> tuple[DetectionOutput | None, LaneOutput | None, PlanningOutput | None]:
         """Raw head outputs of one layer's (normed) states (B, L', H); ``None`` for a task not asked for."""
         detection = lanes = planning = None
@@ -397,7 +409,11 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
                 layout.gather(states, layout.group_index("lane")), self.queries.lane_reference_points()
             )
         if "plan" in tasks:
-            planning = self.plan_head(layout.gather(states, layout.group_index("plan")), ego_status, command)
+            plan_states = layout.gather(states, layout.group_index("plan"))  # (B, N_plan, H)
+            if isinstance(self.plan_head, OfficialPlanningHead):
+                planning = self.plan_head(plan_states, ego_status, command, ego_history)
+            else:
+                planning = self.plan_head(plan_states, ego_status, command)
         return detection, lanes, planning
 
     def prediction_heads(
@@ -407,13 +423,15 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         ego_status: torch.Tensor,
         command: torch.Tensor,
         tasks: tuple[str, ...] = ("det", "lane", "plan"),
+        ego_history: torch.Tensor | None = None,
     ) -> tuple[DetectionOutput | None, LaneOutput | None, PlanningOutput | None]:
         """Raw head outputs of one prefill for inference, all on the last task layer; ``None`` for a task not
         asked for. Traceable."""
-        return self.heads_on(layout, output.layer_states[self.last_task_layer], ego_status, command, tasks)
+        states = output.layer_states[self.last_task_layer]
+        return self.heads_on(layout, states, ego_status, command, tasks, ego_history=ego_history)
 
-    def _decode_prediction(self, layout, output, ego_status, command, tasks) -> DrivePrediction:
-        detection, lanes, modes = self.prediction_heads(layout, output, ego_status, command, tasks)
+    def _decode_prediction(self, layout, output, ego_status, command, tasks, ego_history) -> DrivePrediction:
+        detection, lanes, modes = self.prediction_heads(layout, output, ego_status, command, tasks, ego_history)
         prediction = DrivePrediction()
         if detection is not None:
             prediction.detections = self.det_head.decode(detection)
@@ -433,10 +451,12 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             raise ValueError(f"tasks must be a non-empty subset of ('det', 'lane', 'plan'), got {tasks}")
         mask = batch.attention_mask if batch.attention_mask is not None else torch.ones_like(batch.input_ids)
         inputs = (batch.input_ids, mask, batch.pixel_values, batch.camera, batch.ego_status, batch.command)
-        if not validate_inputs(self.config, *inputs):
+        if not validate_inputs(self.config, *inputs, batch.ego_history):
             raise ValueError("predict needs the driving inputs camera, ego_status and command in the batch")
-        layout, output = self._prefill(*inputs, driving=True, stop_after_layer=self.last_task_layer)
-        return self._decode_prediction(layout, output, batch.ego_status, batch.command.long(), tasks)
+        layout, output = self._prefill(
+            *inputs, driving=True, stop_after_layer=self.last_task_layer, ego_history=batch.ego_history
+        )
+        return self._decode_prediction(layout, output, batch.ego_status, batch.command.long(), tasks, batch.ego_history)
 
     @torch.no_grad()
     def generate(
@@ -457,7 +477,14 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         eos = eos_token_id if eos_token_id is not None else self.config.text_config.eos_token_id
         mask = batch.attention_mask if batch.attention_mask is not None else torch.ones_like(batch.input_ids)
         driving = validate_inputs(
-            self.config, batch.input_ids, mask, batch.pixel_values, batch.camera, batch.ego_status, batch.command
+            self.config,
+            batch.input_ids,
+            mask,
+            batch.pixel_values,
+            batch.camera,
+            batch.ego_status,
+            batch.command,
+            batch.ego_history,
         )
         input_ids, attention_mask = left_align(batch.input_ids, mask, pad)
         layout, output = self._prefill(
@@ -469,10 +496,12 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             batch.command,
             driving,
             use_cache=True,
+            ego_history=batch.ego_history,
         )
         prediction = None
         if driving:
-            prediction = self._decode_prediction(layout, output, batch.ego_status, batch.command.long(), tasks)
+            command = batch.command.long()
+            prediction = self._decode_prediction(layout, output, batch.ego_status, command, tasks, batch.ego_history)
         cache, mask = output.past_key_values, layout.attention_mask
         positions = layout.position_ids[:, -1:]  # (B, 1)
         next_token = self.lm_head(output.last_hidden_state[:, -1]).argmax(dim=-1)  # (B,)
