@@ -23,8 +23,8 @@ class OneDriveTaskConfig(PreTrainedConfig):
     """Driving-task settings.
 
     Queries: ``num_det_queries`` detection anchors, ``num_lane_queries`` lane anchors of
-    ``lane_points`` 3D points each, and ``1 + num_commands * num_plan_modes`` planning
-    tokens (one ego-status token, then the trajectory-mode queries per command).
+    ``lane_points`` 3D points each, and ``num_plan_tokens`` planning tokens (one ego token,
+    then the trajectory queries per command; ``plan_queries`` below).
     Cameras: ``num_cameras`` images per sample, each cut into ``camera_tiles``
     (rows, cols) ViT tiles of the vision tower's input size, plus a thumbnail tile when
     ``use_thumbnail``. ``task_layers`` lists the decoder layers that carry the query
@@ -70,6 +70,18 @@ class OneDriveTaskConfig(PreTrainedConfig):
       ``plan_cls`` includes the target's entropy, which no gradient lowers
       (``tools/stage_losses.py`` separates the two parts); keep the temperature near the
       spread of the modes' errors (the demo's 0.1 m; ``docs/demo.md`` has what 0.5 m did).
+
+    ``plan_queries`` (default ``modes``; the paper and demo configs set ``official``): the
+    planning tokens. ``official`` is the release's design: one ego token (command, ego status,
+    the two previous key frames' ``ego_history``) and one token per command, mode and
+    timestep (``1 + C·M·T``), each the embedding of its mode's anchor plus a timestep
+    embedding; ``plan_mode_anchors`` (C, M, T, D) metres are the k-means centres of the
+    training split's futures (the training build copies them from the info file, so a
+    checkpoint's config carries them); losses ``plan_l1`` (``plan_weight``), focal ``plan_cls``
+    (``plan_cls_weight``) and ``plan_status`` (``plan_status_weight``, the ego token's
+    auxiliary L1). ``modes`` is the earlier design: one ego-status token and ``C·M`` mode
+    queries, each decoding a whole trajectory. ``model/plan_queries.py``,
+    ``model/heads/official_planning.py``, ``model/heads/planning.py``.
 
     ``use_ego_status`` (default True). False plans without the ego status: the ego token's
     encoder and the planning head receive zeros in its place (the input is still given, so

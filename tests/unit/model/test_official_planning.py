@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from model_helpers import load_onedrive, make_batch
+from plan_query_helpers import anchors, official, with_history
 
 from onedrive.errors import InputError
 from onedrive.model.configuration_onedrive import OneDriveTaskConfig
@@ -11,25 +12,6 @@ from onedrive.model.heads.official_planning import OfficialPlanningHead, Officia
 from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.model.plan_queries import ego_input_dim
 from onedrive.model.query_groups import query_groups
-
-
-def anchors(commands=3, modes=2, steps=6, dims=2) -> list:
-    """(C, M, T, D) straight anchors: mode m of command c ends at (10 (m + 1), 3 (c − 1)) metres."""
-    end = np.array([[[10.0 * (m + 1), 3.0 * (c - 1)] for m in range(modes)] for c in range(commands)])  # (C, M, 2)
-    path = np.linspace(1 / steps, 1, steps)[None, None, :, None] * end[:, :, None, :]  # (C, M, T, 2)
-    return np.concatenate([path, np.zeros((commands, modes, steps, dims - 2))], axis=-1).tolist()
-
-
-def official(**task) -> dict:
-    task = {"num_plan_modes": 2, **task}
-    shape = (3, task["num_plan_modes"], task.get("plan_steps", 6), task.get("plan_dims", 2))
-    return {"plan_queries": "official", "plan_mode_anchors": anchors(*shape), **task}
-
-
-def with_history(batch, seed=1):
-    generator = torch.Generator().manual_seed(seed)
-    batch.ego_history = torch.randn(len(batch.input_ids), 2, 10, generator=generator)
-    return batch
 
 
 def test_token_counts_follow_commands_modes_and_steps():
