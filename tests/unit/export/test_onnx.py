@@ -22,15 +22,25 @@ def graph_inputs(batch):
     }
 
 
+def assert_same_rows(actual, expected, tolerance):
+    """(B, K, ...) equal up to the order of the K rows of each sample: the top-k order of scores tied to ~1e-8
+    (the tiny model's scores all sit near the focal prior) may differ between PyTorch and onnxruntime."""
+    actual, expected = torch.as_tensor(actual).double(), expected.double()
+    for got, want in zip(actual, expected):
+        nearest = torch.cdist(got.flatten(1), want.flatten(1)).argmin(dim=1)  # (K,)
+        assert sorted(nearest.tolist()) == list(range(len(want)))  # a permutation
+        torch.testing.assert_close(got, want[nearest], rtol=tolerance, atol=tolerance)
+
+
 def compare_with_predict(outputs: dict, model, batch, tolerance):
     full = model.predict(batch)
     plan_only = model.predict(batch, tasks=("plan",))
     if "det_boxes" in outputs:
-        torch.testing.assert_close(
-            torch.as_tensor(outputs["det_boxes"]),
-            torch.stack([d.boxes for d in full.detections]),
-            rtol=tolerance,
-            atol=tolerance,
+        labelled = [torch.cat([d.boxes, d.labels[:, None].to(d.boxes)], dim=1) for d in full.detections]
+        assert_same_rows(
+            torch.cat([torch.as_tensor(outputs["det_boxes"]), torch.as_tensor(outputs["det_labels"])[..., None]], -1),
+            torch.stack(labelled),
+            tolerance,
         )
         torch.testing.assert_close(
             torch.as_tensor(outputs["det_scores"]),
@@ -38,13 +48,7 @@ def compare_with_predict(outputs: dict, model, batch, tolerance):
             rtol=tolerance,
             atol=tolerance,
         )
-        assert torch.equal(torch.as_tensor(outputs["det_labels"]), torch.stack([d.labels for d in full.detections]))
-        torch.testing.assert_close(
-            torch.as_tensor(outputs["lane_points"]),
-            torch.stack([lane.points for lane in full.lanes]),
-            rtol=tolerance,
-            atol=tolerance,
-        )
+        assert_same_rows(outputs["lane_points"], torch.stack([lane.points for lane in full.lanes]), tolerance)
         torch.testing.assert_close(
             torch.as_tensor(outputs["lane_scores"]),
             torch.stack([lane.scores for lane in full.lanes]),
