@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from onedrive.export.graph import GRAPH_INPUTS, StructuredGraph
+from onedrive.export.graph import StructuredGraph, graph_input_names
 from onedrive.export.onnx_graph import OnnxDriving, _export_one, example_inputs
 from onedrive.model.initial_values import randomise_initial_values
 from onedrive.model.modeling_onedrive import OneDriveForDriving
@@ -74,12 +74,13 @@ def benchmark_onnx(
             camera=CameraGeometry(inputs["intrinsics"], inputs["cam2ego"], (rows * tile, cols * tile)),
             ego_status=inputs["ego_status"],
             command=inputs["command"],
+            ego_history=inputs.get("ego_history"),
         )
         tasks = ("plan",) if planning_only else ("det", "lane", "plan")
         torch_ms = _median_ms(lambda: model.predict(drive_batch, tasks=tasks), repeats)
         onnx_ms = _median_ms(lambda: session.run(inputs), repeats)
         with torch.no_grad():
-            reference = graph(*(inputs[name] for name in GRAPH_INPUTS))
+            reference = graph(*(inputs[name] for name in graph_input_names(model.config)))
         produced = session.run(inputs)
         difference = max(
             float((torch.as_tensor(produced[name]).double() - value.double()).abs().max())

@@ -15,6 +15,10 @@ y left, z up, metres, radians, yaw counter-clockwise from x.
 Ego status vector (``EGO_STATUS_FIELDS``): ``[vx, vy, ax, ay, yaw_rate, speed]`` in
 m/s, m/s², rad/s, m/s, in the ego frame of the key frame.
 Driving command: 0 right, 1 left, 2 straight (VAD/UniAD convention).
+
+Ego history (``EGO_HISTORY_FIELDS``): per previous key frame (the previous one first, two of
+them) its ego status, its pose ``x, y, yaw`` in the current ego frame and ``valid`` (0 with
+zeros when the scene has no such frame).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from dataclasses import dataclass, field, fields, replace
 import torch
 
 EGO_STATUS_FIELDS = ("vx", "vy", "ax", "ay", "yaw_rate", "speed")
+EGO_HISTORY_FIELDS = (*EGO_STATUS_FIELDS, "x", "y", "yaw", "valid")
+EGO_HISTORY_FRAMES = 2
 CAMERA_IMAGE_MODE = "RGB"  # the only PIL mode accepted for camera images (8-bit RGB, as the datasets' JPEGs)
 IGNORE_INDEX = -100  # label of every token that is not part of an answer
 COMMANDS = ("right", "left", "straight")
@@ -111,6 +117,9 @@ class DriveBatch(Mapping):
                     tell a continuing scene from a new one, ``model/streaming.py``).
     timestamps:     (B,) float64 key-frame time in seconds.
     ego_to_global:  (B, 4, 4) float64 ego→global pose of the key frame.
+    ego_history:    (B, 2, 10) the two previous key frames' ego status, pose (x, y, yaw in the current ego
+                    frame) and validity, the previous one first (``EGO_HISTORY_FIELDS``); the ego token of
+                    ``plan_queries`` = ``official`` reads it.
     sample_tokens:  B sample tokens (not passed to the model).
     sequence_start: (B,) bool, streaming training only: True where the row's frame begins a
                     (sub-)sequence, so its carried memory must be reset first
@@ -128,6 +137,7 @@ class DriveBatch(Mapping):
     scene_tokens: list[str] | None = None
     timestamps: torch.Tensor | None = None
     ego_to_global: torch.Tensor | None = None
+    ego_history: torch.Tensor | None = None
     sample_tokens: list[str] = field(default_factory=list)
     sequence_start: torch.Tensor | None = None
 
@@ -193,3 +203,4 @@ class DriveSample:
     scene_token: str | None = None
     timestamp: float | None = None  # seconds
     ego_to_global: torch.Tensor | None = None  # (4, 4) float64 ego→global pose
+    ego_history: torch.Tensor | None = None  # (2, 10) float32, see EGO_HISTORY_FIELDS

@@ -33,12 +33,11 @@ DEMO_TASK = {
     "depth_bins": 16,
     "num_plan_modes": 6,
     "plan_anchor": "constant_velocity",  # without it one seed in three planned worse than constant velocity at 1 s (README)
-    # The one-hot target of the nearest mode flips while the modes improve: with it, stage 3's
-    # mode-score loss rose on two of three seeds (README). At 0.5 m the soft target was nearly
-    # uniform over modes a few tenths of a metre apart: the scores barely learned, and the loss
-    # followed the modes' spread (README).
-    "plan_mode_target": "soft",
-    "plan_mode_temperature": 0.1,
+    # The official planning queries (1 ego token + 3 x 6 x 6 waypoint tokens, focal mode score, anchors from
+    # the training split's info file). The earlier 18-mode-token design, to compare on the demo:
+    # --set model.task.plan_queries=modes --set model.task.plan_mode_target=soft (its one-hot target flipped
+    # while the modes improved and stage 3's mode-score loss rose on two of three seeds; docs/demo.md).
+    "plan_queries": "official",
 }
 
 

@@ -76,6 +76,11 @@ def collate_drive_batch(samples: Sequence[DriveSample], pad_token_id: int) -> Dr
         ),
         targets=targets,
         **_stream_fields(samples, tokens),
+        ego_history=(
+            torch.stack([sample.ego_history for sample in samples])  # (B, 2, 10)
+            if _all_or_none(samples, "ego_history", tokens)
+            else None
+        ),
         sample_tokens=tokens,
         sequence_start=(
             torch.tensor([sample.sequence_start for sample in samples], dtype=torch.bool)  # (B,)

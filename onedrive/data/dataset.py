@@ -45,7 +45,14 @@ from onedrive.data.detection_targets import DetectionTargets
 from onedrive.errors import InputError
 from onedrive.infos import load_infos
 from onedrive.numbers import as_numbers
-from onedrive.schema import CAMERA_IMAGE_MODE, EGO_STATUS_FIELDS, DriveSample, SampleTargets
+from onedrive.schema import (
+    CAMERA_IMAGE_MODE,
+    EGO_HISTORY_FIELDS,
+    EGO_HISTORY_FRAMES,
+    EGO_STATUS_FIELDS,
+    DriveSample,
+    SampleTargets,
+)
 
 if TYPE_CHECKING:  # the processor is passed in; data does not import the model
     from onedrive.model.processing_onedrive import OneDriveProcessor
@@ -55,6 +62,7 @@ COMMAND_ANSWERS = {0: "Turn right.", 1: "Turn left.", 2: "Go straight."}
 QA_MODES = ("conversation", "sample", "all", "planning")
 DEFAULT_MAX_TEXT_TOKENS = 2048  # OmniDrive's max_length
 STREAM_KEYS = ("scene_token", "timestamp", "ego2global")  # → DriveSample.scene_token, timestamp (s), ego_to_global
+EGO_HISTORY_SHAPE = (EGO_HISTORY_FRAMES, len(EGO_HISTORY_FIELDS))
 
 
 class DriveDataset(Dataset):
@@ -199,6 +207,8 @@ class DriveDataset(Dataset):
         )
         sample.ego_status = torch.from_numpy(_array(record, "ego_status", (len(EGO_STATUS_FIELDS),), token)).float()
         sample.command = _command(record, token)
+        if "ego_history" in record:  # info files written before it lack it (the ego token of 'official' needs it)
+            sample.ego_history = torch.from_numpy(_array(record, "ego_history", EGO_HISTORY_SHAPE, token)).float()
         sample.targets = record_targets(record, self.processor, token, self.detection_targets)
         if all(key in record for key in STREAM_KEYS):  # the converters write all three; a temporal memory needs them
             sample.scene_token = _field(record, "scene_token", token)

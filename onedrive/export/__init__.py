@@ -4,7 +4,7 @@ python tools/export.py runs/stage3/checkpoint-100 --out exported/onedrive --dtyp
 """
 
 from onedrive.export.checkpoint import CheckpointInfo, load_training_checkpoint
-from onedrive.export.graph import GRAPH_INPUTS, StructuredGraph, check_graph_inputs
+from onedrive.export.graph import GRAPH_INPUTS, StructuredGraph, check_graph_inputs, graph_input_names
 from onedrive.export.hf_folder import export_checkpoint
 from onedrive.export.loading import load_model
 from onedrive.export.weights import CheckpointError
@@ -15,6 +15,7 @@ __all__ = [
     "CheckpointInfo",
     "StructuredGraph",
     "check_graph_inputs",
+    "graph_input_names",
     "export_checkpoint",
     "load_model",
     "load_training_checkpoint",

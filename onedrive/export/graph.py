@@ -21,9 +21,10 @@ from torch import nn
 
 from onedrive.errors import InputError
 from onedrive.model.modeling_onedrive import OneDriveForDriving
-from onedrive.schema import CameraGeometry
+from onedrive.schema import EGO_HISTORY_FIELDS, EGO_HISTORY_FRAMES, CameraGeometry
 
 GRAPH_INPUTS = ("pixel_values", "intrinsics", "cam2ego", "ego_status", "command", "input_ids", "attention_mask")
+EGO_HISTORY_INPUT = "ego_history"  # (B, 2, 10) float, one more input of models with plan_queries = "official"
 STRUCTURED_OUTPUTS = (
     "det_boxes",  # (B, K_box, 9) [x, y, z, l, w, h, yaw, vx, vy], ego frame
     "det_scores",  # (B, K_box) sigmoid scores, descending
@@ -37,15 +38,22 @@ STRUCTURED_OUTPUTS = (
 PLANNING_OUTPUTS = ("trajectory", "trajectory_modes", "mode_logits")
 
 
+def graph_input_names(config) -> tuple[str, ...]:
+    """The graph's inputs in order: ``GRAPH_INPUTS``, then ``ego_history`` for ``plan_queries`` = ``official``."""
+    official = config.task_config.plan_queries == "official"
+    return GRAPH_INPUTS + ((EGO_HISTORY_INPUT,) if official else ())
+
+
 def check_graph_inputs(config, inputs: dict[str, torch.Tensor]) -> None:
     """The checks the exported graph cannot make: shapes, dtypes, finite values, commands, image-token counts.
 
-    ``inputs`` holds every name of ``GRAPH_INPUTS`` (torch tensors or numpy arrays).
+    ``inputs`` holds every name of ``graph_input_names(config)`` (torch tensors or numpy arrays).
     """
-    missing = [name for name in GRAPH_INPUTS if name not in inputs]
+    names = graph_input_names(config)
+    missing = [name for name in names if name not in inputs]
     if missing:
-        raise ValueError(f"graph inputs missing: {missing} (expected {list(GRAPH_INPUTS)})")
-    values = {name: torch.as_tensor(inputs[name]) for name in GRAPH_INPUTS}
+        raise ValueError(f"graph inputs missing: {missing} (expected {list(names)})")
+    values = {name: torch.as_tensor(inputs[name]) for name in names}
     task = config.task_config
     batch, length = values["input_ids"].shape
     tile = config.vision_config.image_size[0]
@@ -58,13 +66,16 @@ def check_graph_inputs(config, inputs: dict[str, torch.Tensor]) -> None:
         "command": (batch,),
         "attention_mask": (batch, length),
     }
+    if EGO_HISTORY_INPUT in values:
+        expected[EGO_HISTORY_INPUT] = (batch, EGO_HISTORY_FRAMES, len(EGO_HISTORY_FIELDS))
     for name, shape in expected.items():
         if tuple(values[name].shape) != shape:
             raise ValueError(f"{name} must have shape {shape} for batch {batch}, got {tuple(values[name].shape)}")
     for name in ("input_ids", "command", "attention_mask"):
         if values[name].dtype != torch.int64:
             raise ValueError(f"{name} must be int64, got {values[name].dtype}")
-    for name in ("pixel_values", "intrinsics", "cam2ego", "ego_status"):
+    floats = ("pixel_values", "intrinsics", "cam2ego", "ego_status", EGO_HISTORY_INPUT)
+    for name in (name for name in floats if name in values):
         if not values[name].is_floating_point() or not torch.isfinite(values[name]).all():
             raise ValueError(f"{name} must be finite floats, got dtype {values[name].dtype} with NaN/inf or not float")
     command = values["command"]
@@ -93,7 +104,8 @@ class StructuredGraph(nn.Module):
     Both run the decoder up to the last task layer only, as ``predict`` does.
     Inputs (``B`` samples, ``L`` prompt tokens, right padding), checked beforehand by ``check_graph_inputs``:
       pixel_values (B·N_cam·T, 3, S, S); intrinsics (B, N_cam, 3, 3); cam2ego (B, N_cam, 4, 4);
-      ego_status (B, E); command (B,) int64; input_ids (B, L) int64; attention_mask (B, L) int64.
+      ego_status (B, E); command (B,) int64; input_ids (B, L) int64; attention_mask (B, L) int64;
+      ego_history (B, 2, 10), the last input of a model with ``plan_queries`` = ``official`` only.
     """
 
     def __init__(self, model: OneDriveForDriving, planning_only: bool = False):
@@ -115,7 +127,9 @@ class StructuredGraph(nn.Module):
     def output_names(self) -> tuple[str, ...]:
         return PLANNING_OUTPUTS if self.planning_only else STRUCTURED_OUTPUTS
 
-    def forward(self, pixel_values, intrinsics, cam2ego, ego_status, command, input_ids, attention_mask):
+    def forward(
+        self, pixel_values, intrinsics, cam2ego, ego_status, command, input_ids, attention_mask, ego_history=None
+    ):
         model = self.model
         torch._check(attention_mask.shape[1] == input_ids.shape[1])  # one sequence axis for the exporter
         layout = model.token_layout(input_ids, attention_mask, driving=True)
@@ -129,9 +143,10 @@ class StructuredGraph(nn.Module):
             command,
             causal_mask=additive_causal_mask(layout.attention_mask, dtype),
             stop_after_layer=model.last_task_layer,
+            ego_history=ego_history,
         )
         tasks = ("plan",) if self.planning_only else ("det", "lane", "plan")
-        detection, lanes, modes = model.prediction_heads(layout, output, ego_status, command, tasks)
+        detection, lanes, modes = model.prediction_heads(layout, output, ego_status, command, tasks, ego_history)
         planning = (modes.best(), modes.trajectories, modes.mode_logits)  # (B, T, D), (B, M, T, D), (B, M)
         if self.planning_only:
             return planning

@@ -22,10 +22,11 @@ import numpy as np
 import torch
 from torch.export import Dim
 
-from onedrive.export.graph import GRAPH_INPUTS, StructuredGraph, check_graph_inputs
+from onedrive.export.graph import EGO_HISTORY_INPUT, StructuredGraph, check_graph_inputs, graph_input_names
 from onedrive.extras import extra_module
 from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.model.modeling_onedrive import OneDriveForDriving
+from onedrive.schema import EGO_HISTORY_FIELDS, EGO_HISTORY_FRAMES
 
 GRAPH_FILES = {"structured": "onedrive_structured.onnx", "planning": "onedrive_planning.onnx"}
 OPSET = 23
@@ -39,6 +40,7 @@ INPUT_DOCS = {
     "command": ("int64", "(B,) 0 right, 1 left, 2 straight"),
     "input_ids": ("int64", "(B, L) prompt ids with every camera's image-context tokens"),
     "attention_mask": ("int64", "(B, L) 1 for real tokens, 0 for padding"),
+    "ego_history": ("float32", "(B, 2, 10) previous key frames' ego status, x, y, yaw, valid (plan_queries official)"),
 }
 
 
@@ -59,7 +61,7 @@ def example_inputs(
     cam2ego = torch.eye(4)
     cam2ego[:3, :3] = torch.tensor([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])  # looking ahead
     cam2ego[:3, 3] = torch.tensor([1.0, 0.0, 1.5])
-    return {
+    inputs = {
         "pixel_values": torch.randn(
             batch * task.num_cameras * task.tiles_per_camera, 3, tile, tile, generator=generator
         ),
@@ -70,6 +72,9 @@ def example_inputs(
         "input_ids": ids,
         "attention_mask": torch.ones_like(ids),
     }
+    if EGO_HISTORY_INPUT in graph_input_names(config):
+        inputs[EGO_HISTORY_INPUT] = torch.randn(batch, EGO_HISTORY_FRAMES, len(EGO_HISTORY_FIELDS), generator=generator)
+    return inputs
 
 
 def _dynamic_shapes(config: OneDriveConfig) -> dict:
@@ -84,18 +89,21 @@ def _dynamic_shapes(config: OneDriveConfig) -> dict:
         "command": {0: batch},
         "input_ids": {0: batch, 1: seq},
         "attention_mask": {0: batch, 1: seq},
+        EGO_HISTORY_INPUT: {0: batch},
     }
 
 
 def _export_one(graph: StructuredGraph, inputs: dict[str, torch.Tensor], path: Path) -> None:
-    args = tuple(inputs[name] for name in GRAPH_INPUTS)
+    names = graph_input_names(graph.model.config)
+    args = tuple(inputs[name] for name in names)
+    shapes = _dynamic_shapes(graph.model.config)
     program = torch.onnx.export(
         graph,
         args,
         dynamo=True,
         opset_version=OPSET,
-        dynamic_shapes=_dynamic_shapes(graph.model.config),
-        input_names=list(GRAPH_INPUTS),
+        dynamic_shapes={name: shapes[name] for name in names},
+        input_names=list(names),
         output_names=list(graph.output_names),
         verbose=False,
     )
@@ -117,7 +125,10 @@ def export_onnx(model: OneDriveForDriving, folder: str | Path) -> dict[str, Path
             _export_one(StructuredGraph(model, planning_only=kind == "planning").eval(), inputs, staging / name)
     description = {
         "opset": OPSET,
-        "inputs": {name: {"dtype": dtype, "shape": shape} for name, (dtype, shape) in INPUT_DOCS.items()},
+        "inputs": {
+            name: {"dtype": INPUT_DOCS[name][0], "shape": INPUT_DOCS[name][1]}
+            for name in graph_input_names(model.config)
+        },
         "outputs": {
             kind: list(StructuredGraph(model, planning_only=kind == "planning").output_names) for kind in GRAPH_FILES
         },
@@ -146,5 +157,6 @@ class OnnxDriving:
 
     def run(self, inputs: dict[str, torch.Tensor | np.ndarray]) -> dict[str, np.ndarray]:
         check_graph_inputs(self.config, inputs)
-        feed = {name: np.ascontiguousarray(torch.as_tensor(inputs[name]).numpy()) for name in GRAPH_INPUTS}
+        names = graph_input_names(self.config)
+        feed = {name: np.ascontiguousarray(torch.as_tensor(inputs[name]).numpy()) for name in names}
         return dict(zip(self.output_names, self.session.run(None, feed)))

@@ -29,11 +29,12 @@ from PIL import Image
 
 from onedrive.data.collate import collate_drive_batch
 from onedrive.data.dataset import PLANNING_QUESTION
+from onedrive.data.ego_history import ego_history
 from onedrive.data.navsim.logs import CAMERA_NAMES, lidar2ego, load_log
-from onedrive.data.navsim.scenes import FRAME_DT, NAVSIM_TO_COMMAND, NUM_POSES
+from onedrive.data.navsim.scenes import FRAME_DT, NAVSIM_TO_COMMAND, NUM_POSES, relative_poses
 from onedrive.errors import InputError
 from onedrive.model.processing_onedrive import OneDriveProcessor
-from onedrive.schema import EGO_STATUS_FIELDS, DriveBatch
+from onedrive.schema import EGO_HISTORY_FRAMES, EGO_STATUS_FIELDS, DriveBatch
 
 MODEL_INTERVAL = FRAME_DT  # s between the model's poses (it is trained on NAVSIM's 2 Hz future)
 
@@ -93,17 +94,40 @@ def agent_input_arrays(
         cam2ego.append(lidar_to_ego @ sensor2lidar)
     if len(agent_input.ego_statuses) < 2:
         raise InputError(f"AgentInput needs 2 ego statuses for the yaw rate, got {len(agent_input.ego_statuses)}")
-    current, previous = agent_input.ego_statuses[-1], agent_input.ego_statuses[-2]
-    turn = float(current.ego_pose[2]) - float(previous.ego_pose[2])
-    velocity = np.asarray(current.ego_velocity, dtype=np.float64)  # (2,)
-    acceleration = np.asarray(current.ego_acceleration, dtype=np.float64)  # (2,)
-    yaw_rate = np.arctan2(np.sin(turn), np.cos(turn)) / FRAME_DT
-    status = np.array([*velocity, *acceleration, yaw_rate, np.hypot(*velocity)])
+    current = agent_input.ego_statuses[-1]
+    status = _status_at(agent_input.ego_statuses, len(agent_input.ego_statuses) - 1)
     one_hot = np.asarray(current.driving_command)
     if one_hot.shape != (4,) or sorted(one_hot.tolist()) != [0, 0, 0, 1]:
         raise InputError(f"driving_command must be a one-hot of 4 (left, straight, right, unknown), got {one_hot}")
     command = NAVSIM_TO_COMMAND[int(np.argmax(one_hot))]
     return images, np.stack(intrinsics), np.stack(cam2ego), status, command
+
+
+def _status_at(statuses: Sequence, index: int) -> np.ndarray:
+    """(6,) ego status of history frame ``index`` (>= 1): its velocity and acceleration, the yaw rate from the
+    frame before it (as the info converter's ``scenes.ego_status``)."""
+    frame, previous = statuses[index], statuses[index - 1]
+    turn = float(frame.ego_pose[2]) - float(previous.ego_pose[2])
+    velocity = np.asarray(frame.ego_velocity, dtype=np.float64)  # (2,)
+    acceleration = np.asarray(frame.ego_acceleration, dtype=np.float64)  # (2,)
+    yaw_rate = np.arctan2(np.sin(turn), np.cos(turn)) / FRAME_DT
+    return np.array([*velocity, *acceleration, yaw_rate, np.hypot(*velocity)])
+
+
+def agent_ego_history(agent_input) -> np.ndarray:
+    """(2, 10) ``ego_history`` of an ``AgentInput`` (``onedrive.data.ego_history``): the two previous history
+    frames' statuses and poses in the current frame, as the info converter writes them; a frame whose status
+    the history cannot give (no frame before it) is zeros with ``valid`` 0."""
+    statuses = agent_input.ego_statuses
+    current = np.asarray(statuses[-1].ego_pose, dtype=np.float64)  # (3,)
+    frames = [len(statuses) - 1 - step for step in range(1, EGO_HISTORY_FRAMES + 1)]  # the previous one first
+    frames = [frame for frame in frames if frame >= 1]
+    poses = [np.asarray(statuses[frame].ego_pose, dtype=np.float64) for frame in frames]
+    relative = relative_poses(current, np.stack(poses)) if poses else np.zeros((0, 3))
+    history = ego_history([_status_at(statuses, frame) for frame in frames], relative)
+    if not np.isfinite(history).all():
+        raise InputError(f"AgentInput's ego statuses hold NaN or inf: ego history {history.tolist()}")
+    return history
 
 
 def build_drive_batch(
@@ -143,8 +167,10 @@ def build_drive_batch(
 
 
 def agent_input_batch(processor: OneDriveProcessor, agent_input, lidar_to_ego: np.ndarray) -> DriveBatch:
-    """The one-sample ``DriveBatch`` of a NAVSIM ``AgentInput`` (module docstring)."""
-    return build_drive_batch(processor, *agent_input_arrays(agent_input, lidar_to_ego))
+    """The one-sample ``DriveBatch`` of a NAVSIM ``AgentInput`` (module docstring), with its ``ego_history``."""
+    batch = build_drive_batch(processor, *agent_input_arrays(agent_input, lidar_to_ego))
+    batch.ego_history = torch.from_numpy(agent_ego_history(agent_input)).float()[None]  # (1, 2, 10)
+    return batch
 
 
 def sampled_steps(num_poses: int, interval_length: float, model_poses: int = NUM_POSES) -> np.ndarray:

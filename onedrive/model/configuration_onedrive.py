@@ -10,6 +10,7 @@ settings (docs/design.md §1, docs/reference.md "Settings of the official OneDri
 
 from __future__ import annotations
 
+import numpy as np
 from huggingface_hub.dataclasses import strict
 from transformers import InternVLConfig
 from transformers.configuration_utils import PreTrainedConfig
@@ -22,8 +23,8 @@ class OneDriveTaskConfig(PreTrainedConfig):
     """Driving-task settings.
 
     Queries: ``num_det_queries`` detection anchors, ``num_lane_queries`` lane anchors of
-    ``lane_points`` 3D points each, and ``1 + num_commands * num_plan_modes`` planning
-    tokens (one ego-status token, then the trajectory-mode queries per command).
+    ``lane_points`` 3D points each, and ``num_plan_tokens`` planning tokens (one ego token,
+    then the trajectory queries per command; ``plan_queries`` below).
     Cameras: ``num_cameras`` images per sample, each cut into ``camera_tiles``
     (rows, cols) ViT tiles of the vision tower's input size, plus a thumbnail tile when
     ``use_thumbnail``. ``task_layers`` lists the decoder layers that carry the query
@@ -70,6 +71,18 @@ class OneDriveTaskConfig(PreTrainedConfig):
       (``tools/stage_losses.py`` separates the two parts); keep the temperature near the
       spread of the modes' errors (the demo's 0.1 m; ``docs/demo.md`` has what 0.5 m did).
 
+    ``plan_queries`` (default ``modes``; the paper and demo configs set ``official``): the
+    planning tokens. ``official`` is the release's design: one ego token (command, ego status,
+    the two previous key frames' ``ego_history``) and one token per command, mode and
+    timestep (``1 + C·M·T``), each the embedding of its mode's anchor plus a timestep
+    embedding; ``plan_mode_anchors`` (C, M, T, D) metres are the k-means centres of the
+    training split's futures (the training build copies them from the info file, so a
+    checkpoint's config carries them); losses ``plan_l1`` (``plan_weight``), focal ``plan_cls``
+    (``plan_cls_weight``) and ``plan_status`` (``plan_status_weight``, the ego token's
+    auxiliary L1). ``modes`` is the earlier design: one ego-status token and ``C·M`` mode
+    queries, each decoding a whole trajectory. ``model/plan_queries.py``,
+    ``model/heads/official_planning.py``, ``model/heads/planning.py``.
+
     ``use_ego_status`` (default True). False plans without the ego status: the ego token's
     encoder and the planning head receive zeros in its place (the input is still given, so
     the batch and the exported graph keep their shape), and the ``constant_velocity``
@@ -109,6 +122,9 @@ class OneDriveTaskConfig(PreTrainedConfig):
     plan_step_seconds: float = 0.5  # time between waypoints (nuScenes and NAVSIM: 2 Hz)
     plan_mode_target: str = "winner"  # mode-score target: "winner" (one-hot, VAD) or "soft"
     plan_mode_temperature: float = 0.1  # metres of mean L1 error, for "soft"
+    plan_queries: str = "modes"  # planning tokens: "official" (1 ego + C·M·T waypoint tokens) or "modes" (1 + C·M)
+    plan_mode_anchors: list | None = None  # (C, M, T, D) metres, "official": k-means of the training futures
+    plan_status_weight: float = 1.0  # "official": the ego token's auxiliary L1 on its own inputs
 
     task_layers: list[int] | tuple[int, ...] | None = None
     position_range: list[float] | tuple[float, ...] = (-51.2, -51.2, -5.0, 51.2, 51.2, 3.0)
@@ -147,6 +163,7 @@ class OneDriveTaskConfig(PreTrainedConfig):
         self.plan_step_seconds = float(self.plan_step_seconds)
         self.plan_mode_temperature = float(self.plan_mode_temperature)
         self.memory_max_gap_seconds = float(self.memory_max_gap_seconds)
+        self.plan_status_weight = float(self.plan_status_weight)
         self.box_code_weights = [float(v) for v in self.box_code_weights]
         self.task_layers = None if self.task_layers is None else sorted(int(v) for v in self.task_layers)
         self._check()
@@ -202,6 +219,7 @@ class OneDriveTaskConfig(PreTrainedConfig):
             raise ValueError(f"plan_step_seconds must be > 0, got {self.plan_step_seconds}")
         if self.plan_mode_target not in ("winner", "soft"):
             raise ValueError(f"plan_mode_target must be 'winner' or 'soft', got {self.plan_mode_target!r}")
+        self._check_plan_queries()
         if not self.plan_mode_temperature > 0:
             raise ValueError(f"plan_mode_temperature must be > 0 (metres), got {self.plan_mode_temperature}")
         if not self.azimuth_prior_logit >= 0:
@@ -233,14 +251,41 @@ class OneDriveTaskConfig(PreTrainedConfig):
         if not self.memory_max_gap_seconds > 0:
             raise ValueError(f"memory_max_gap_seconds must be > 0, got {self.memory_max_gap_seconds}")
 
+    def _check_plan_queries(self) -> None:
+        if self.plan_queries not in ("official", "modes"):
+            raise ValueError(f"plan_queries must be 'official' or 'modes', got {self.plan_queries!r}")
+        if self.plan_queries == "modes":
+            if self.plan_mode_anchors is not None:
+                raise ValueError("plan_mode_anchors are read by plan_queries 'official' only; set them to None")
+            return
+        if self.plan_mode_target != "winner":
+            raise ValueError(
+                f"plan_queries 'official' scores the modes with a focal loss on the nearest mode; plan_mode_target "
+                f"{self.plan_mode_target!r} is for plan_queries 'modes' (set it to 'winner')"
+            )
+        shape = (self.num_commands, self.num_plan_modes, self.plan_steps, self.plan_dims)
+        if self.plan_mode_anchors is None:
+            raise ValueError(
+                f"plan_queries 'official' needs plan_mode_anchors {shape} (commands, modes, steps, dims): the "
+                "converter writes them into each info file's metadata and the training build reads the training split's"
+            )
+        try:
+            anchors = np.asarray(self.plan_mode_anchors, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"plan_mode_anchors must be {shape} numbers (metres): {error}") from None
+        if anchors.shape != shape or not np.isfinite(anchors).all():
+            raise ValueError(f"plan_mode_anchors must be {shape} finite numbers (metres), got shape {anchors.shape}")
+        self.plan_mode_anchors = anchors.tolist()
+
     @property
     def tiles_per_camera(self) -> int:
         return self.camera_tiles[0] * self.camera_tiles[1] + int(self.use_thumbnail)
 
     @property
     def num_plan_tokens(self) -> int:
-        """One ego-status token plus the trajectory-mode queries of every command."""
-        return 1 + self.num_commands * self.num_plan_modes
+        """One ego token plus the trajectory-mode queries of every command (``official``: one per mode and step)."""
+        per_mode = self.plan_steps if self.plan_queries == "official" else 1
+        return 1 + self.num_commands * self.num_plan_modes * per_mode
 
 
 @strict

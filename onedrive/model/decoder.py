@@ -1,10 +1,10 @@
 """Mixed decoder layers: Qwen2's pretrained causal layer plus OneDrive's query modules.
 
-Per layer (docs/design.md §1):
-1. the pretrained causal self-attention over the whole sequence, with 3D position
-   embeddings added to queries and keys of spatial tokens after RoPE (prefill only);
-2. in task layers, a bidirectional, pre-norm, residual self-attention among the
+Per layer (docs/design.md §1), in the official release's order:
+1. in task layers, a bidirectional, pre-norm, residual self-attention among the
    perception queries (the perception groups: det ∪ lane), through the same attention interface;
+2. the pretrained causal self-attention over the whole sequence, with 3D position
+   embeddings added to queries and keys of spatial tokens after RoPE (prefill only);
 3. the FFN: image and text tokens keep the pretrained FFN, each query group is routed
    to its own FFN (gather → FFN → scatter; each token runs exactly one FFN).
 The query groups come from one declaration, ``query_groups.query_groups``.
@@ -196,6 +196,9 @@ class OneDriveDecoderLayer(Qwen2DecoderLayer):
         routing: QueryRouting | None = None,
         **kwargs,
     ) -> torch.Tensor:
+        routed = routing is not None and self.has_task_modules
+        if routed and routing.perception_position.shape[1]:
+            hidden_states = self.perception_self_attention(hidden_states, routing)
         residual = hidden_states
         hidden_states, _ = self.self_attn(
             hidden_states=self.input_layernorm(hidden_states),
@@ -208,20 +211,21 @@ class OneDriveDecoderLayer(Qwen2DecoderLayer):
             **kwargs,
         )
         hidden_states = residual + hidden_states
-        routed = routing is not None and self.has_task_modules
-        if routed and routing.perception_position.shape[1]:
-            index = routing.perception_index[..., None].expand(-1, -1, hidden_states.shape[-1])  # (B, N_p, H)
-            updated = self.query_self_attn(
-                hidden_states.gather(1, index),
-                routing.perception_position,
-                routing.memory_keys,
-                routing.memory_position,
-                routing.memory_valid,
-            )
-            hidden_states = hidden_states.scatter(1, index, updated)
         normed = self.post_attention_layernorm(hidden_states)
         ffn_out = self.routed_ffn(normed, routing) if routed else self.mlp(normed)
         return hidden_states + ffn_out
+
+    def perception_self_attention(self, hidden_states: torch.Tensor, routing: QueryRouting) -> torch.Tensor:
+        """The query self-attention on the perception queries' slots of (B, L', H); every other token unchanged."""
+        index = routing.perception_index[..., None].expand(-1, -1, hidden_states.shape[-1])  # (B, N_p, H)
+        updated = self.query_self_attn(
+            hidden_states.gather(1, index),
+            routing.perception_position,
+            routing.memory_keys,
+            routing.memory_position,
+            routing.memory_valid,
+        )
+        return hidden_states.scatter(1, index, updated)
 
     def routed_ffn(self, hidden_states: torch.Tensor, routing: QueryRouting) -> torch.Tensor:
         """Each token through exactly one FFN: queries through their type's, the rest through the pretrained one.

@@ -7,7 +7,7 @@ import torch
 from onedrive.errors import InputError
 from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.model.position_3d import check_image_hw
-from onedrive.schema import CameraGeometry
+from onedrive.schema import EGO_HISTORY_FIELDS, EGO_HISTORY_FRAMES, CameraGeometry
 
 
 def validate_inputs(
@@ -18,6 +18,7 @@ def validate_inputs(
     camera: CameraGeometry | None,
     ego_status: torch.Tensor | None,
     command: torch.Tensor | None,
+    ego_history: torch.Tensor | None = None,
 ) -> bool:
     """Every check on a batch, made before the model's traceable core runs → whether driving inputs are given.
 
@@ -32,6 +33,7 @@ def validate_inputs(
     driving = has_driving_inputs(camera, ego_status, command)
     if driving:
         check_driving_inputs(config, input_ids.shape[0], camera, ego_status, command)
+        check_ego_history(config, input_ids.shape[0], ego_history)
     check_image_tokens(config, input_ids, pixel_values, driving)
     return driving
 
@@ -75,6 +77,24 @@ def check_driving_inputs(
             f"command must be (B={batch_size},) integers in [0, {task.num_commands - 1}], "
             f"got shape {tuple(command.shape)} values {command.tolist()}"
         )
+
+
+def check_ego_history(config: OneDriveConfig, batch_size: int, ego_history: torch.Tensor | None) -> None:
+    """``plan_queries`` = ``official`` reads ``ego_history`` (B, 2, 10); the ``modes`` design ignores it."""
+    if config.task_config.plan_queries != "official":
+        return
+    shape = (batch_size, EGO_HISTORY_FRAMES, len(EGO_HISTORY_FIELDS))
+    if ego_history is None:
+        raise InputError(
+            f"plan_queries 'official' reads ego_history {shape} (the two previous key frames' "
+            f"{', '.join(EGO_HISTORY_FIELDS)}); the batch has none: info files written before it lack the "
+            "'ego_history' key, re-run tools/create_data.py"
+        )
+    if tuple(ego_history.shape) != shape:
+        raise InputError(f"ego_history must have shape {shape}, got {tuple(ego_history.shape)}")
+    if not torch.isfinite(ego_history).all():
+        bad = torch.nonzero(~torch.isfinite(ego_history).flatten(1).all(dim=1)).flatten().tolist()
+        raise InputError(f"ego_history holds NaN or inf in samples {bad}")
 
 
 def check_image_tokens(

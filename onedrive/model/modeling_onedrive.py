@@ -36,6 +36,7 @@ from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.model.decoder import LanguageModelOutput, OneDriveLanguageModel, QueryRouting
 from onedrive.model.heads.detection import DetectionHead, DetectionOutput
 from onedrive.model.heads.lane import LaneHead, LaneOutput
+from onedrive.model.heads.official_planning import OfficialPlanningHead
 from onedrive.model.heads.planning import PlanningHead, PlanningOutput
 from onedrive.model.initial_values import restore_initial_values
 from onedrive.model.inputs import validate_inputs
@@ -100,7 +101,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         self.azimuth_prior = AzimuthPrior(config) if task.azimuth_prior_logit > 0 else None
         self.det_head = DetectionHead(hidden, task)
         self.lane_head = LaneHead(hidden, task)
-        self.plan_head = PlanningHead(hidden, task)
+        self.plan_head = (OfficialPlanningHead if task.plan_queries == "official" else PlanningHead)(hidden, task)
         self.stream_memory = StreamingMemory(config) if task.memory_size > 0 else None
         self.post_init()
 
@@ -199,6 +200,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         driving: bool,
         use_cache: bool = False,
         stop_after_layer: int | None = None,
+        ego_history: torch.Tensor | None = None,
         memory: dict[str, AlignedMemory] | None = None,
     ) -> tuple[TokenLayout, LanguageModelOutput]:
         """The traceable core on inputs that passed ``validate_inputs``: ``token_layout`` → ``prefill``."""
@@ -212,6 +214,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             command,
             use_cache=use_cache,
             stop_after_layer=stop_after_layer,
+            ego_history=ego_history,
             memory=memory,
         )
         return layout, output
@@ -243,6 +246,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         causal_mask: torch.Tensor | None = None,
         use_cache: bool = False,
         stop_after_layer: int | None = None,
+        ego_history: torch.Tensor | None = None,
         memory: dict[str, AlignedMemory] | None = None,
     ) -> LanguageModelOutput:
         """The traceable core of every pass: embeddings, query slots, 3D routing, the mixed decoder.
@@ -252,6 +256,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         ``layout`` comes from ``token_layout`` (queries present ⇔ driving inputs given).
         ``causal_mask``: a prepared additive (B, 1, L', L') mask used instead of the layout's
         (B, L') padding mask (transformers passes a 4D mask through unchanged).
+        ``ego_history`` (B, 2, 10): read by the ``official`` planning queries only.
         ``memory``: the temporal memory aligned to this frame (``StreamingMemory.align``; with a memory only).
         """
         config = self.config
@@ -264,7 +269,8 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         routing = None
         if driving:
             propagated = None if memory is None else {name: part.propagated for name, part in memory.items()}
-            embeds = layout.scatter_inputs(embeds, self.queries(ego_status, command.long(), propagated))  # (B, L', H)
+            queries = self.queries(ego_status, command.long(), ego_history, propagated)
+            embeds = layout.scatter_inputs(embeds, queries)  # (B, L', H)
             routing = self._routing(layout, camera, embeds, memory)
         return self.model.language_model(
             inputs_embeds=embeds,
@@ -341,6 +347,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         ego_status: torch.Tensor | None = None,
         command: torch.Tensor | None = None,
         targets: DriveTargets | None = None,
+        ego_history: torch.Tensor | None = None,
         scene_tokens: list[str] | None = None,
         timestamps: torch.Tensor | None = None,
         ego_to_global: torch.Tensor | None = None,
@@ -353,11 +360,21 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         """
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        driving = validate_inputs(self.config, input_ids, attention_mask, pixel_values, camera, ego_status, command)
+        driving = validate_inputs(
+            self.config, input_ids, attention_mask, pixel_values, camera, ego_status, command, ego_history
+        )
         stream = (scene_tokens, timestamps, ego_to_global)
         keep, aligned = self._align_memory(memory, stream, input_ids.shape[0]) if driving else (None, None)
         layout, output = self._prefill(
-            input_ids, attention_mask, pixel_values, camera, ego_status, command, driving, memory=aligned
+            input_ids,
+            attention_mask,
+            pixel_values,
+            camera,
+            ego_status,
+            command,
+            driving,
+            ego_history=ego_history,
+            memory=aligned,
         )
         hidden = output.last_hidden_state  # (B, L', H)
         losses: dict[str, torch.Tensor] = {}
@@ -369,7 +386,9 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
 
         detection = lanes = planning = next_memory = None
         if driving:
-            detection, lanes, planning = self._heads(layout, output, ego_status, command.long(), aligned)
+            detection, lanes, planning = self._heads(
+                layout, output, ego_status, command.long(), ego_history=ego_history, memory=aligned
+            )
             if targets is not None:
                 outputs = {"det": detection, "lane": lanes, "plan": planning}
                 losses.update(self._task_losses(outputs, targets))
@@ -425,10 +444,12 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         }
         return self.stream_memory.update(memory, keep, frame, *stream)
 
-    def _heads(self, layout: TokenLayout, output: LanguageModelOutput, ego_status, command, memory=None):
+    def _heads(
+        self, layout: TokenLayout, output: LanguageModelOutput, ego_status, command, ego_history=None, memory=None
+    ):
         """Every head on every task layer (deep supervision) → three {task layer: raw head output} dicts."""
         per_layer = {
-            index: self.heads_on(layout, states, ego_status, command, memory=memory)
+            index: self.heads_on(layout, states, ego_status, command, ego_history=ego_history, memory=memory)
             for index, states in output.layer_states.items()
         }
         return tuple({index: outputs[part] for index, outputs in per_layer.items()} for part in range(3))
@@ -486,6 +507,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         ego_status: torch.Tensor,
         command: torch.Tensor,
         tasks: tuple[str, ...] = ("det", "lane", "plan"),
+        ego_history: torch.Tensor | None = None,
         memory: dict[str, AlignedMemory] | None = None,
     ) -> tuple[DetectionOutput | None, LaneOutput | None, PlanningOutput | None]:
         """Raw head outputs of one layer's (normed) states (B, L', H); ``None`` for a task not asked for.
@@ -497,7 +519,11 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         if "lane" in tasks:
             lanes = self.lane_head(layout.gather(states, layout.group_index("lane")), lane_reference)
         if "plan" in tasks:
-            planning = self.plan_head(layout.gather(states, layout.group_index("plan")), ego_status, command)
+            plan_states = layout.gather(states, layout.group_index("plan"))  # (B, N_plan, H)
+            if isinstance(self.plan_head, OfficialPlanningHead):
+                planning = self.plan_head(plan_states, ego_status, command, ego_history)
+            else:
+                planning = self.plan_head(plan_states, ego_status, command)
         return detection, lanes, planning
 
     def prediction_heads(
@@ -507,19 +533,23 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         ego_status: torch.Tensor,
         command: torch.Tensor,
         tasks: tuple[str, ...] = ("det", "lane", "plan"),
+        ego_history: torch.Tensor | None = None,
         memory: dict[str, AlignedMemory] | None = None,
     ) -> tuple[DetectionOutput | None, LaneOutput | None, PlanningOutput | None]:
         """Raw head outputs of one prefill for inference, all on the last task layer; ``None`` for a task not
         asked for. Traceable."""
-        return self.heads_on(layout, output.layer_states[self.last_task_layer], ego_status, command, tasks, memory)
+        states = output.layer_states[self.last_task_layer]
+        return self.heads_on(layout, states, ego_status, command, tasks, ego_history=ego_history, memory=memory)
 
     def _decode_prediction(
-        self, layout, output, ego_status, command, tasks, memory=None, keep=None, aligned=None, stream=None
+        self, layout, output, ego_status, command, tasks, ego_history, memory=None, keep=None, aligned=None, stream=None
     ) -> DrivePrediction:
         """Decoded outputs of ``tasks``; with a temporal memory (``aligned`` given: ``_align_memory``'s result,
         the state it aligned and the stream fields) also the next state, for which the det and lane heads run."""
         asked = tasks if aligned is None else tuple(sorted(set(tasks) | {"det", "lane"}))
-        detection, lanes, modes = self.prediction_heads(layout, output, ego_status, command, asked, aligned)
+        detection, lanes, modes = self.prediction_heads(
+            layout, output, ego_status, command, asked, ego_history=ego_history, memory=aligned
+        )
         prediction = DrivePrediction()
         if aligned is not None:
             prediction.memory = self._next_memory(memory, keep, stream, layout, output, detection, lanes)
@@ -548,13 +578,21 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             raise ValueError(f"tasks must be a non-empty subset of ('det', 'lane', 'plan'), got {tasks}")
         mask = batch.attention_mask if batch.attention_mask is not None else torch.ones_like(batch.input_ids)
         inputs = (batch.input_ids, mask, batch.pixel_values, batch.camera, batch.ego_status, batch.command)
-        if not validate_inputs(self.config, *inputs):
+        if not validate_inputs(self.config, *inputs, batch.ego_history):
             raise ValueError("predict needs the driving inputs camera, ego_status and command in the batch")
         stream = (batch.scene_tokens or None, batch.timestamps, batch.ego_to_global)
         keep, aligned = self._align_memory(memory, stream, batch.input_ids.shape[0])
-        layout, output = self._prefill(*inputs, driving=True, stop_after_layer=self.last_task_layer, memory=aligned)
+        layout, output = self._prefill(
+            *inputs,
+            driving=True,
+            stop_after_layer=self.last_task_layer,
+            ego_history=batch.ego_history,
+            memory=aligned,
+        )
         command = batch.command.long()
-        return self._decode_prediction(layout, output, batch.ego_status, command, tasks, memory, keep, aligned, stream)
+        return self._decode_prediction(
+            layout, output, batch.ego_status, command, tasks, batch.ego_history, memory, keep, aligned, stream
+        )
 
     @torch.no_grad()
     def generate(
@@ -577,7 +615,14 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         eos = eos_token_id if eos_token_id is not None else self.config.text_config.eos_token_id
         mask = batch.attention_mask if batch.attention_mask is not None else torch.ones_like(batch.input_ids)
         driving = validate_inputs(
-            self.config, batch.input_ids, mask, batch.pixel_values, batch.camera, batch.ego_status, batch.command
+            self.config,
+            batch.input_ids,
+            mask,
+            batch.pixel_values,
+            batch.camera,
+            batch.ego_status,
+            batch.command,
+            batch.ego_history,
         )
         input_ids, attention_mask = left_align(batch.input_ids, mask, pad)
         stream = (batch.scene_tokens or None, batch.timestamps, batch.ego_to_global)
@@ -591,13 +636,14 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             batch.command,
             driving,
             use_cache=True,
+            ego_history=batch.ego_history,
             memory=aligned,
         )
         prediction = None
         if driving:
             command = batch.command.long()
             prediction = self._decode_prediction(
-                layout, output, batch.ego_status, command, tasks, memory, keep, aligned, stream
+                layout, output, batch.ego_status, command, tasks, batch.ego_history, memory, keep, aligned, stream
             )
         cache, mask = output.past_key_values, layout.attention_mask
         positions = layout.position_ids[:, -1:]  # (B, 1)

@@ -9,9 +9,11 @@
   with the spiral.
 * Lanes: ``num_lane_queries`` content embeddings and ``lane_points`` reference points
   each (a short straight segment at a random place and heading).
-* Planning: one ego-status token (MLP of the ego status) followed by ``num_commands ×
-  num_plan_modes`` trajectory-mode queries; every planning token is conditioned on the
-  driving command by adding a command embedding.
+* Planning (``plan_queries``): ``modes``: one ego-status token (MLP of the ego status)
+  followed by ``num_commands × num_plan_modes`` trajectory-mode queries; every planning
+  token is conditioned on the driving command by adding a command embedding.
+  ``official``: ``plan_queries.OfficialPlanQueries`` (ego token of the command, status and
+  history; one token per command, mode anchor and timestep).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import torch
 from torch import nn
 
 from onedrive.model.configuration_onedrive import OneDriveConfig
+from onedrive.model.plan_queries import OfficialPlanQueries
 from onedrive.model.position_3d import inverse_sigmoid
 
 DET_REFERENCE_HEIGHT = 1.0  # metres above the ego origin: about the centre of a car
@@ -69,19 +72,25 @@ class DrivingQueries(nn.Module):
         self.lane_reference = nn.Parameter(
             inverse_sigmoid(initial_lane_reference_points(task.num_lane_queries, task.lane_points, generator))
         )  # (N_lane, P, 3)
-        self.plan_embed = nn.Parameter(
-            torch.randn(task.num_commands * task.num_plan_modes, hidden, generator=generator) * 0.02
-        )
-        self.command_embed = nn.Embedding(task.num_commands, hidden)
         self.use_ego_status = task.use_ego_status
-        self.ego_encoder = nn.Sequential(nn.Linear(task.ego_status_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
+        self.official_plan = OfficialPlanQueries(config) if task.plan_queries == "official" else None
+        if self.official_plan is None:
+            self.plan_embed = nn.Parameter(
+                torch.randn(task.num_commands * task.num_plan_modes, hidden, generator=generator) * 0.02
+            )
+            self.command_embed = nn.Embedding(task.num_commands, hidden)
+            self.ego_encoder = nn.Sequential(
+                nn.Linear(task.ego_status_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden)
+            )
 
     def group_parts(self) -> dict[str, list[nn.Module | nn.Parameter]]:
         """The parameters each query group (``query_groups``) owns here, for ``parameter_groups``."""
         return {
             "det": [self.det_embed, self.det_reference],
             "lane": [self.lane_embed, self.lane_reference],
-            "plan": [self.plan_embed, self.command_embed, self.ego_encoder],
+            "plan": [self.official_plan]
+            if self.official_plan is not None
+            else [self.plan_embed, self.command_embed, self.ego_encoder],
         }
 
     def det_reference_points(self) -> torch.Tensor:  # (N_det, 3) in [0, 1]
@@ -91,22 +100,35 @@ class DrivingQueries(nn.Module):
         return self.lane_reference.sigmoid()
 
     def forward(
-        self, ego_status: torch.Tensor, command: torch.Tensor, propagated: dict[str, torch.Tensor] | None = None
+        self,
+        ego_status: torch.Tensor,
+        command: torch.Tensor,
+        ego_history: torch.Tensor | None = None,
+        propagated: dict[str, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """ego_status (B, E), command (B,) → query embeddings (B, N_det + N_lane + N_plan, H).
+        """ego_status (B, E), command (B,), ego_history (B, 2, 10) (read by ``official`` planning queries only)
+        → query embeddings (B, N_det + N_lane + N_plan, H).
 
         ``propagated``: {"det": (B, K, H), "lane": (B, K, H)} temporal-memory queries (``model/streaming.py``),
         placed after each group's own queries (then N_det and N_lane count them).
         """
         batch = ego_status.shape[0]
-        if not self.use_ego_status:
-            ego_status = torch.zeros_like(ego_status)  # planning without the ego status (task.use_ego_status)
-        command_embedding = self.command_embed(command)[:, None, :]  # (B, 1, H)
-        ego_token = self.ego_encoder(ego_status.to(self.plan_embed.dtype))[:, None, :]  # (B, 1, H)
-        plan = torch.cat([ego_token, self.plan_embed.expand(batch, -1, -1)], dim=1) + command_embedding
+        if self.official_plan is not None:
+            plan = self.official_plan(ego_status, command, ego_history)  # (B, 1 + C·M·T, H)
+        else:
+            plan = self.mode_queries(ego_status, command)  # (B, 1 + C·M, H)
         if propagated is None:
             perception = torch.cat([self.det_embed, self.lane_embed], dim=0).expand(batch, -1, -1)
         else:
             det, lane = (embed.expand(batch, -1, -1) for embed in (self.det_embed, self.lane_embed))
             perception = torch.cat([det, propagated["det"].to(det), lane, propagated["lane"].to(lane)], dim=1)
-        return torch.cat([perception, plan], dim=1)
+        return torch.cat([perception, plan.to(perception.dtype)], dim=1)
+
+    def mode_queries(self, ego_status: torch.Tensor, command: torch.Tensor) -> torch.Tensor:
+        """``plan_queries`` = ``modes``: ego token and C·M mode queries, plus the command's embedding → (B, 1 + C·M, H)."""
+        batch = ego_status.shape[0]
+        if not self.use_ego_status:
+            ego_status = torch.zeros_like(ego_status)  # planning without the ego status (task.use_ego_status)
+        command_embedding = self.command_embed(command)[:, None, :]  # (B, 1, H)
+        ego_token = self.ego_encoder(ego_status.to(self.plan_embed.dtype))[:, None, :]  # (B, 1, H)
+        return torch.cat([ego_token, self.plan_embed.expand(batch, -1, -1)], dim=1) + command_embedding

@@ -17,17 +17,20 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from transformers import AutoTokenizer, InternVLConfig, PreTrainedTokenizerBase
 
 from onedrive.data import DriveDataset
 from onedrive.data.conversation import location_context
+from onedrive.data.plan_anchors import load_mode_anchors
 from onedrive.infos import load_infos
 from onedrive.io import apply_umask_tree
 from onedrive.model import OneDriveProcessor, build_tokenizer
-from onedrive.model.configuration_onedrive import OneDriveConfig
+from onedrive.model.configuration_onedrive import OneDriveConfig, OneDriveTaskConfig
 from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 from onedrive.training.config import ExperimentConfig, TinyInternVLConfig, model_folder
@@ -130,6 +133,8 @@ def build_model(config: ExperimentConfig) -> tuple[OneDriveForDriving, list[str]
     overrides = task_overrides(config)
     dtype = torch_dtype(model_cfg.dtype)
     if model_cfg.init_from is None:
+        defaults = OneDriveTaskConfig()
+        overrides.update(training_mode_anchors(config, lambda key: overrides.get(key, getattr(defaults, key))))
         model = OneDriveForDriving.from_internvl(
             model_cfg.internvl,
             task_config=overrides,
@@ -141,6 +146,8 @@ def build_model(config: ExperimentConfig) -> tuple[OneDriveForDriving, list[str]
     model_config = OneDriveConfig.from_pretrained(folder)
     task = model_config.task_config
     for key, value in overrides.items():
+        setattr(task, key, value)
+    for key, value in training_mode_anchors(config, lambda key: getattr(task, key)).items():
         setattr(task, key, value)
     task.__post_init__()  # normalise and validate the changed values
     model, info = OneDriveForDriving.from_pretrained(
@@ -154,6 +161,16 @@ def build_model(config: ExperimentConfig) -> tuple[OneDriveForDriving, list[str]
     notes = [f"re-initialised (shape changed by the task config): {key}" for key in _keys(info.get("mismatched_keys"))]
     notes += [f"initialised (not in {folder}): {key}" for key in _keys(info.get("missing_keys"))]
     return model, notes
+
+
+def training_mode_anchors(config: ExperimentConfig, value: Callable[[str], Any]) -> dict:
+    """``{"plan_mode_anchors": ...}`` from the training split's info file when the run's task (``value(key)``)
+    uses ``plan_queries`` = ``official`` and ``model.task`` does not set the anchors; ``{}`` otherwise. A model
+    built from a checkpoint takes them from the training split too (NAVSIM's trajectories differ from nuScenes')."""
+    if value("plan_queries") != "official" or "plan_mode_anchors" in config.model.task:
+        return {}
+    shape = tuple(value(key) for key in ("num_commands", "num_plan_modes", "plan_steps", "plan_dims"))
+    return {"plan_mode_anchors": load_mode_anchors(config.data.infos_path(config.data.train_split), shape)}
 
 
 def _keys(entries) -> list[str]:

@@ -529,6 +529,14 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
                 )
         except ConfigError as error:
             problems.append(str(error))
+    if infos.is_file() and model.task.get("plan_queries") == "official" and "plan_mode_anchors" not in model.task:
+        metadata, _ = load_infos(infos)
+        if metadata.get("plan_mode_anchors") is None:
+            problems.append(
+                f"model.task.plan_queries='official' takes its mode anchors from the training info file, but {infos} "
+                f"has no plan_mode_anchors in its metadata: re-run `python tools/create_data.py {data.dataset} ...` "
+                f"(it writes them; a split needs 6 complete futures) or set model.task.plan_queries='modes'"
+            )
     if len(data.cameras) < 1 or len(data.camera_tiles) != 2 or min(data.camera_tiles) < 1:
         problems.append(
             f"data.cameras must be non-empty and data.camera_tiles (rows, cols) >= 1, got {data.cameras}, {data.camera_tiles}"

@@ -6,7 +6,8 @@ NAVSIM scene filter (``scene_filter.py``; e.g. the devkit's ``navtest.yaml`` ove
 token, same schema as the nuScenes records; ``split`` defaults to the filter's file name)
 and, unless ``pdms=False``, ``<out>/navsim_pdms_<split>.json`` (``pdms_scenes.py``) so
 ``tools/eval.py`` can score PDMS. Both files are written only after every token
-converted, each atomically. The metadata names the log folder and the filter.
+converted, each atomically. The metadata names the log folder and the filter and holds the
+split's planning mode anchors (``onedrive.data.plan_anchors``).
 
 Differences from the nuScenes records (NAVSIM is planning-only):
 
@@ -21,7 +22,8 @@ Differences from the nuScenes records (NAVSIM is planning-only):
   frame; ``gt_attributes`` empty strings, ``gt_visibility`` / ``gt_num_lidar_pts`` /
   ``gt_num_radar_pts`` -1 (unknown); ``gt_annotation_tokens`` are NAVSIM's
   ``instance_tokens`` and ``gt_instance_tokens`` its ``track_tokens``;
-* ``ego_status_source`` is ``"navsim_log"`` (``scenes.ego_status``); ``command`` from the
+* ``ego_status_source`` is ``"navsim_log"`` (``scenes.ego_status``); ``ego_history`` the two
+  previous history frames' statuses and poses (``scenes.previous_frames``); ``command`` from the
   log's route-based driving command; ``lanes``, ``drivable_area`` and ``qa`` are empty.
 
 A missing or undecodable camera file, a missing map (for the PDM scenes), a wrong pose
@@ -41,7 +43,17 @@ from tqdm import tqdm
 from onedrive.data.navsim.logs import CAMERA_NAMES, ego2global, lidar2ego
 from onedrive.data.navsim.pdms_scenes import check_entry, pdms_entry, write_pdms_scenes
 from onedrive.data.navsim.scene_filter import SceneFilter, filter_scenes, load_scene_filter
-from onedrive.data.navsim.scenes import NUM_HISTORY, NUM_POSES, NavsimScene, cameras, command, ego_status, future_poses
+from onedrive.data.navsim.scenes import (
+    NUM_HISTORY,
+    NUM_POSES,
+    NavsimScene,
+    cameras,
+    command,
+    ego_status,
+    future_poses,
+    previous_frames,
+)
+from onedrive.data.plan_anchors import mode_anchors
 from onedrive.errors import InputError
 from onedrive.info_classes import NAVSIM_CLASSES
 from onedrive.io import write_json_atomic
@@ -126,6 +138,7 @@ def scene_record(scene: NavsimScene, log_folder: str, data_root: Path, verify_im
         "cams": {name: cams[name] for name in CAMERA_NAMES},
         "ego_status": ego_status(scene).tolist(),
         "ego_status_source": "navsim_log",
+        "ego_history": previous_frames(scene).tolist(),
         "gt_boxes": np.concatenate([boxes, velocity], axis=1).tolist(),  # (N, 9)
         "gt_names": names,
         "gt_attributes": [""] * count,
@@ -205,7 +218,10 @@ def create_navsim_infos(
     written = [
         write_json_atomic(
             out / f"navsim_infos_{split}.json",
-            {"metadata": info_metadata(data_root, split, log_folder, scene_filter), "infos": records},
+            {
+                "metadata": {**info_metadata(data_root, split, log_folder, scene_filter), **mode_anchors(records)},
+                "infos": records,
+            },
         )
     ]
     if pdms:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from onedrive.data.ego_history import HISTORY_FRAMES, ego_history
 from onedrive.data.navsim.logs import CAMERA_NAMES, camera_calibration, global_pose
 
 NUM_HISTORY = 4
@@ -81,9 +82,14 @@ def future_poses(scene: NavsimScene) -> np.ndarray:
     return poses
 
 
-def ego_status(scene: NavsimScene) -> np.ndarray:
-    """(6,) ``[vx, vy, ax, ay, yaw_rate, speed]`` of the current frame (see module docstring)."""
-    current, previous = scene.current, scene.frames[NUM_HISTORY - 2]
+def ego_status(scene: NavsimScene, frame: int = NUM_HISTORY - 1) -> np.ndarray:
+    """(6,) ``[vx, vy, ax, ay, yaw_rate, speed]`` of a history frame (1 … NUM_HISTORY - 1; default the current
+    one; see module docstring)."""
+    if not 1 <= frame < NUM_HISTORY:
+        raise ValueError(
+            f"ego_status reads history frames 1 … {NUM_HISTORY - 1} (frame - 1 gives the yaw rate), got {frame}"
+        )
+    current, previous = scene.frames[frame], scene.frames[frame - 1]
     dynamic = np.asarray(current["ego_dynamic_state"], dtype=np.float64)
     if dynamic.shape != (4,) or not np.isfinite(dynamic).all():
         raise ValueError(
@@ -94,6 +100,14 @@ def ego_status(scene: NavsimScene) -> np.ndarray:
     turn = global_pose(current)[2] - global_pose(previous)[2]
     yaw_rate = np.arctan2(np.sin(turn), np.cos(turn)) / dt
     return np.array([*dynamic, yaw_rate, np.hypot(dynamic[0], dynamic[1])])
+
+
+def previous_frames(scene: NavsimScene) -> np.ndarray:
+    """(HISTORY_FRAMES, 10) ``ego_history`` of the current frame (``onedrive.data.ego_history``): the statuses
+    of the two previous history frames and their poses in the current rear-axle frame."""
+    frames = [NUM_HISTORY - 1 - step for step in range(1, HISTORY_FRAMES + 1)]  # the previous frame first
+    poses = relative_poses(global_pose(scene.current), np.stack([global_pose(scene.frames[f]) for f in frames]))
+    return ego_history([ego_status(scene, frame) for frame in frames], poses)
 
 
 def command(scene: NavsimScene) -> int:

@@ -25,7 +25,8 @@ key frame, in time order. Conventions:
 * Agent futures, ego future, ``fut_valid`` and the command:
   ``onedrive.data.nuscenes.planning_targets``. Ego status (present and past only):
   ``onedrive.data.nuscenes.ego_status``; ``ego_status_source`` says where it came from
-  and ``can_bus_fallback`` why the CAN bus was not used ("" when it was). Lanes: ``lanes``, with
+  and ``can_bus_fallback`` why the CAN bus was not used ("" when it was); ``ego_history`` the two
+  previous key frames' statuses and poses (``onedrive.data.ego_history``). Lanes: ``lanes``, with
   ``lane_source``: ``"openlane_v2"`` when ``settings.openlane`` names OpenLane-V2 subset_B pickles holding
   the key frame (joined by its ``CAM_FRONT`` timestamp; ``openlane_v2_frame`` is the pickle key;
   ``onedrive.data.nuscenes.openlane``), else ``"nuscenes_map_expansion"`` (``onedrive.data.nuscenes.lanes``).
@@ -50,6 +51,7 @@ from pathlib import Path
 import numpy as np
 from pyquaternion import Quaternion
 
+from onedrive.data.ego_history import key_frame_history
 from onedrive.data.nuscenes.bev import check_bev_range
 from onedrive.data.nuscenes.devkit import load_map, load_nuscenes
 from onedrive.data.nuscenes.drivable import drivable_in_bev, drivable_union
@@ -238,6 +240,7 @@ class SceneConverter:
         obstacles = [self._annotations(sample, _obstacle_name) for sample in samples]
         boxes, obstacle_boxes = _global_boxes(annotations), _global_boxes(obstacles)
         records = []
+        statuses = []  # (6,) per key frame so far, as its record holds it
         for index, sample in enumerate(samples):
             ego2global = ego2globals[index]
             global2ego = invert_pose(ego2global)
@@ -254,6 +257,8 @@ class SceneConverter:
             record["ego_status"] = (pose_status[index] if status is None else status).tolist()
             record["ego_status_source"] = pose_sources[index] if status is None else "can_bus"
             record["can_bus_fallback"] = fallback
+            statuses.append(record["ego_status"])
+            record["ego_history"] = key_frame_history(statuses, ego2globals, index).tolist()
             record.update(
                 self._ground_truth(annotations[index], boxes[index + 1 : index + 1 + FUTURE_STEPS], global2ego)
             )

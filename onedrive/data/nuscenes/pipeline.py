@@ -20,6 +20,7 @@ is re-raised in the parent and nothing is written.
 Each split's ``metadata`` counts its key frames by ego-status source and by the reason
 the CAN bus was not used (``ego_status_summary``), and by lane source (``lane_sources``:
 ``openlane_v2`` / ``nuscenes_map_expansion``); ``tools/create_data.py`` prints them.
+It also holds the split's planning mode anchors (``onedrive.data.plan_anchors``).
 
 Order of records: splits as requested; scenes of a split sorted by name; key frames
 in time order.
@@ -49,6 +50,7 @@ from tqdm import tqdm
 from onedrive.data.nuscenes.converter import ConverterSettings, SceneConverter, info_metadata
 from onedrive.data.nuscenes.qa import split_qa_file
 from onedrive.data.nuscenes.splits import default_splits, scenes_of_split
+from onedrive.data.plan_anchors import mode_anchors
 from onedrive.data.planning_text import PLANNING_TEXT_TYPE
 from onedrive.io import write_json_atomic
 
@@ -128,6 +130,7 @@ def convert_splits(
         _record_qa_coverage(settings, split, document)
         document["metadata"].update(ego_status_summary(document["infos"]))
         document["metadata"]["lane_sources"] = lane_source_summary(document["infos"])
+        document["metadata"].update(mode_anchors(document["infos"]))
     return documents
 
 

@@ -78,6 +78,8 @@ def test_files_metadata_and_order(infos, world):
         "ego_status_sources": {"no_past": 1, "poses": 8, "poses_no_accel": 1},
         "can_bus_fallbacks": {"not_requested": 10},
         "lane_sources": {"nuscenes_map_expansion": 10},
+        "plan_mode_anchors": None,  # 4 complete futures: fewer than the 6 modes
+        "plan_mode_anchor_counts": [0, 0, 4],
     }
     assert [r["token"] for r in train["infos"]] == world.sample_tokens["scene-0001"]
     val = documents["nuscenes_infos_tiny_val.json"]["infos"]

@@ -1,5 +1,5 @@
-"""The ego status of a key frame uses only the present and the past: moving every later pose
-or CAN bus message leaves it unchanged (pose path and CAN path, through the converter on the
+"""The ego status and the ego history (the ego token's inputs) of a key frame use only the present and the
+past: moving every later pose or CAN bus message leaves them unchanged (pose path and CAN path, through the converter on the
 synthetic world written in the real formats, read by the devkit)."""
 
 import json
@@ -71,7 +71,9 @@ def _assert_causal(before: dict, after: dict, cuts: dict[str, int], key_frame: i
     for token in kept:
         assert after[token]["ego_status"] == before[token]["ego_status"], token
         assert after[token]["ego_status_source"] == before[token]["ego_status_source"], token
+        assert after[token]["ego_history"] == before[token]["ego_history"], token  # the ego token's past
     assert any(after[token]["ego_status"] != before[token]["ego_status"] for token in later)  # the move was seen
+    assert any(after[token]["ego_history"] != before[token]["ego_history"] for token in later)
 
 
 def test_poses_path_ignores_later_ego_poses(world_root, tmp_path):

@@ -146,6 +146,7 @@ def _set(key, value):
         (lambda r: r.pop("ego_status"), r"sample 'tok2': key 'ego_status' missing"),
         (_set("scene_token", 7), r"sample 'tok2': scene_token must be a string, got 7"),
         (_set("ego2global", np.eye(3).tolist()), r"sample 'tok2': ego2global must have shape \(4, 4\)"),
+        (_set("ego_history", [[0.0] * 10]), r"sample 'tok2': ego_history must have shape \(2, 10\), got \(1, 10\)"),
         (lambda r: r["cams"]["CAM_FRONT"].__setitem__("intrinsics", [[1, 0], [0, 1]]), r"'tok2/CAM_FRONT': intrinsics"),
     ],
 )
@@ -224,3 +225,17 @@ def test_grayscale_and_rgba_camera_files_are_refused_naming_the_file(info_dir, p
         r"must be 'RGB'",
     ):
         dataset[1]
+
+
+def test_ego_history_is_read_and_collated(info_dir, processor):
+    history = [[4.0, 0.1, 0.2, 0.0, 0.01, 5.0, -2.5, 0.0, 0.0, 1.0], [0.0] * 10]
+
+    def edit(record):
+        record["ego_history"] = history
+
+    _rewrite(info_dir, edit)
+    dataset = DriveDataset(info_dir / INFOS, info_dir, processor, qa_mode="planning")
+    torch.testing.assert_close(dataset[2].ego_history, torch.tensor(history))
+    assert dataset[1].ego_history is None  # an info file written before the key: the sample has none
+    batch = collate_drive_batch([dataset[2], dataset[2]], pad_token_id=0)
+    torch.testing.assert_close(batch.ego_history, torch.tensor([history, history]))

@@ -93,6 +93,8 @@ def test_agent_input_batch_equals_the_dataset_batch_of_the_token(processor, navt
         torch.testing.assert_close(batch.camera.intrinsics, expected.camera.intrinsics)
         torch.testing.assert_close(batch.ego_status, expected.ego_status, atol=1e-5, rtol=1e-5)
         assert batch.command.tolist() == expected.command.tolist()
+        assert expected.ego_history[0, :, -1].tolist() == [1.0, 1.0]  # both previous frames in the history
+        torch.testing.assert_close(batch.ego_history, expected.ego_history, atol=1e-4, rtol=1e-5)
 
 
 def test_a_missing_extrinsic_is_an_error_not_an_identity(navtest_scenes, navsim_root):
