@@ -248,10 +248,10 @@ def summary(metrics: dict, timings: dict, losses: dict, headline: tuple[str, ...
     not a row, its value goes beside the model's.
     """
     keys = [key for key in headline if isinstance(metrics.get(key), (int, float)) and not key.startswith("baseline/")]
-    keys += [key for key in metrics if key.startswith("navsim/") and key != "navsim/num_tokens"]
+    keys += [key for key in metrics if key.startswith("navsim/") and "num_" not in key]
     baselines = [
         name
-        for name in ("constant_velocity", "mean_trajectory", "box_prior")
+        for name in ("human", "constant_velocity", "mean_trajectory", "box_prior")
         if any(f"baseline/{name}/{key}" in metrics for key in keys)
     ]
     rows = [
