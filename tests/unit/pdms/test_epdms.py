@@ -82,6 +82,8 @@ def test_traffic_light_compliance_only_on_red_on_route_connectors_touched(pdms, 
     assert scores["TLC"] == 1.0
     off_route = replace(ego, extended=_inputs(pdms.straight_poses(SPEED), [["o0"]] * 9))
     assert score_scene_epdms(off_route, pdms.straight_poses(SPEED, lateral=7.0))[0]["TLC"] == 1.0
+    off_map = replace(ego, extended=_inputs(pdms.straight_poses(SPEED), [["not_in_the_map"]] * 9))
+    assert score_scene_epdms(off_map, agent_drifts_into_r1)[0]["TLC"] == 1.0  # NAVSIM ignores it too
     corners = np.zeros((1, 41, 4, 2))
     later = [np.array([], dtype=object)] * 4 + [grouped_road.geometry.lane_polygons["r0a"]] * 5
     later = [np.asarray(frame, dtype=object).reshape(-1) for frame in later]
