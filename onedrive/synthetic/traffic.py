@@ -6,7 +6,7 @@ Everything moves in the map frame (x east, y north) on the ``RoadNetwork``:
   acceleration ≤ 2.5 m/s², following a lead vehicle when one is ahead). Each scene
   starts before a junction where the ego turns left, turns right or goes straight in
   turn (scene index modulo 3), placed so that it reaches the junction
-  ``turn_delay`` seconds (uniform; ``TURN_DELAY``, or ``NAVSIM_TURN_DELAY`` in worlds written as NAVSIM
+  ``turn_delay`` seconds (uniform; ``TURN_DELAY``, or ``navsim_turn_delay`` in worlds written as NAVSIM
   logs) after the scene's first key frame (``first_key`` frames after its start): the frames before and during the turn carry the turn
   command and the frames after it go straight, so every split holds all three
   driving commands, in roughly the proportion 1 : 1 : 3 (left : right : straight). The ego
@@ -54,12 +54,20 @@ PARKING_GAP = 8.0  # metres between a junction square and the nearest parked veh
 # Real navtest, where NAVSIM's human agent scores NC 1.00, rarely holds such obstacles; 20 m is the measured
 # distance that keeps them out of that stretch (docs/design.md, "NAVSIM PDMS against the devkit").
 NAVSIM_PARKING_GAP = 20.0
-# The turn delay in worlds written as NAVSIM logs: the junction comes after the 2 s that a scene's 5 tokens span, so the
+# Worlds written as NAVSIM logs reach the junction 0-2 s after the scene's last token (``navsim_turn_delay``), so the
 # turn lies inside the tokens' 4 s horizons but no token starts in the middle of a tight turn. Real navtest takes a
 # token at every frame of long logs, so few of its tokens start mid-turn; with TURN_DELAY about 1 synthetic token in
 # 14 did (a right turn at 0.6 rad/s), and NAVSIM's tracker, started at steering 0, leaves the ego 15-17° off the
 # logged path after such a turn, enough for the TTC projection to reach objects beside the exit.
-NAVSIM_TURN_DELAY = (2.0, 4.0)
+NAVSIM_TURN_AFTER_LAST_TOKEN = (0.0, 2.0)
+
+
+def navsim_turn_delay(samples_per_scene: int) -> tuple[float, float]:
+    """Seconds from the first token to the junction in a NAVSIM world of ``samples_per_scene`` tokens per scene."""
+    last = (samples_per_scene - 1) * FRAME_DT
+    return (last + NAVSIM_TURN_AFTER_LAST_TOKEN[0], last + NAVSIM_TURN_AFTER_LAST_TOKEN[1])
+
+
 EGO_WHEEL_BASE = 2.6  # metres
 EGO_MAX_STEER_RATE = 0.3  # rad/s of the road wheels: a calm driver turns the wheel gradually
 EGO_MAX_STEER = math.pi / 4

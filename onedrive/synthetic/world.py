@@ -12,7 +12,7 @@ before its first token and 10 future frames after its last); ``Scene.first_key``
 the index of the first frame of interest. ``parking_gap`` keeps parked objects that far
 from junction squares (``traffic.PARKING_GAP``; worlds written as NAVSIM logs use
 ``traffic.NAVSIM_PARKING_GAP``); ``turn_delay`` is the range of seconds from the first key frame to the
-junction (``traffic.TURN_DELAY``; NAVSIM worlds: ``traffic.NAVSIM_TURN_DELAY``). Scene names are taken from nuscenes-devkit's official scene lists
+junction (``traffic.TURN_DELAY``; NAVSIM worlds: ``traffic.navsim_turn_delay``, 0–2 s after the last token). Scene names are taken from nuscenes-devkit's official scene lists
 (``nuscenes/utils/splits.py``: train scenes from ``splits.train``, val scenes from
 ``splits.val``), so a copy written under version ``v1.0-trainval`` also evaluates with
 the devkit's predefined ``train`` / ``val`` splits. Everything is drawn from

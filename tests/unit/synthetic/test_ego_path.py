@@ -18,10 +18,10 @@ from onedrive.synthetic.traffic import (
     EGO_MAX_STEER_RATE,
     EGO_WHEEL_BASE,
     FRAME_DT,
-    NAVSIM_TURN_DELAY,
     SUBSTEPS,
     build_route,
     drive,
+    navsim_turn_delay,
     steer_along,
 )
 
@@ -62,11 +62,13 @@ def test_ego_steers_through_a_turn_with_continuous_curvature_near_the_lane():
 
 
 def test_few_navsim_tokens_start_inside_a_turn():
-    """Worlds written as NAVSIM logs time the junction after the tokens (``NAVSIM_TURN_DELAY``): NAVSIM's tracker
+    """Worlds written as NAVSIM logs time the junction after the tokens (``navsim_turn_delay``): NAVSIM's tracker
     starts each token at steering 0, which the logged human survives before or after a turn but not deep in one.
     With the nuScenes timing (``TURN_DELAY``) 27 of these 150 tokens start at a yaw rate above 0.4 rad/s."""
     config = SyntheticConfig(scenes=31, val_scenes=30, samples_per_scene=5, image_size=(16, 8), seed=0)
-    world = generate_world(config, padding=NAVSIM_PADDING, parking_gap=NAVSIM_PARKING_GAP, turn_delay=NAVSIM_TURN_DELAY)
+    world = generate_world(
+        config, padding=NAVSIM_PADDING, parking_gap=NAVSIM_PARKING_GAP, turn_delay=navsim_turn_delay(5)
+    )
     token_yaw_rates, turned = [], 0
     for scene in world.scenes:
         fine = scene.traffic.ego.fine_states  # (F, 4)
