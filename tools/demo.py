@@ -7,7 +7,8 @@ prints the metric table beside the baselines (planning; the image-blind box prio
 detection) and, for every training stage, each loss on fixed training samples with the
 stage's starting model and its result (``tools/stage_losses.py``) beside its mean over the
 first and the last tenth of the logged steps. ``--navsim`` adds the NAVSIM part (synthetic NAVSIM logs,
-planning-only training from the driving model, PDMS).
+planning-only training from the driving model, PDMS and EPDMS beside the logged human, constant velocity and the
+mean trajectory on the same tokens).
 
     python tools/demo.py                 # 15 to 22 minutes on a 2-core CPU
     python tools/demo.py --navsim        # + NAVSIM, a few minutes more
@@ -253,10 +254,10 @@ def summary(metrics: dict, timings: dict, losses: dict, headline: tuple[str, ...
     not a row, its value goes beside the model's.
     """
     keys = [key for key in headline if isinstance(metrics.get(key), (int, float)) and not key.startswith("baseline/")]
-    keys += [key for key in metrics if key.startswith("navsim/") and key != "navsim/num_tokens"]
+    keys += [key for key in metrics if key.startswith("navsim/") and "num_" not in key]
     baselines = [
         name
-        for name in ("constant_velocity", "mean_trajectory", "box_prior")
+        for name in ("human", "constant_velocity", "mean_trajectory", "box_prior")
         if any(f"baseline/{name}/{key}" in metrics for key in keys)
     ]
     rows = [

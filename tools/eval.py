@@ -62,7 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--baselines",
         action="store_true",
         help="also score the baselines that need no model: constant velocity and mean trajectory "
-        "(planning), the box prior (detection, nuScenes); needs a CONFIG",
+        "(planning), the logged human (NAVSIM), the box prior (detection, nuScenes); needs a CONFIG",
     )
     args = parser.parse_args(argv)
     if (args.checkpoint is None) == (args.predictions is None):
@@ -124,8 +124,9 @@ def ego_status_report(split: dict, use_ego_status: bool | None) -> tuple[dict, s
 
 
 def score_baselines(split: dict) -> dict:
-    """``baseline/<name>/plan/...`` (or ``navsim/...``) metrics of the planning baselines and, on nuScenes,
-    ``baseline/box_prior/det/...`` of the image-blind detection prior, on the same split."""
+    """``baseline/<name>/plan/...`` (or ``navsim/...``) metrics of the planning baselines (on NAVSIM also the
+    logged ``human``) and, on nuScenes, ``baseline/box_prior/det/...`` of the image-blind detection prior, on the
+    same split."""
     from onedrive.evaluation import baselines
     from onedrive.evaluation.predictions import load_infos
 
@@ -142,7 +143,11 @@ def score_baselines(split: dict) -> dict:
             baselines.mean_trajectory(train_records, records, steps, source=f"info file {split['train_infos']}"), navsim
         ),
     }
-    if not navsim:
+    if navsim:
+        files["human"] = baselines.prediction_file(
+            baselines.logged_future(records, source=f"info file {split['infos']}"), navsim
+        )
+    else:
         files["box_prior"] = baselines.box_prior_file(train_records, records)
     results = {}
     for name, (file_name, payload) in files.items():

@@ -6,6 +6,9 @@
   sample's driving command (the command is an input of the model too, so the baseline
   may use it; with one command's trajectories missing, the mean over all is used).
 
+* human (NAVSIM): the logged future (``ego_fut_traj``), NAVSIM's ``HumanAgent``; the
+  devkit gives it PDMS 0.948 on navtest, so it shows what the scorer and the logs allow.
+
 * box prior (detection): an image-blind detector. Per class, the training split's evaluable
   boxes (at least one lidar or radar point, within the devkit's class range: the boxes
   ``DetectionEval`` keeps) are clustered by their ego-frame centre with k-means (scipy); every
@@ -65,6 +68,11 @@ def mean_trajectory(
     for command in {c for c, _ in futures}:
         by_command[command] = np.mean([trajectory for c, trajectory in futures if c == command], axis=0)[:steps]
     return {record["token"]: by_command.get(int(record["command"]), overall) for record in records}
+
+
+def logged_future(records: list[dict], source: str = "info records") -> dict[str, np.ndarray]:
+    """{token: (8, 3)} the logged future poses of every NAVSIM record (NAVSIM's human agent)."""
+    return {record["token"]: _finite(record, "ego_fut_traj", source) for record in records}
 
 
 def _finite(record: dict, key: str, source: str) -> np.ndarray:

@@ -40,7 +40,8 @@ NAVSIM_CONVENTION = (
 
 
 def _navsim_metrics(path: Path, infos_path, tokens: list[str], data_root) -> dict:
-    """PDMS of ``navsim.json`` on the PDM scenes written beside the info file (``navsim_pdms_<split>.json``)."""
+    """PDMS and EPDMS of ``navsim.json`` on the PDM scenes written beside the info file (``navsim_pdms_<split>.json``)."""
+    from onedrive.evaluation.pdms.epdms import score_tokens_epdms
     from onedrive.evaluation.pdms.runner import read_predictions, score_tokens
     from onedrive.evaluation.pdms.scene_file import load_pdms_scenes
 
@@ -53,10 +54,11 @@ def _navsim_metrics(path: Path, infos_path, tokens: list[str], data_root) -> dic
         raise ValueError(f"{scene_file} and {infos_path} cover different tokens ({len(differ)}, e.g. {differ[:5]})")
     trajectories = read_predictions(path)
     predictions.check_complete(path, trajectories, tokens)
-    _, summary = score_tokens(
-        scenes, {token: trajectories[token] for token in tokens}, workers=min(2, os.cpu_count() or 1)
-    )
-    return summary
+    chosen = {token: trajectories[token] for token in tokens}
+    workers = min(2, os.cpu_count() or 1)
+    _, summary = score_tokens(scenes, chosen, workers=workers)
+    _, extended = score_tokens_epdms(scenes, chosen, workers=workers)
+    return {**summary, **extended}
 
 
 def evaluate_predictions(
@@ -145,6 +147,9 @@ def evaluate_predictions(
     if "navsim" in present:
         metrics.update(_navsim_metrics(present["navsim"], infos_path, tokens, data_root))
         conventions["navsim"] = NAVSIM_CONVENTION
+        from onedrive.evaluation.pdms.epdms import CONVENTION as EPDMS_CONVENTION
+
+        conventions["navsim_epdms"] = EPDMS_CONVENTION
     metrics["conventions"] = {**conventions, **(extra_conventions or {})}
 
     metrics.update(extra_metrics or {})

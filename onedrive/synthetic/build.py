@@ -19,7 +19,7 @@ from onedrive.io import apply_umask_tree
 from onedrive.synthetic.navsim_writer import NAVSIM_PADDING, NAVSIM_PARKING_GAP, write_navsim
 from onedrive.synthetic.nuscenes_writer import DEFAULT_VERSION, write_nuscenes
 from onedrive.synthetic.openlane_writer import write_openlane_v2
-from onedrive.synthetic.traffic import PARKING_GAP
+from onedrive.synthetic.traffic import PARKING_GAP, TURN_DELAY, navsim_turn_delay
 from onedrive.synthetic.world import SyntheticConfig, generate_world
 
 FORMATS = ("nuscenes", "navsim")
@@ -50,8 +50,9 @@ def make_synthetic(
     try:
         navsim = fmt == "navsim"
         padding, gap = (NAVSIM_PADDING, NAVSIM_PARKING_GAP) if navsim else ((0, 0), PARKING_GAP)
+        delay = navsim_turn_delay(config.samples_per_scene) if navsim else TURN_DELAY
         with tqdm(total=config.scenes, desc="scenes", disable=not progress, leave=False) as bar:
-            world = generate_world(config, progress=bar, padding=padding, parking_gap=gap)
+            world = generate_world(config, progress=bar, padding=padding, parking_gap=gap, turn_delay=delay)
         total = sum(scene.n_frames for scene in world.scenes)
         with tqdm(total=total, desc="frames", unit="frame", disable=not progress) as bar:
             if fmt == "navsim":

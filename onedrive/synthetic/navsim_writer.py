@@ -69,7 +69,7 @@ from onedrive.synthetic.lidar import observe
 from onedrive.synthetic.nuscenes_writer import ANNOTATION_RANGE, JPEG_QUALITY
 from onedrive.synthetic.pdms_map import build_pdms_map
 from onedrive.synthetic.render import GroundTexture, Renderer, box_faces
-from onedrive.synthetic.traffic import NAVSIM_PARKING_GAP, SUBSTEPS, EgoTrack
+from onedrive.synthetic.traffic import NAVSIM_PARKING_GAP, SUBSTEPS, EgoTrack, navsim_turn_delay
 from onedrive.synthetic.world import Scene, World
 
 NAVSIM_SPLITS = {"train": "navtrain", "val": "navtest"}  # world split → scene filter name
@@ -133,16 +133,17 @@ def write_pcd(points: np.ndarray) -> bytes:
 
 
 class NavsimWriter:
-    """Writes one world (generated with ``padding=NAVSIM_PADDING, parking_gap=NAVSIM_PARKING_GAP``) under ``root``."""
+    """Writes one world (generated with ``padding=NAVSIM_PADDING, parking_gap=NAVSIM_PARKING_GAP, turn_delay=navsim_turn_delay(samples_per_scene)``) under ``root``."""
 
     def __init__(self, world: World, root: Path) -> None:
         if (
             any(scene.first_key != NAVSIM_PADDING[0] for scene in world.scenes)
             or world.parking_gap != NAVSIM_PARKING_GAP
+            or tuple(world.turn_delay) != navsim_turn_delay(world.config.samples_per_scene)
         ):
             raise ValueError(
-                f"NAVSIM logs need worlds generated with padding={NAVSIM_PADDING} and "
-                f"parking_gap={NAVSIM_PARKING_GAP} (traffic.py)"
+                f"NAVSIM logs need worlds generated with padding={NAVSIM_PADDING}, "
+                f"parking_gap={NAVSIM_PARKING_GAP} and turn_delay=navsim_turn_delay(samples_per_scene) (traffic.py)"
             )
         self.world, self.root = world, Path(root)
         self.cameras = navsim_rig(*world.config.image_size)
@@ -310,5 +311,5 @@ def _write_json(path: Path, data) -> None:
 
 
 def write_navsim(world: World, root: Path, progress=None) -> None:
-    """Write ``world`` (generated with ``padding=NAVSIM_PADDING, parking_gap=NAVSIM_PARKING_GAP``) under ``root``; ``progress`` ticks per frame."""
+    """Write ``world`` (generated with ``padding=NAVSIM_PADDING, parking_gap=NAVSIM_PARKING_GAP, turn_delay=navsim_turn_delay(samples_per_scene)``) under ``root``; ``progress`` ticks per frame."""
     NavsimWriter(world, root).write(progress)

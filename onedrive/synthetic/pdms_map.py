@@ -6,7 +6,8 @@
 * ``lanes``: every lane and junction connector of the network, id = its name in
   ``RoadNetwork.lanes``, centerline sampled every ``CENTERLINE_STEP`` metres, polygon =
   centerline buffered by half the lane width (flat ends), successors as in the network,
-  speed limit ``SPEED_LIMIT``.
+  speed limit ``SPEED_LIMIT``, roadblock as in nuPlan: a road lane's is its segment and direction
+  (``h0_0:f``), a connector's the junction with the roadblocks it joins (``j1_0:h0_0:f>v1_0:b``).
 * ``route``: the format requires one; the shared map file carries the first road lane.
   Every NAVSIM token brings its own route (the ego's lane chain, written as the frame's
   ``roadblock_ids``: in the synthetic town each lane is its own roadblock), which
@@ -40,6 +41,15 @@ def _area(identifier: str, kind: str, polygon: Polygon) -> dict:
     }
 
 
+def roadblock_of(lane_name: str) -> str:
+    """nuPlan-style roadblock of a synthetic lane name: ``seg:f1`` → ``seg:f``; ``j:a:f1>b:b0`` → ``j:a:f>b:b``."""
+    if ">" in lane_name:
+        junction, _, joined = lane_name.partition(":")
+        incoming, outgoing = joined.split(">")
+        return f"{junction}:{roadblock_of(incoming)}>{roadblock_of(outgoing)}"
+    return lane_name.rstrip("0123456789")
+
+
 def build_pdms_map(network: RoadNetwork) -> dict:
     """JSON structure of the PDM map of ``network`` (validate with ``map_from_dict``)."""
     half = network.config.junction_half_size
@@ -64,6 +74,7 @@ def build_pdms_map(network: RoadNetwork) -> dict:
                 "polygon": np.asarray(polygon.exterior.coords)[:-1].tolist(),
                 "successors": list(network.successors[name]),
                 "speed_limit": SPEED_LIMIT,
+                "roadblock": roadblock_of(name),
             }
         )
     first = network.road_lanes()[0].name

@@ -6,8 +6,8 @@ Everything moves in the map frame (x east, y north) on the ``RoadNetwork``:
   acceleration ≤ 2.5 m/s², following a lead vehicle when one is ahead). Each scene
   starts before a junction where the ego turns left, turns right or goes straight in
   turn (scene index modulo 3), placed so that it reaches the junction
-  ``TURN_DELAY`` seconds (uniform) after the scene's first key frame (``first_key``
-  frames after its start): the frames before and during the turn carry the turn
+  ``turn_delay`` seconds (uniform; ``TURN_DELAY``, or ``navsim_turn_delay`` in worlds written as NAVSIM
+  logs) after the scene's first key frame (``first_key`` frames after its start): the frames before and during the turn carry the turn
   command and the frames after it go straight, so every split holds all three
   driving commands, in roughly the proportion 1 : 1 : 3 (left : right : straight). The ego
   steers along its route like a car (``steer_along``: kinematic bicycle, gradual steering,
@@ -54,6 +54,20 @@ PARKING_GAP = 8.0  # metres between a junction square and the nearest parked veh
 # Real navtest, where NAVSIM's human agent scores NC 1.00, rarely holds such obstacles; 20 m is the measured
 # distance that keeps them out of that stretch (docs/design.md, "NAVSIM PDMS against the devkit").
 NAVSIM_PARKING_GAP = 20.0
+# Worlds written as NAVSIM logs reach the junction 0-2 s after the scene's last token (``navsim_turn_delay``), so the
+# turn lies inside the tokens' 4 s horizons but no token starts in the middle of a tight turn. Real navtest takes a
+# token at every frame of long logs, so few of its tokens start mid-turn; with TURN_DELAY about 1 synthetic token in
+# 14 did (a right turn at 0.6 rad/s), and NAVSIM's tracker, started at steering 0, leaves the ego 15-17° off the
+# logged path after such a turn, enough for the TTC projection to reach objects beside the exit.
+NAVSIM_TURN_AFTER_LAST_TOKEN = (0.0, 2.0)
+
+
+def navsim_turn_delay(samples_per_scene: int) -> tuple[float, float]:
+    """Seconds from the first token to the junction in a NAVSIM world of ``samples_per_scene`` tokens per scene."""
+    last = (samples_per_scene - 1) * FRAME_DT
+    return (last + NAVSIM_TURN_AFTER_LAST_TOKEN[0], last + NAVSIM_TURN_AFTER_LAST_TOKEN[1])
+
+
 EGO_WHEEL_BASE = 2.6  # metres
 EGO_MAX_STEER_RATE = 0.3  # rad/s of the road wheels: a calm driver turns the wheel gradually
 EGO_MAX_STEER = math.pi / 4
@@ -476,12 +490,13 @@ def _drive_ego(
     starts: list[Lane],
     maneuver: str,
     first_key: int,
+    turn_delay: tuple[float, float],
 ) -> EgoTrack:
     """The ego's route and motion (and its lead vehicle, if any), registered in ``builder``."""
     n_frames = builder.n_frames
     start = starts[rng.integers(len(starts))]
     v0 = float(rng.uniform(2.0, 10.0))
-    delay = first_key * FRAME_DT + float(rng.uniform(*TURN_DELAY))
+    delay = first_key * FRAME_DT + float(rng.uniform(*turn_delay))
     s0 = start.length - float(np.clip(v0 * delay, 4.0, start.length - 5.0))
     route = build_route(network, start, rng, min_length=s0 + 14.0 * n_frames * FRAME_DT + 60.0, first_turn=maneuver)
     cruise_a, cruise_b = float(rng.uniform(6.0, 12.0)), float(rng.uniform(3.0, 12.0))
@@ -511,11 +526,12 @@ def generate_traffic(
     maneuver: str,
     first_key: int = 0,
     parking_gap: float = PARKING_GAP,
+    turn_delay: tuple[float, float] = TURN_DELAY,
 ) -> SceneTraffic:
     """Ego and objects of one scene of ``n_frames`` key frames (see module docstring).
 
     ``first_key``: frames before the first key frame of interest (history frames of a
-    NAVSIM log); the junction is timed from that frame.
+    NAVSIM log); the junction is timed from that frame, ``turn_delay`` seconds (uniform) after it.
     """
     if maneuver not in MANEUVERS:
         raise ValueError(f"maneuver must be one of {MANEUVERS}, got {maneuver!r}")
@@ -524,10 +540,10 @@ def generate_traffic(
         for lane in network.road_lanes()
         if maneuver in {network.lanes[name].turn for name in network.successors[lane.name]}
     ]
-    latest = first_key * FRAME_DT + TURN_DELAY[1] + 1.0  # seconds by which the ego must reach the junction
+    latest = first_key * FRAME_DT + turn_delay[1] + 1.0  # seconds by which the ego must reach the junction
     for _ in range(EGO_ATTEMPTS):
         builder = _SceneBuilder(network, rng, n_frames, parking_gap)
-        ego = _drive_ego(builder, network, rng, starts, maneuver, first_key)
+        ego = _drive_ego(builder, network, rng, starts, maneuver, first_key, turn_delay)
         arrival = np.flatnonzero(ego.route_s >= ego.route.starts[1])  # key frames at / past the junction
         if arrival.size and arrival[0] * FRAME_DT <= latest:
             break

@@ -11,7 +11,8 @@ commands (``traffic.py``). ``padding=(before, after)`` adds frames around the
 before its first token and 10 future frames after its last); ``Scene.first_key`` is
 the index of the first frame of interest. ``parking_gap`` keeps parked objects that far
 from junction squares (``traffic.PARKING_GAP``; worlds written as NAVSIM logs use
-``traffic.NAVSIM_PARKING_GAP``). Scene names are taken from nuscenes-devkit's official scene lists
+``traffic.NAVSIM_PARKING_GAP``); ``turn_delay`` is the range of seconds from the first key frame to the
+junction (``traffic.TURN_DELAY``; NAVSIM worlds: ``traffic.navsim_turn_delay``, 0–2 s after the last token). Scene names are taken from nuscenes-devkit's official scene lists
 (``nuscenes/utils/splits.py``: train scenes from ``splits.train``, val scenes from
 ``splits.val``), so a copy written under version ``v1.0-trainval`` also evaluates with
 the devkit's predefined ``train`` / ``val`` splits. Everything is drawn from
@@ -27,7 +28,7 @@ import numpy as np
 from onedrive.extras import extra_module
 from onedrive.synthetic.cameras import Camera, nuscenes_rig
 from onedrive.synthetic.roads import RoadConfig, RoadNetwork, build_road_network
-from onedrive.synthetic.traffic import FRAME_DT, MANEUVERS, PARKING_GAP, SceneTraffic, generate_traffic
+from onedrive.synthetic.traffic import FRAME_DT, MANEUVERS, PARKING_GAP, TURN_DELAY, SceneTraffic, generate_traffic
 
 devkit_splits = extra_module("nuscenes.utils.splits", "nuscenes")
 
@@ -90,6 +91,7 @@ class World:
     cameras: list[Camera]
     scenes: list[Scene]
     parking_gap: float = PARKING_GAP
+    turn_delay: tuple[float, float] = TURN_DELAY
 
     def split_scenes(self, split: str) -> list[Scene]:
         return [scene for scene in self.scenes if scene.split == split]
@@ -113,28 +115,36 @@ def generate_scene(
     index: int,
     padding: tuple[int, int] = (0, 0),
     parking_gap: float = PARKING_GAP,
+    turn_delay: tuple[float, float] = TURN_DELAY,
 ) -> Scene:
-    """Scene ``index`` of the world described by ``config`` (``padding``, ``parking_gap``: see module docstring)."""
+    """Scene ``index`` of the world described by ``config`` (``padding``, ``parking_gap``, ``turn_delay``: see
+    module docstring)."""
     before, after = padding
     if before < 0 or after < 0:
         raise ValueError(f"padding must be two frame counts >= 0, got {padding}")
     split, name, maneuver = scene_plan(config)[index]
     rng = np.random.default_rng([config.seed, index])
     n_frames = before + config.samples_per_scene + after
-    traffic = generate_traffic(network, rng, n_frames, maneuver, first_key=before, parking_gap=parking_gap)
+    traffic = generate_traffic(
+        network, rng, n_frames, maneuver, first_key=before, parking_gap=parking_gap, turn_delay=turn_delay
+    )
     start = FIRST_TIMESTAMP_US + index * (int(n_frames * FRAME_DT * 1e6) + SCENE_GAP_US)
     timestamps = start + np.arange(n_frames, dtype=np.int64) * int(FRAME_DT * 1e6)
     return Scene(index, name, split, timestamps, traffic, first_key=before)
 
 
 def generate_world(
-    config: SyntheticConfig, progress=None, padding: tuple[int, int] = (0, 0), parking_gap: float = PARKING_GAP
+    config: SyntheticConfig,
+    progress=None,
+    padding: tuple[int, int] = (0, 0),
+    parking_gap: float = PARKING_GAP,
+    turn_delay: tuple[float, float] = TURN_DELAY,
 ) -> World:
     """All scenes of ``config``; ``progress`` (e.g. a tqdm bar) is updated once per scene."""
     network = build_road_network(config.roads)
     scenes = []
     for index in range(config.scenes):
-        scenes.append(generate_scene(config, network, index, padding, parking_gap))
+        scenes.append(generate_scene(config, network, index, padding, parking_gap, turn_delay))
         if progress is not None:
             progress.update(1)
-    return World(config, network, nuscenes_rig(*config.image_size), scenes, parking_gap)
+    return World(config, network, nuscenes_rig(*config.image_size), scenes, parking_gap, turn_delay)

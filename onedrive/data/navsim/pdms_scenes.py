@@ -8,13 +8,21 @@
          "map_location": ..., "route": [lane id, ...],          # the frame's roadblock_ids
          "ego": {"x", "y", "heading", "velocity": [vx, vy], "acceleration": [ax, ay]},
          "objects": [{"token", "object_class", "times": [s], "poses": [[x, y, heading]],
-                      "velocities": [[vx, vy]], "length", "width"}]}}}
+                      "velocities": [[vx, vy]], "length", "width"}],
+         "log_name": ..., "time": s,                            # the token's log and timestamp
+         "history": [[x, y, heading, vx, vy, ax, ay] × 3],     # frames 1.5, 1.0, 0.5 s before
+         "human": [[x, y, heading] × 8],                        # the logged future, current frame
+         "red_lights": [[lane connector id, ...] × 9]}}}        # red at 0, 0.5, ..., 4 s
 
 Global frame, metres, seconds since the token's frame. The ego is the current frame's
 rear-axle pose with its ``ego_dynamic_state`` (yaw rate and steering 0, as in nuPlan
 logs). Objects are the annotated tracks of the current frame and the 10 future frames
 (5 s, NAVSIM's metric cache horizon), one track per ``track_token``, class from the
 nuPlan name (``vehicle``, ``pedestrian``, ``bicycle``; everything else ``static``).
+``history``, ``human`` and ``red_lights`` are NAVSIM v2's extended-score inputs
+(``EPDMSInputs``): the history frames' poses and ``ego_dynamic_state``, the future poses
+(``scenes.future_poses``) and the ``traffic_lights`` entries ``[lane_connector_id, is_red]``
+with ``is_red`` true of the current and the next 8 frames.
 
 The map is the PDM scorer's JSON map (``onedrive/evaluation/pdms/map.py``) at
 ``<data_root>/maps/<map_location>.json`` and the route is a chain of its lane ids. The
@@ -32,8 +40,9 @@ from pathlib import Path
 import numpy as np
 
 from onedrive.data.navsim.logs import ego2global, global_pose, lidar2ego
-from onedrive.data.navsim.scenes import NUM_HISTORY, NavsimScene
+from onedrive.data.navsim.scenes import NUM_HISTORY, NavsimScene, future_poses
 from onedrive.evaluation.pdms.map import PDMSMap, load_map
+from onedrive.evaluation.pdms.scene import HISTORY_FRAMES, LIGHT_FRAMES
 from onedrive.evaluation.pdms.scene_file import SCENES_FORMAT, SCENES_VERSION
 from onedrive.io import write_json_atomic
 
@@ -42,6 +51,24 @@ AGENT_CLASSES = {"vehicle": "vehicle", "pedestrian": "pedestrian", "bicycle": "b
 
 def map_path(data_root: str | Path, location: str) -> Path:
     return Path(data_root) / "maps" / f"{location}.json"
+
+
+def _history_state(frame: dict) -> list[float]:
+    """[x, y, heading, vx, vy, ax, ay]: the frame's global rear-axle pose and its ``ego_dynamic_state``."""
+    return [float(v) for v in global_pose(frame)] + [float(v) for v in frame["ego_dynamic_state"]]
+
+
+def _red_lights(scene: NavsimScene, frame: dict) -> list[str]:
+    lights = frame.get("traffic_lights")
+    if lights is None:
+        raise ValueError(f"token {scene.token!r}: frame {frame['token']!r} has no 'traffic_lights'")
+    try:
+        return [str(lane) for lane, is_red in lights if bool(is_red)]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"token {scene.token!r}: frame {frame['token']!r} traffic_lights must be [lane_connector_id, is_red] "
+            f"pairs, got {lights!r}"
+        ) from None
 
 
 def pdms_entry(scene: NavsimScene) -> dict:
@@ -89,6 +116,15 @@ def pdms_entry(scene: NavsimScene) -> dict:
             "acceleration": [ax, ay],
         },
         "objects": list(tracks.values()),
+        "log_name": current["log_name"],
+        "time": t0 / 1e6,
+        "history": [
+            _history_state(frame) for frame in scene.frames[NUM_HISTORY - 1 - HISTORY_FRAMES : NUM_HISTORY - 1]
+        ],
+        "human": future_poses(scene).tolist(),
+        "red_lights": [
+            _red_lights(scene, frame) for frame in scene.frames[NUM_HISTORY - 1 : NUM_HISTORY - 1 + LIGHT_FRAMES]
+        ],
     }
 
 

@@ -19,7 +19,8 @@ File format (UTF-8 JSON, global frame, metres)::
          "centerline": [[x, y], ...],          # ≥ 2 points, ordered along travel
          "polygon": [[x, y], ...],             # the lane's area (multi-lane test)
          "successors": ["lane_1"],             # ids of lanes this one leads into
-         "speed_limit": 13.9}                  # m/s; optional / null → 15 m/s as in NAVSIM
+         "speed_limit": 13.9,                  # m/s; optional / null → 15 m/s as in NAVSIM
+         "roadblock": "rb_0"}                  # optional / null → the lane is its own roadblock
       ],
       "route": ["lane_0", "lane_1"]            # lane ids the ego follows, each a successor of the previous
     }
@@ -35,9 +36,10 @@ Differences from NAVSIM v1:
   (``route_utils.route_roadblock_correction``) and searches the lane graph from the ego's
   lane with Dijkstra (``abstract_pdm_planner._get_discrete_centerline``); here the
   centerline is the given lanes' centerlines, consecutive duplicate points removed.
-* "On-route lanes" are the route's lanes (NAVSIM: every lane of the route's roadblocks).
-  They only pick the starting lane (its speed limit) here; NAVSIM also uses them for the
-  driving-direction metric, whose PDMS weight in v1 is 0 and which is not computed here.
+* The route's lanes pick the starting lane (its speed limit). "On-route lanes" of the
+  driving-direction and traffic-light metrics (EPDMS, ``extended.py``) are, as in NAVSIM,
+  every lane of the route lanes' roadblocks (``roadblock``: nuPlan's roadblock or roadblock
+  connector the lane belongs to; ``on_route_lanes``).
 * Every polygon of the file is used; NAVSIM keeps map objects within 100 m of the ego.
 * Lane polygons and drivable polygons are given separately; nuPlan's roadblock
   connectors are not drivable polygons in NAVSIM either (their area comes from
@@ -86,6 +88,7 @@ class Lane:
     polygon: np.ndarray
     successors: tuple[str, ...] = ()
     speed_limit: float | None = None
+    roadblock: str | None = None  # None: the lane is its own roadblock
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,25 @@ class PDMSMap:
         inside[point_idx[self.geometry.is_intersection[poly_idx]]] = True
         return inside.reshape(points.shape[:-1])
 
+    def in_lanes(self, points: np.ndarray, lane_ids) -> np.ndarray:
+        """(...,) bool: point strictly inside the polygon of one of ``lane_ids`` (``points_in_polygons``)."""
+        flat = points.reshape(-1, 2)
+        inside = np.zeros(len(flat), dtype=bool)
+        for lane_id in lane_ids:
+            inside |= shapely.contains_xy(self.geometry.lane_polygons[lane_id], flat[:, 0], flat[:, 1])
+        return inside.reshape(points.shape[:-1])
+
     # ------------------------------------------------------------------ route
+    def on_route_lanes(self) -> tuple[str, ...]:
+        """Every lane of the route lanes' roadblocks (NAVSIM's ``route_lane_dict``), route lanes first."""
+        blocks = {self.lanes[lane_id].roadblock or lane_id for lane_id in self.route}
+        others = [
+            lane.id
+            for lane in self.lanes.values()
+            if (lane.roadblock or lane.id) in blocks and lane.id not in self.route
+        ]
+        return tuple(dict.fromkeys(self.route)) + tuple(others)
+
     def route_path(self) -> np.ndarray:
         """(K, 3) x, y, heading along the route's centerlines (duplicates removed).
 
@@ -327,7 +348,10 @@ def _map_from_dict(data: Mapping) -> PDMSMap:
         speed_limit = item.get("speed_limit")
         if speed_limit is not None and (not isinstance(speed_limit, (int, float)) or not speed_limit > 0):
             raise ValueError(f"{what} speed_limit must be a positive number or null, got {speed_limit!r}")
-        lanes[item["id"]] = Lane(item["id"], centerline, polygon, tuple(successors), speed_limit)
+        roadblock = item.get("roadblock")
+        if roadblock is not None and not isinstance(roadblock, str):
+            raise ValueError(f"{what} roadblock must be a string id or null, got {roadblock!r}")
+        lanes[item["id"]] = Lane(item["id"], centerline, polygon, tuple(successors), speed_limit, roadblock)
     for lane in lanes.values():
         unknown = [s for s in lane.successors if s not in lanes]
         if unknown:
@@ -356,6 +380,7 @@ def map_to_dict(pdms_map: PDMSMap) -> dict:
                 "polygon": lane.polygon.tolist(),
                 "successors": list(lane.successors),
                 "speed_limit": lane.speed_limit,
+                "roadblock": lane.roadblock,
             }
             for lane in pdms_map.lanes.values()
         ],

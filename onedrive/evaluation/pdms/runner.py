@@ -76,20 +76,10 @@ def _score_chunk(items: list[tuple[PDMSScene, np.ndarray]]) -> list[dict[str, fl
     return [score_scene(scene, poses) for scene, poses in items]
 
 
-def score_tokens(
-    scenes: Sequence[PDMSScene],
-    trajectories: Mapping[str, object],
-    workers: int = 1,
-    show_progress: bool = False,
-) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
-    """Score every scene's token with the agent poses ``trajectories[token]`` ((8, 3) each).
-
-    Returns ``(per_token, summary)``: per token ``PDMS, NC, DAC, TTC, C, EP`` (plus the
-    agent's and the reference's progress in metres and the reference's PDMS); the summary
-    holds ``navsim/<name>`` means over tokens and ``navsim/num_tokens``. ``workers`` > 1
-    scores in that many processes (``concurrent.futures``; fork start method, spawn where
-    the platform has no fork).
-    """
+def checked_items(
+    scenes: Sequence[PDMSScene], trajectories: Mapping[str, object], workers: int
+) -> list[tuple[PDMSScene, np.ndarray]]:
+    """(scene, (8, 3) poses) per scene, after checking every input (``ValueError`` naming the token)."""
     if workers < 1:
         raise ValueError(f"workers must be ≥ 1, got {workers}")
     if not scenes:
@@ -104,28 +94,50 @@ def score_tokens(
         if scene.token not in trajectories:
             raise ValueError(f"token {scene.token!r}: no trajectory for it among {len(trajectories)} predictions")
         items.append((scene, check_poses(scene.token, trajectories[scene.token])))
+    return items
 
-    bar = tqdm(total=len(items), desc="PDMS", unit="token", disable=not show_progress)
+
+def map_chunks(function, items: list, workers: int, show_progress: bool, desc: str) -> list:
+    """``function`` (a list of items → a list of results) over ``items`` in chunks, in ``workers`` processes
+    when > 1 (fork start method, spawn where the platform has no fork); results in the order of ``items``."""
+    bar = tqdm(total=len(items), desc=desc, unit="token", disable=not show_progress)
+    results = []
     if workers == 1:
-        results = []
         for item in items:
-            results.extend(_score_chunk([item]))
+            results.extend(function([item]))
             bar.update(1)
     else:
         chunk = max(1, min(64, math.ceil(len(items) / (workers * 4))))
         chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
-        results = []
         # fork where the platform has it: workers inherit the imported modules (``import onedrive``
         # pulls in torch + transformers, seconds per spawned worker); workers use only numpy,
         # scipy and shapely, as PyTorch's own DataLoader workers do under fork.
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            for chunk_results in pool.map(_score_chunk, chunks):
+            for chunk_results in pool.map(function, chunks):
                 results.extend(chunk_results)
                 bar.update(len(chunk_results))
     bar.close()
+    return results
 
+
+def score_tokens(
+    scenes: Sequence[PDMSScene],
+    trajectories: Mapping[str, object],
+    workers: int = 1,
+    show_progress: bool = False,
+) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """Score every scene's token with the agent poses ``trajectories[token]`` ((8, 3) each).
+
+    Returns ``(per_token, summary)``: per token ``PDMS, NC, DAC, TTC, C, EP`` (plus the
+    agent's and the reference's progress in metres and the reference's PDMS); the summary
+    holds ``navsim/<name>`` means over tokens and ``navsim/num_tokens``. ``workers`` > 1
+    scores in that many processes (``concurrent.futures``; fork start method, spawn where
+    the platform has no fork).
+    """
+    items = checked_items(scenes, trajectories, workers)
+    results = map_chunks(_score_chunk, items, workers, show_progress, "PDMS")
     per_token = {scene.token: result for (scene, _), result in zip(items, results, strict=True)}
     summary = {f"navsim/{name}": float(np.mean([r[name] for r in results])) for name in SUB_SCORES}
     summary["navsim/num_tokens"] = len(results)

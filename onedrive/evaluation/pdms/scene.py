@@ -15,7 +15,13 @@ from x) except where a field says otherwise.
   log has it, because TTC looks up to 0.9 s beyond the 4 s horizon. A track is present
   only between its first and last time (a single-sample track is present throughout),
   exactly as NAVSIM's ``StateInterpolator`` behaves.
-* ``PDMSScene``: token + ego + tracks + the map (``onedrive.evaluation.pdms.map``).
+* ``EPDMSInputs``: what NAVSIM v2's extended score needs beyond that (``epdms.py``): the
+  log and time of the token (two-frame extended comfort pairs a token with the one 0.5 s
+  earlier in its log), the ego's 3 history frames (history comfort), the logged future
+  (the human agent of the false-positive filter) and the red lane connectors of the
+  current and 8 future frames (traffic-light compliance).
+* ``PDMSScene``: token + ego + tracks + the map (``onedrive.evaluation.pdms.map``) and,
+  optionally, the ``EPDMSInputs``.
 
 The ego vehicle is nuPlan's Chrysler Pacifica (``get_pacifica_parameters`` in
 nuplan-devkit ``vehicle_parameters.py``), the vehicle NAVSIM scores with.
@@ -131,19 +137,50 @@ class ObjectTrack:
             raise ValueError(f"token {scene_token!r}: {where} needs positive length and width, got {size}")
 
 
+HISTORY_FRAMES = 3  # the past ego states before the current one: 1.5, 1.0 and 0.5 s before the token
+LIGHT_FRAMES = 9  # traffic-light status of the current frame and the 8 future frames (0 … 4 s at 2 Hz)
+
+
+@dataclass(frozen=True)
+class EPDMSInputs:
+    """A token's inputs to NAVSIM v2's extended score (see module docstring).
+
+    history:    (3, 7) x, y, heading (global) and ego-frame vx, vy, ax, ay of the rear axle
+                1.5, 1.0 and 0.5 s before the token (NAVSIM ``get_ego_past_trajectory``).
+    human:      (8, 3) the logged future poses, current rear-axle frame (NAVSIM's human agent).
+    red_lights: 9 tuples of lane-connector ids whose light is red at 0, 0.5, …, 4 s.
+    """
+
+    log_name: str
+    time: float  # seconds, the token's timestamp
+    history: np.ndarray
+    human: np.ndarray
+    red_lights: tuple[tuple[str, ...], ...]
+
+    def validate(self, token: str) -> None:
+        """Shapes and finiteness; red lights on lanes off the route (or off the map) are ignored, as in NAVSIM."""
+        _finite_array(self.history, (HISTORY_FRAMES, 7), "history (x, y, heading, vx, vy, ax, ay)", token)
+        _finite_array(self.human, (8, 3), "human (logged future poses)", token)
+        if len(self.red_lights) != LIGHT_FRAMES:
+            raise ValueError(f"token {token!r}: red_lights needs {LIGHT_FRAMES} frames, got {len(self.red_lights)}")
+
+
 @dataclass(frozen=True)
 class PDMSScene:
-    """One token to score: the current ego state, the logged objects and the map."""
+    """One token to score: the current ego state, the logged objects, the map and the EPDMS inputs if known."""
 
     token: str
     ego: EgoState
     objects: tuple[ObjectTrack, ...]
     map: PDMSMap
     vehicle: VehicleParameters = field(default=PACIFICA)
+    extended: EPDMSInputs | None = None
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the token and the problem."""
         self.ego.validate(self.token)
+        if self.extended is not None:
+            self.extended.validate(self.token)
         seen: set[str] = set()
         for track in self.objects:
             track.validate(self.token)

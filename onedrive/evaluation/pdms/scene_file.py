@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from onedrive.evaluation.pdms.map import load_map
-from onedrive.evaluation.pdms.scene import EgoState, ObjectTrack, PDMSScene
+from onedrive.evaluation.pdms.scene import EgoState, EPDMSInputs, ObjectTrack, PDMSScene
 from onedrive.io import read_json
 
 SCENES_FORMAT = "onedrive-pdms-scenes"
-SCENES_VERSION = 1
+SCENES_VERSION = 2  # 2 added the EPDMS inputs (log_name, time, history, human, red_lights)
 
 
 def load_pdms_scenes(path: str | Path, data_root: str | Path | None = None) -> list[PDMSScene]:
@@ -28,7 +28,8 @@ def load_pdms_scenes(path: str | Path, data_root: str | Path | None = None) -> l
     if document.get("format") != SCENES_FORMAT or document.get("version") != SCENES_VERSION:
         raise ValueError(
             f"{path}: expected format {SCENES_FORMAT!r} version {SCENES_VERSION}, "
-            f"got {document.get('format')!r} {document.get('version')!r}"
+            f"got {document.get('format')!r} {document.get('version')!r}; write it again with "
+            "tools/create_data.py navsim"
         )
     root = Path(data_root) if data_root is not None else Path(document["data_root"])
     maps = {location: load_map(root / relative) for location, relative in document["maps"].items()}
@@ -48,7 +49,15 @@ def load_pdms_scenes(path: str | Path, data_root: str | Path | None = None) -> l
             for obj in entry["objects"]
         )
         state = EgoState(ego["x"], ego["y"], ego["heading"], tuple(ego["velocity"]), tuple(ego["acceleration"]))
-        scene = PDMSScene(token, state, objects, maps[entry["map_location"]].with_route(entry["route"]))
+        extended = EPDMSInputs(
+            str(entry["log_name"]),
+            float(entry["time"]),
+            np.asarray(entry["history"], dtype=np.float64),
+            np.asarray(entry["human"], dtype=np.float64),
+            tuple(tuple(str(lane) for lane in frame) for frame in entry["red_lights"]),
+        )
+        road = maps[entry["map_location"]].with_route(entry["route"])
+        scene = PDMSScene(token, state, objects, road, extended=extended)
         scene.validate()
         scenes.append(scene)
     return scenes

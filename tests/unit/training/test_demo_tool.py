@@ -100,6 +100,26 @@ def test_summary_drops_baselines_without_values_and_adds_navsim_scores(demo):
     assert not any("num_tokens" in line for line in lines)
 
 
+def test_summary_puts_epdms_beside_pdms_for_the_human_and_the_baselines(demo):
+    metrics = {
+        "navsim/PDMS": 0.75,
+        "navsim/EPDMS": 0.70,
+        "navsim/EPDMS_num_EC_tokens": 120,
+        "baseline/human/navsim/PDMS": 0.948,
+        "baseline/human/navsim/EPDMS": 0.93,
+        "baseline/constant_velocity/navsim/EPDMS": 0.55,
+        "baseline/mean_trajectory/navsim/PDMS": 0.6,
+    }
+    lines = demo.summary(metrics, {}, {}, headline=()).splitlines()
+    assert lines[:4] == [
+        "| metric | OneDrive demo | human | constant velocity | mean trajectory |",
+        "|---|---|---|---|---|",
+        "| navsim/PDMS | 0.7500 | 0.9480 |  | 0.6000 |",
+        "| navsim/EPDMS | 0.7000 | 0.9300 | 0.5500 |  |",
+    ]
+    assert lines[4] == ""  # counts are not rows
+
+
 def test_summary_of_every_metric_puts_baselines_beside_and_skips_lists(demo):
     """--detection passes every metric as the headline: the box prior's keys are not rows of their own."""
     metrics = {"det/mAP": 0.0176, "det/classes_present": ["car"], "baseline/box_prior/det/mAP": 0.002}
