@@ -67,6 +67,8 @@ class OneDrivePreTrainedModel(PreTrainedModel):
     def _init_weights(self, module):
         super()._init_weights(module)
         restore_initial_values(module)  # zero-started projections, focal priors (initial_values.py)
+        if isinstance(module, DrivingQueries):
+            module.restore()  # raw query parameters a checkpoint did not hold
 
 
 class OneDriveModel(InternVLModel):

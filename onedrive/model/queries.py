@@ -22,6 +22,7 @@ import math
 
 import torch
 from torch import nn
+from transformers import initialization
 
 from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.model.plan_queries import OfficialPlanQueries
@@ -60,28 +61,46 @@ class DrivingQueries(nn.Module):
     def __init__(self, config: OneDriveConfig):
         super().__init__()
         task = config.task_config
-        hidden = config.text_config.hidden_size
-        generator = torch.Generator().manual_seed(0)
-        self.det_embed = nn.Parameter(torch.randn(task.num_det_queries, hidden, generator=generator) * 0.02)
-        if task.det_reference_init == "sunflower":
-            det_points = initial_det_reference_points(task.num_det_queries, task.position_range)
-        else:
-            det_points = torch.rand(task.num_det_queries, 3, generator=generator)
-        self.det_reference = nn.Parameter(inverse_sigmoid(det_points))  # (N_det, 3) logits of normalised points
-        self.lane_embed = nn.Parameter(torch.randn(task.num_lane_queries, hidden, generator=generator) * 0.02)
-        self.lane_reference = nn.Parameter(
-            inverse_sigmoid(initial_lane_reference_points(task.num_lane_queries, task.lane_points, generator))
-        )  # (N_lane, P, 3)
+        self.task, self.hidden = task, config.text_config.hidden_size
+        values = self.initial_values()
+        self.det_embed = nn.Parameter(values["det_embed"])  # (N_det, H)
+        self.det_reference = nn.Parameter(values["det_reference"])  # (N_det, 3) logits of normalised points
+        self.lane_embed = nn.Parameter(values["lane_embed"])  # (N_lane, H)
+        self.lane_reference = nn.Parameter(values["lane_reference"])  # (N_lane, P, 3)
         self.use_ego_status = task.use_ego_status
         self.official_plan = OfficialPlanQueries(config) if task.plan_queries == "official" else None
         if self.official_plan is None:
-            self.plan_embed = nn.Parameter(
-                torch.randn(task.num_commands * task.num_plan_modes, hidden, generator=generator) * 0.02
-            )
-            self.command_embed = nn.Embedding(task.num_commands, hidden)
+            self.plan_embed = nn.Parameter(values["plan_embed"])  # (C·M, H)
+            self.command_embed = nn.Embedding(task.num_commands, self.hidden)
             self.ego_encoder = nn.Sequential(
-                nn.Linear(task.ego_status_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden)
+                nn.Linear(task.ego_status_dim, self.hidden), nn.SiLU(), nn.Linear(self.hidden, self.hidden)
             )
+
+    def initial_values(self) -> dict[str, torch.Tensor]:
+        """The starting value of each raw parameter, drawn from one generator seeded 0 (explicit CPU tensors:
+        transformers builds models under a meta-device context while loading)."""
+        task, hidden = self.task, self.hidden
+        generator = torch.Generator().manual_seed(0)
+        values = {"det_embed": torch.randn(task.num_det_queries, hidden, generator=generator, device="cpu") * 0.02}
+        if task.det_reference_init == "sunflower":
+            det_points = initial_det_reference_points(task.num_det_queries, task.position_range)
+        else:
+            det_points = torch.rand(task.num_det_queries, 3, generator=generator, device="cpu")
+        values["det_reference"] = inverse_sigmoid(det_points)
+        values["lane_embed"] = torch.randn(task.num_lane_queries, hidden, generator=generator, device="cpu") * 0.02
+        lane_points = initial_lane_reference_points(task.num_lane_queries, task.lane_points, generator)
+        values["lane_reference"] = inverse_sigmoid(lane_points)
+        if task.plan_queries != "official":
+            modes = task.num_commands * task.num_plan_modes
+            values["plan_embed"] = torch.randn(modes, hidden, generator=generator, device="cpu") * 0.02
+        return values
+
+    def restore(self) -> None:
+        """Give every raw parameter transformers did not load its starting value (a checkpoint that lacks it,
+        e.g. another planning-query design): transformers' generic init only knows standard layers, and a
+        parameter it skips would keep uninitialised memory. Loaded parameters are left alone."""
+        for name, value in self.initial_values().items():
+            initialization.copy_(getattr(self, name), value.to(getattr(self, name).dtype))
 
     def group_parts(self) -> dict[str, list[nn.Module | nn.Parameter]]:
         """The parameters each query group (``query_groups``) owns here, for ``parameter_groups``."""

@@ -118,3 +118,16 @@ def test_anchors_survive_save_and_load(internvl_dir, tmp_path):
     assert loaded.config.task_config.plan_mode_anchors == anchors(3, 2)
     assert loaded.config.task_config.plan_queries == "official"
     torch.testing.assert_close(loaded.predict(batch).trajectory, model.predict(batch).trajectory)
+
+
+def test_a_checkpoint_of_the_other_design_loads_with_fresh_planning_queries(internvl_dir, tmp_path):
+    """Switching plan_queries between stages: the raw parameters the checkpoint lacks (the modes' plan_embed)
+    start from their drawn values, never uninitialised memory; loaded parameters stay as saved."""
+    official_model = load_onedrive(internvl_dir, **official())
+    official_model.save_pretrained(tmp_path / "official")
+    config = OneDriveForDriving.config_class.from_pretrained(tmp_path / "official")
+    config.task_config.plan_queries, config.task_config.plan_mode_anchors = "modes", None
+    loaded = OneDriveForDriving.from_pretrained(tmp_path / "official", config=config)
+    fresh_plan_embed = loaded.queries.initial_values()["plan_embed"]
+    torch.testing.assert_close(loaded.queries.plan_embed.data, fresh_plan_embed, rtol=0, atol=0)
+    torch.testing.assert_close(loaded.queries.det_embed.data, official_model.queries.det_embed.data, rtol=0, atol=0)
