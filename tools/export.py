@@ -29,7 +29,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--metrics", help="evaluation metrics.json for the model card (default: found with the checkpoint)"
     )
-    parser.add_argument("--onnx", action="store_true", help="also write onnx/ (structured and planning-only graphs)")
+    parser.add_argument(
+        "--onnx",
+        action="store_true",
+        help="also write onnx/ (structured and planning-only graphs; with a memory, state in and out)",
+    )
     parser.add_argument("--base", help="OneDrive folder or hub id under a peft adapter (default: the adapter's own)")
     parser.add_argument(
         "--lora-alpha", type=float, help="LoRA alpha when the checkpoint has no adapter_config/experiment.json"

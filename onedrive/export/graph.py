@@ -10,8 +10,9 @@ mask ``(B, 1, L', L')`` (transformers passes a 4D mask through unchanged), which
 transformers' mask construction out of the trace. Validation stays on the Python side:
 ``check_graph_inputs`` (``OnnxDriving.run`` calls it). Outputs equal ``predict``'s
 (tested in tests/unit/export); decoding is the heads' batched ``top_boxes`` / ``top_lanes``.
-A model with a temporal memory (``task_config.memory_size > 0``) is refused: the graph does not take
-and give the memory state.
+A model with a temporal memory (``task_config.memory_size > 0``) also takes the memory state and the
+Python-side continue flags as inputs and returns the next state (``graph_memory``: names, helpers);
+it then equals ``predict(batch, memory=...)``, frame after frame.
 """
 
 from __future__ import annotations
@@ -19,8 +20,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from onedrive.errors import InputError
+from onedrive.export.graph_memory import (
+    MEMORY_INPUTS,
+    MEMORY_OUTPUTS,
+    check_memory_inputs,
+    entries_from,
+    flatten_entries,
+    has_memory,
+)
 from onedrive.model.modeling_onedrive import OneDriveForDriving
+from onedrive.model.streaming import MEMORY_GROUPS
 from onedrive.schema import EGO_HISTORY_FIELDS, EGO_HISTORY_FRAMES, CameraGeometry
 
 GRAPH_INPUTS = ("pixel_values", "intrinsics", "cam2ego", "ego_status", "command", "input_ids", "attention_mask")
@@ -39,13 +48,22 @@ PLANNING_OUTPUTS = ("trajectory", "trajectory_modes", "mode_logits")
 
 
 def graph_input_names(config) -> tuple[str, ...]:
-    """The graph's inputs in order: ``GRAPH_INPUTS``, then ``ego_history`` for ``plan_queries`` = ``official``."""
+    """The graph's inputs in order: ``GRAPH_INPUTS``, then ``ego_history`` for ``plan_queries`` = ``official``,
+    then ``graph_memory.MEMORY_INPUTS`` for a model with a temporal memory."""
     official = config.task_config.plan_queries == "official"
-    return GRAPH_INPUTS + ((EGO_HISTORY_INPUT,) if official else ())
+    return GRAPH_INPUTS + ((EGO_HISTORY_INPUT,) if official else ()) + (MEMORY_INPUTS if has_memory(config) else ())
+
+
+def graph_output_names(config, planning_only: bool = False) -> tuple[str, ...]:
+    """The graph's outputs in order: ``PLANNING_OUTPUTS`` or ``STRUCTURED_OUTPUTS``, then
+    ``graph_memory.MEMORY_OUTPUTS`` (the next memory state) for a model with a temporal memory."""
+    structured = PLANNING_OUTPUTS if planning_only else STRUCTURED_OUTPUTS
+    return structured + (MEMORY_OUTPUTS if has_memory(config) else ())
 
 
 def check_graph_inputs(config, inputs: dict[str, torch.Tensor]) -> None:
-    """The checks the exported graph cannot make: shapes, dtypes, finite values, commands, image-token counts.
+    """The checks the exported graph cannot make: shapes, dtypes, finite values, commands, image-token counts
+    (and those of the memory inputs, ``graph_memory.check_memory_inputs``).
 
     ``inputs`` holds every name of ``graph_input_names(config)`` (torch tensors or numpy arrays).
     """
@@ -87,6 +105,8 @@ def check_graph_inputs(config, inputs: dict[str, torch.Tensor]) -> None:
         raise ValueError(
             f"each sample needs {wanted} image tokens (id {config.image_token_id}), got {per_sample.tolist()}"
         )
+    if has_memory(config):
+        check_memory_inputs(config, values, batch)
 
 
 def additive_causal_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -98,42 +118,50 @@ def additive_causal_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor
 
 
 class StructuredGraph(nn.Module):
-    """``(pixel_values, intrinsics, cam2ego, ego_status, command, input_ids, attention_mask)`` → tensors.
+    """``(pixel_values, intrinsics, cam2ego, ego_status, command, input_ids, attention_mask[, ...])`` → tensors.
 
     planning_only=False: ``STRUCTURED_OUTPUTS``; planning_only=True: ``PLANNING_OUTPUTS`` (``predict(tasks=("plan",))``).
     Both run the decoder up to the last task layer only, as ``predict`` does.
     Inputs (``B`` samples, ``L`` prompt tokens, right padding), checked beforehand by ``check_graph_inputs``:
       pixel_values (B·N_cam·T, 3, S, S); intrinsics (B, N_cam, 3, 3); cam2ego (B, N_cam, 4, 4);
       ego_status (B, E); command (B,) int64; input_ids (B, L) int64; attention_mask (B, L) int64;
-      ego_history (B, 2, 10), the last input of a model with ``plan_queries`` = ``official`` only.
+      then ``extra`` in the order of ``graph_input_names``: ego_history (B, 2, 10) for a model with
+      ``plan_queries`` = ``official``; the ``graph_memory.MEMORY_INPUTS`` for a model with a temporal memory,
+      whose graph also returns the ``graph_memory.MEMORY_OUTPUTS`` (the next state; the det and lane heads
+      then run in the planning-only graph too, as in ``predict``).
     """
 
     def __init__(self, model: OneDriveForDriving, planning_only: bool = False):
         super().__init__()
-        if model.stream_memory is not None:
-            raise InputError(
-                f"cannot export a model with a temporal memory (task_config.memory_size = "
-                f"{model.config.task_config.memory_size}): the graph has no memory inputs and outputs yet; run it "
-                f"with OneDriveForDriving.predict(batch, memory=...)"
-            )
         self.model = model
         self.planning_only = planning_only
         config = model.config
         tile = config.vision_config.image_size[0]
         rows, cols = config.task_config.camera_tiles
         self.image_hw = (rows * tile, cols * tile)
+        self.extra_names = graph_input_names(config)[len(GRAPH_INPUTS) :]
+        if model.stream_memory is not None:  # drawn here: the graph holds them as constants
+            for name in MEMORY_GROUPS:
+                pseudo = model.stream_memory.pseudo_reference(name)  # (K, P, 3)
+                self.register_buffer(f"pseudo_reference_{name}", pseudo, persistent=False)
 
     @property
     def output_names(self) -> tuple[str, ...]:
-        return PLANNING_OUTPUTS if self.planning_only else STRUCTURED_OUTPUTS
+        return graph_output_names(self.model.config, self.planning_only)
 
-    def forward(
-        self, pixel_values, intrinsics, cam2ego, ego_status, command, input_ids, attention_mask, ego_history=None
-    ):
+    def forward(self, pixel_values, intrinsics, cam2ego, ego_status, command, input_ids, attention_mask, *extra):
         model = self.model
+        named = dict(zip(self.extra_names, extra, strict=True))
+        ego_history = named.get(EGO_HISTORY_INPUT)
         torch._check(attention_mask.shape[1] == input_ids.shape[1])  # one sequence axis for the exporter
         layout = model.token_layout(input_ids, attention_mask, driving=True)
         dtype = model.get_input_embeddings().weight.dtype
+        aligned = None
+        if model.stream_memory is not None:
+            keep, timestamps, ego_to_global = named["memory_continues"], named["timestamps"], named["ego_to_global"]
+            entries = entries_from(named, "memory")
+            pseudo = {name: getattr(self, f"pseudo_reference_{name}") for name in MEMORY_GROUPS}
+            aligned = model.stream_memory.align_entries(entries, keep, timestamps, ego_to_global, dtype, pseudo)
         output = model.prefill(
             layout,
             input_ids,
@@ -144,10 +172,18 @@ class StructuredGraph(nn.Module):
             causal_mask=additive_causal_mask(layout.attention_mask, dtype),
             stop_after_layer=model.last_task_layer,
             ego_history=ego_history,
+            memory=aligned,
         )
-        tasks = ("plan",) if self.planning_only else ("det", "lane", "plan")
-        detection, lanes, modes = model.prediction_heads(layout, output, ego_status, command, tasks, ego_history)
+        tasks = ("plan",) if self.planning_only and aligned is None else ("det", "lane", "plan")
+        detection, lanes, modes = model.prediction_heads(
+            layout, output, ego_status, command, tasks, ego_history, memory=aligned
+        )
         planning = (modes.best(), modes.trajectories, modes.mode_logits)  # (B, T, D), (B, M, T, D), (B, M)
-        if self.planning_only:
-            return planning
-        return model.det_head.top_boxes(detection) + model.lane_head.top_lanes(lanes) + planning
+        structured = planning
+        if not self.planning_only:
+            structured = model.det_head.top_boxes(detection) + model.lane_head.top_lanes(lanes) + planning
+        if aligned is None:
+            return structured
+        frame = model.memory_frame(layout, output, detection, lanes)
+        following = model.stream_memory.update_entries(entries, keep, frame, timestamps, ego_to_global)
+        return structured + flatten_entries(following)

@@ -8,7 +8,9 @@ graphs are float32 (onnxruntime's CPU kernels); they do not validate inputs — 
 ``graph.check_graph_inputs`` first (``OnnxDriving.run`` does).
 
 Files written to ``<folder>/onnx/``: ``onedrive_structured.onnx``,
-``onedrive_planning.onnx`` and ``graph_io.json`` (input / output names, shapes, dtypes).
+``onedrive_planning.onnx`` and ``graph_io.json`` (input / output names, shapes, dtypes). The graphs of a model with a
+temporal memory take the memory state and return the next one (float64 where the state is;
+``graph_memory``); ``OnnxDriving.step`` runs one frame of a stream with a ``QueryMemory``.
 """
 
 from __future__ import annotations
@@ -22,9 +24,25 @@ import numpy as np
 import torch
 from torch.export import Dim
 
-from onedrive.export.graph import EGO_HISTORY_INPUT, StructuredGraph, check_graph_inputs, graph_input_names
+from onedrive.errors import InputError
+from onedrive.export.graph import (
+    EGO_HISTORY_INPUT,
+    GRAPH_INPUTS,
+    StructuredGraph,
+    check_graph_inputs,
+    graph_input_names,
+    graph_output_names,
+)
+from onedrive.export.graph_memory import (
+    MEMORY_INPUT_DOCS,
+    MEMORY_INPUTS,
+    has_memory,
+    memory_from_graph_outputs,
+    memory_graph_inputs,
+)
 from onedrive.extras import extra_module
 from onedrive.model.configuration_onedrive import OneDriveConfig
+from onedrive.model.memory import QueryMemory
 from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.schema import EGO_HISTORY_FIELDS, EGO_HISTORY_FRAMES
 
@@ -41,7 +59,7 @@ INPUT_DOCS = {
     "input_ids": ("int64", "(B, L) prompt ids with every camera's image-context tokens"),
     "attention_mask": ("int64", "(B, L) 1 for real tokens, 0 for padding"),
     "ego_history": ("float32", "(B, 2, 10) previous key frames' ego status, x, y, yaw, valid (plan_queries official)"),
-}
+} | MEMORY_INPUT_DOCS
 
 
 def example_inputs(
@@ -74,14 +92,22 @@ def example_inputs(
     }
     if EGO_HISTORY_INPUT in graph_input_names(config):
         inputs[EGO_HISTORY_INPUT] = torch.randn(batch, EGO_HISTORY_FRAMES, len(EGO_HISTORY_FIELDS), generator=generator)
+    if has_memory(config):  # an empty state, then some entries made valid, one slot continuing
+        poses = torch.eye(4, dtype=torch.float64).expand(batch, 4, 4)
+        inputs |= memory_graph_inputs(config, None, [""] * batch, torch.ones(batch, dtype=torch.float64), poses)
+        inputs["memory_continues"] = torch.arange(batch) % 2 == 0
+        for name in MEMORY_INPUTS:
+            if name.endswith("_valid"):
+                inputs[name] = torch.rand(inputs[name].shape, generator=generator) < 0.5
     return inputs
 
 
 def _dynamic_shapes(config: OneDriveConfig) -> dict:
+    """{forward argument: its dynamic axes}; the inputs after ``GRAPH_INPUTS`` are ``forward``'s ``extra``."""
     task = config.task_config
     batch = Dim("batch", min=1, max=1024)
     seq = Dim.AUTO  # the prompt length; a named Dim trips a range check on the attention reshapes
-    return {
+    shapes = {
         "pixel_values": {0: batch * (task.num_cameras * task.tiles_per_camera)},
         "intrinsics": {0: batch},
         "cam2ego": {0: batch},
@@ -89,20 +115,20 @@ def _dynamic_shapes(config: OneDriveConfig) -> dict:
         "command": {0: batch},
         "input_ids": {0: batch, 1: seq},
         "attention_mask": {0: batch, 1: seq},
-        EGO_HISTORY_INPUT: {0: batch},
     }
+    extra = graph_input_names(config)[len(GRAPH_INPUTS) :]  # ego_history, memory inputs: batch-first
+    return shapes | ({"extra": tuple({0: batch} for _ in extra)} if extra else {})
 
 
 def _export_one(graph: StructuredGraph, inputs: dict[str, torch.Tensor], path: Path) -> None:
     names = graph_input_names(graph.model.config)
     args = tuple(inputs[name] for name in names)
-    shapes = _dynamic_shapes(graph.model.config)
     program = torch.onnx.export(
         graph,
         args,
         dynamo=True,
         opset_version=OPSET,
-        dynamic_shapes={name: shapes[name] for name in names},
+        dynamic_shapes=_dynamic_shapes(graph.model.config),
         input_names=list(names),
         output_names=list(graph.output_names),
         verbose=False,
@@ -129,11 +155,15 @@ def export_onnx(model: OneDriveForDriving, folder: str | Path) -> dict[str, Path
             name: {"dtype": INPUT_DOCS[name][0], "shape": INPUT_DOCS[name][1]}
             for name in graph_input_names(model.config)
         },
-        "outputs": {
-            kind: list(StructuredGraph(model, planning_only=kind == "planning").output_names) for kind in GRAPH_FILES
-        },
+        "outputs": {kind: list(graph_output_names(model.config, kind == "planning")) for kind in GRAPH_FILES},
         "note": "inputs are not validated inside the graphs: use onedrive.export.check_graph_inputs first",
     }
+    if has_memory(model.config):
+        description["memory"] = (
+            "memory_* inputs: the temporal memory state (onedrive.export.memory_graph_inputs builds them from a "
+            "QueryMemory and the scene tokens); next_memory_* outputs: the next state "
+            "(onedrive.export.memory_from_graph_outputs)"
+        )
     (staging / "graph_io.json").write_text(json.dumps(description, indent=2))
     os.replace(staging, target)
     return {kind: target / name for kind, name in GRAPH_FILES.items()}
@@ -160,3 +190,20 @@ class OnnxDriving:
         names = graph_input_names(self.config)
         feed = {name: np.ascontiguousarray(torch.as_tensor(inputs[name]).numpy()) for name in names}
         return dict(zip(self.output_names, self.session.run(None, feed)))
+
+    def step(
+        self,
+        inputs: dict[str, torch.Tensor | np.ndarray],
+        memory: QueryMemory | None,
+        scene_tokens: list[str],
+        timestamps: torch.Tensor,
+        ego_to_global: torch.Tensor,
+    ) -> tuple[dict[str, np.ndarray], QueryMemory]:
+        """One frame of a stream (a graph with a temporal memory): ``inputs`` without the memory inputs, the
+        state the previous step returned (None at the start) and this frame's scene tokens, timestamps (B,) s
+        and ego→global poses (B, 4, 4) → (named outputs, the next state)."""
+        if not has_memory(self.config):
+            raise InputError("step needs a graph with a temporal memory (memory_size > 0); call run")
+        stream = (scene_tokens, timestamps, ego_to_global)
+        outputs = self.run(dict(inputs) | memory_graph_inputs(self.config, memory, *stream))
+        return outputs, memory_from_graph_outputs(outputs, *stream)

@@ -435,8 +435,15 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         lanes: LaneOutput,
     ) -> QueryMemory:
         """The memory after this frame, from the last task layer's det / lane query states and head outputs."""
+        return self.stream_memory.update(memory, keep, self.memory_frame(layout, output, detection, lanes), *stream)
+
+    def memory_frame(
+        self, layout: TokenLayout, output: LanguageModelOutput, detection: DetectionOutput, lanes: LaneOutput
+    ) -> dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """What the memory keeps of this frame (``StreamingMemory.update``'s ``frame``): per group the last task
+        layer's query states (B, N, H), scores (B, N) and predicted positions (B, N, P, 3). Traceable."""
         states = output.layer_states[self.last_task_layer]  # (B, L', H)
-        frame = {
+        return {
             "det": (
                 layout.gather(states, layout.group_index("det")),
                 detection.logits.sigmoid().amax(dim=-1),  # (B, N_det + K) best class
@@ -444,7 +451,6 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             ),
             "lane": (layout.gather(states, layout.group_index("lane")), lanes.logits[..., 0].sigmoid(), lanes.points),
         }
-        return self.stream_memory.update(memory, keep, frame, *stream)
 
     def _heads(
         self, layout: TokenLayout, output: LanguageModelOutput, ego_status, command, ego_history=None, memory=None

@@ -75,6 +75,11 @@ class AlignedMemory:
     key_valid: torch.Tensor
 
 
+def memory_points(task_config) -> dict[str, int]:
+    """{memory group: P, the points each entry's reference holds} (a box centre; a lane's points)."""
+    return {"det": 1, "lane": task_config.lane_points}
+
+
 def continues(
     memory: QueryMemory | None, scene_tokens: list[str], timestamps: torch.Tensor, max_gap_seconds: float
 ) -> torch.Tensor:
@@ -108,7 +113,7 @@ class StreamingMemory(nn.Module):
         self.size, self.topk, self.propagated = task.memory_size, task.memory_topk, task.memory_propagated
         self.max_gap_seconds = task.memory_max_gap_seconds
         self.position_range = task.position_range
-        self.points = {"det": 1, "lane": task.lane_points}
+        self.points = memory_points(task)
         self.motion_norms = nn.ModuleDict({name: MotionLayerNorm(hidden) for name in MEMORY_GROUPS})
         self.lane_points = task.lane_points
 
@@ -131,24 +136,42 @@ class StreamingMemory(nn.Module):
     ) -> tuple[torch.Tensor, dict[str, AlignedMemory]]:
         """→ (B,) bool slots that continue their stream, {group: ``AlignedMemory``} in the current frame."""
         keep = continues(memory, scene_tokens, timestamps, self.max_gap_seconds)
-        global_to_ego = torch.linalg.inv(ego_to_global.double())  # (B, 4, 4)
+        batch, device = len(scene_tokens), ego_to_global.device
+        entries = {name: self._entries(memory, name, batch, dtype, device) for name in MEMORY_GROUPS}
+        return keep, self.align_entries(entries, keep, timestamps, ego_to_global, dtype)
+
+    def align_entries(
+        self,
+        entries: dict[str, TaskMemory],
+        keep: torch.Tensor,
+        timestamps: torch.Tensor,
+        ego_to_global: torch.Tensor,
+        dtype: torch.dtype,
+        pseudo_references: dict[str, torch.Tensor] | None = None,
+    ) -> dict[str, AlignedMemory]:
+        """{group: stored entries} → {group: ``AlignedMemory``} in the current frame; ``keep`` (B,) bool: the slots
+        that continue their stream (the others' entries are all treated as invalid). Traceable when
+        ``pseudo_references`` ({group: ``pseudo_reference(group)``}, drawn beforehand) is given: the exported
+        graph calls it so, with the entries and ``keep`` as inputs (a random generator does not export)."""
+        global_to_ego = rigid_inverse(ego_to_global.double())  # (B, 4, 4)
         aligned = {}
         for name in MEMORY_GROUPS:
-            entries = self._entries(memory, name, len(scene_tokens), dtype, ego_to_global.device)
-            valid = entries.valid & keep[:, None]  # (B, M)
-            relative = global_to_ego[:, None] @ entries.ego_pose  # (B, M, 4, 4) entry frame → current frame
-            age = timestamps.double()[:, None] - entries.timestamp  # (B, M)
+            stored = entries[name]
+            valid = stored.valid & keep[:, None]  # (B, M)
+            relative = global_to_ego[:, None] @ stored.ego_pose  # (B, M, 4, 4) entry frame → current frame
+            age = timestamps.double()[:, None] - stored.timestamp  # (B, M)
             motion = torch.cat([age[..., None], relative[..., :3, :].flatten(-2)], dim=-1)  # (B, M, 13)
             still = torch.cat(
                 [motion.new_zeros(1), torch.eye(4, dtype=motion.dtype, device=motion.device)[:3].flatten()]
             )
             motion = torch.where(valid[..., None], motion, still)  # an empty entry: no age, no motion
-            embedding = torch.where(valid[..., None], entries.embedding, 0)
+            embedding = torch.where(valid[..., None], stored.embedding, 0)
             embedding = self.motion_norms[name](embedding, motion.float()).to(dtype)  # (B, M, H)
-            points = transform_points(global_to_ego, entries.reference).float()  # (B, M, P, 3) current ego frame
+            points = transform_points(global_to_ego, stored.reference).float()  # (B, M, P, 3) current ego frame
             reference = normalise_points(points, self.position_range)
             k = self.propagated
-            pseudo = self.pseudo_reference(name).to(reference)  # (K, P, 3)
+            pseudo = pseudo_references[name] if pseudo_references is not None else self.pseudo_reference(name)
+            pseudo = pseudo.to(reference)  # (K, P, 3)
             aligned[name] = AlignedMemory(
                 propagated=embedding[:, :k],
                 propagated_reference=torch.where(valid[:, :k, None, None], reference[:, :k], pseudo),
@@ -156,7 +179,7 @@ class StreamingMemory(nn.Module):
                 key_reference=reference[:, k:],
                 key_valid=valid[:, k:],
             )
-        return keep, aligned
+        return aligned
 
     def update(
         self,
@@ -173,10 +196,28 @@ class StreamingMemory(nn.Module):
         predicted positions in metres, current ego frame)}; ``keep`` from ``align``.
         """
         timestamps, ego_to_global = timestamps.double(), ego_to_global.double()
+        entries = {}
+        for name in MEMORY_GROUPS:
+            states = frame[name][0]
+            entries[name] = self._entries(memory, name, states.shape[0], states.dtype, states.device)
+        tasks = self.update_entries(entries, keep, frame, timestamps, ego_to_global)
+        return QueryMemory(tasks, list(scene_tokens), timestamps, ego_to_global)
+
+    def update_entries(
+        self,
+        entries: dict[str, TaskMemory],
+        keep: torch.Tensor,
+        frame: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+        timestamps: torch.Tensor,
+        ego_to_global: torch.Tensor,
+    ) -> dict[str, TaskMemory]:
+        """{group: the entries this frame started with} → {group: the entries after it}: the frame's
+        ``memory_topk`` best queries in front of the kept old entries, cut to ``memory_size``. ``frame`` as in
+        ``update``. Traceable (the exported graph returns its result)."""
+        timestamps, ego_to_global = timestamps.double(), ego_to_global.double()
         tasks = {}
         for name in MEMORY_GROUPS:
             states, scores, points = (part.detach() for part in frame[name])
-            batch = states.shape[0]
             top = scores.topk(self.topk, dim=1).indices  # (B, k)
             new = TaskMemory(
                 embedding=states.gather(1, top[..., None].expand(-1, -1, states.shape[-1])),
@@ -186,7 +227,7 @@ class StreamingMemory(nn.Module):
                 score=scores.gather(1, top),
                 valid=torch.ones_like(top, dtype=torch.bool),
             )
-            old = self._entries(memory, name, batch, states.dtype, states.device)
+            old = entries[name]
             old = TaskMemory(**{**old.__dict__, "valid": old.valid & keep[:, None]})
             tasks[name] = TaskMemory(
                 *(
@@ -194,7 +235,7 @@ class StreamingMemory(nn.Module):
                     for a, b in zip(new.__dict__.values(), old.__dict__.values())
                 )
             )
-        return QueryMemory(tasks, list(scene_tokens), timestamps, ego_to_global)
+        return tasks
 
     def _entries(
         self,
@@ -207,16 +248,31 @@ class StreamingMemory(nn.Module):
         """The stored entries of a group, or ``memory_size`` empty ones when there is no state yet."""
         if memory is not None:
             return memory.tasks[name].map(lambda tensor: tensor.to(device))
-        size, points = self.size, self.points[name]
         hidden = self.motion_norms[name].gamma.in_features
-        return TaskMemory(
-            embedding=torch.zeros(batch, size, hidden, dtype=dtype, device=device),
-            reference=torch.zeros(batch, size, points, 3, dtype=torch.float64, device=device),
-            timestamp=torch.zeros(batch, size, dtype=torch.float64, device=device),
-            ego_pose=torch.eye(4, dtype=torch.float64, device=device).expand(batch, size, 4, 4),
-            score=torch.zeros(batch, size, dtype=dtype, device=device),
-            valid=torch.zeros(batch, size, dtype=torch.bool, device=device),
-        )
+        return empty_entries(self.size, self.points[name], hidden, batch, dtype, device)
+
+
+def empty_entries(
+    size: int, points: int, hidden: int, batch: int, dtype: torch.dtype, device: torch.device | str = "cpu"
+) -> TaskMemory:
+    """``size`` empty entries per slot (all invalid; zero embedding / reference / time / score, identity pose)."""
+    return TaskMemory(
+        embedding=torch.zeros(batch, size, hidden, dtype=dtype, device=device),
+        reference=torch.zeros(batch, size, points, 3, dtype=torch.float64, device=device),
+        timestamp=torch.zeros(batch, size, dtype=torch.float64, device=device),
+        ego_pose=torch.eye(4, dtype=torch.float64, device=device).expand(batch, size, 4, 4),
+        score=torch.zeros(batch, size, dtype=dtype, device=device),
+        valid=torch.zeros(batch, size, dtype=torch.bool, device=device),
+    )
+
+
+def rigid_inverse(pose: torch.Tensor) -> torch.Tensor:
+    """(..., 4, 4) rigid transforms [R | t] → their inverses [Rᵀ | −Rᵀ t] (exact for a rotation R; exportable,
+    unlike ``torch.linalg.inv``)."""
+    rotation_t = pose[..., :3, :3].transpose(-1, -2)  # (..., 3, 3)
+    translation = -(rotation_t @ pose[..., :3, 3:])  # (..., 3, 1)
+    top = torch.cat([rotation_t, translation], dim=-1)  # (..., 3, 4)
+    return torch.cat([top, pose[..., 3:, :]], dim=-2)
 
 
 def _gather_points(points: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

@@ -203,10 +203,3 @@ def test_memory_settings_are_checked(settings, message):
 
     with pytest.raises(ValueError, match=message):
         OneDriveTaskConfig(num_det_queries=8, num_lane_queries=4, **settings)
-
-
-def test_export_refuses_a_model_with_memory(memory_model):
-    from onedrive.export import StructuredGraph
-
-    with pytest.raises(InputError, match="cannot export a model with a temporal memory"):
-        StructuredGraph(memory_model)
