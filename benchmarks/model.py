@@ -79,6 +79,7 @@ def parameter_counts() -> dict:
     from transformers import InternVLForConditionalGeneration
 
     from onedrive import OneDriveConfig, OneDriveForDriving
+    from onedrive.model.configuration_onedrive import OneDriveTaskConfig
     from onedrive.tiny import tiny_internvl_config
     from onedrive.training.config import load_config
 
@@ -91,7 +92,12 @@ def parameter_counts() -> dict:
     settings = internvl_config.to_dict()
     for key in ("model_type", "architectures", "transformers_version"):
         settings.pop(key, None)
-    config = OneDriveConfig(**settings, task_config=stage1.model.task)
+    task = dict(stage1.model.task)
+    if task.get("plan_queries") == "official":  # anchors are values read from the infos at training: any count alike
+        defaults = OneDriveTaskConfig()
+        shape = [task.get(key, getattr(defaults, key)) for key in ("num_commands", "num_plan_modes", "plan_steps")]
+        task["plan_mode_anchors"] = torch.zeros(*shape, task.get("plan_dims", defaults.plan_dims)).tolist()
+    config = OneDriveConfig(**settings, task_config=task)
     with torch.device("meta"):
         onedrive = sum(parameter.numel() for parameter in OneDriveForDriving(config).parameters())
         internvl = sum(
