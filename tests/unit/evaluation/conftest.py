@@ -17,6 +17,7 @@ from PIL import Image
 from pyquaternion import Quaternion
 
 from onedrive.data.nuscenes.obstacles import is_obstacle
+from onedrive.synthetic.nuscenes_writer import TABLES
 
 NUM_STEPS = 6
 
@@ -130,24 +131,7 @@ def build_nuscenes(root: Path) -> dict:
     Objects: a moving car, a walking pedestrian, a parked truck and a barrier, each tracked over the
     scene. Returns {"root", "version", "scenes": {name: [sample tokens]}, "ego_poses": {sample token: (t, yaw)}}.
     """
-    tables: dict[str, list] = {
-        name: []
-        for name in (
-            "attribute",
-            "calibrated_sensor",
-            "category",
-            "ego_pose",
-            "instance",
-            "log",
-            "map",
-            "sample",
-            "sample_annotation",
-            "sample_data",
-            "scene",
-            "sensor",
-            "visibility",
-        )
-    }
+    tables: dict[str, list] = {name: [] for name in TABLES}
     tables["sensor"].append({"token": "sensor-lidar", "channel": "LIDAR_TOP", "modality": "lidar"})
     tables["calibrated_sensor"].append(
         {
