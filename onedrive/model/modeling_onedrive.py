@@ -528,10 +528,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
             lanes = self.lane_head(layout.gather(states, layout.group_index("lane")), lane_reference)
         if "plan" in tasks:
             plan_states = layout.gather(states, layout.group_index("plan"))  # (B, N_plan, H)
-            if isinstance(self.plan_head, OfficialPlanningHead):
-                planning = self.plan_head(plan_states, ego_status, command, ego_history)
-            else:
-                planning = self.plan_head(plan_states, ego_status, command)
+            planning = self.plan_head(plan_states, ego_status, command, ego_history)
         return detection, lanes, planning
 
     def prediction_heads(

@@ -51,8 +51,15 @@ class PlanningHead(nn.Module):
         self.task = task
         self.decoder = mlp(2 * hidden + task.ego_status_dim, hidden, task.plan_steps * task.plan_dims + 1)
 
-    def forward(self, plan_states: torch.Tensor, ego_status: torch.Tensor, command: torch.Tensor) -> PlanningOutput:
-        """plan_states (B, 1 + C·M, H); ego_status (B, E); command (B,) → the command's M modes."""
+    def forward(
+        self,
+        plan_states: torch.Tensor,
+        ego_status: torch.Tensor,
+        command: torch.Tensor,
+        ego_history: torch.Tensor | None = None,
+    ) -> PlanningOutput:
+        """plan_states (B, 1 + C·M, H); ego_status (B, E); command (B,) → the command's M modes. ``ego_history``
+        is read by the official planning head only (the same call serves both heads)."""
         task = self.task
         batch = plan_states.shape[0]
         modes = plan_states[:, 1:].view(batch, task.num_commands, task.num_plan_modes, -1)  # (B, C, M, H)
