@@ -39,7 +39,7 @@ from onedrive.training.build import (
     build_train_dataset,
     ensure_tiny_internvl,
 )
-from onedrive.training.config import ExperimentConfig, apply_overrides, load_config
+from onedrive.training.config import ExperimentConfig, add_override_argument, apply_overrides, load_config
 
 SAMPLES = 96
 BATCH_SIZE = 4
@@ -121,14 +121,7 @@ def stage_losses(config: ExperimentConfig, samples: int = SAMPLES) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config", help="the experiment config the stage was trained with")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="the same overrides as the training run (repeatable)",
-    )
+    add_override_argument(parser, help="the same overrides as the training run (repeatable)")
     parser.add_argument("--samples", type=int, default=SAMPLES, help="training samples, spread over the split")
     parser.add_argument("--out", type=Path, help="also write the result as JSON here")
     args = parser.parse_args(argv)

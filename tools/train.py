@@ -27,21 +27,14 @@ from loss_trend import format_loss_trend, read_loss_trend
 
 import onedrive  # noqa: F401  (registers the Auto classes)
 from onedrive.errors import run_tool
-from onedrive.training.config import apply_overrides, load_config
+from onedrive.training.config import add_override_argument, apply_overrides, load_config
 from onedrive.training.run import train_experiment
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config", help="experiment config file (a Python file defining build())")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set train.learning_rate=2e-4 (repeatable)",
-    )
+    add_override_argument(parser, help="override a config value, e.g. --set train.learning_rate=2e-4 (repeatable)")
     parser.add_argument(
         "--resume",
         nargs="?",

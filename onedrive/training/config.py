@@ -23,6 +23,7 @@ before anything heavy is built.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import dataclasses
 import difflib
@@ -270,6 +271,11 @@ def load_config(path: str | Path) -> ExperimentConfig:
 
 
 # --------------------------------------------------------------------------------- overrides
+def add_override_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """The tools' repeatable ``--set KEY=VALUE`` option, collected in ``args.overrides`` for ``apply_overrides``."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help)
+
+
 def apply_overrides(config: ExperimentConfig, overrides: list[str]) -> ExperimentConfig:
     """Apply ``key=value`` strings in order (the config is changed in place and returned)."""
     for item in overrides:
