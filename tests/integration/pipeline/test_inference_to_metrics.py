@@ -6,6 +6,7 @@ whole split is predicted and scored, not the values.
 
 import importlib.util
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -92,8 +93,19 @@ def test_predictions_cover_the_split_and_score(world):
     assert (world / "eval" / "metrics.json").is_file()
 
 
-def test_eval_tool_scores_the_baselines_on_the_configs_split(world):
-    """tools/eval.py CONFIG --predictions P --baselines: planning baselines and the box prior, scored by the real devkit."""
+def test_eval_tool_scores_the_baselines_on_the_configs_split(world, monkeypatch):
+    """tools/eval.py CONFIG --predictions P --baselines: planning baselines and the box prior, scored by the real devkit;
+    the run reads each info file once (every info-file reader parses it through ``onedrive.infos.read_json``)."""
+    import onedrive.infos
+
+    reads = Counter()
+
+    def counting_read_json(path):
+        reads[Path(path).name] += 1
+        return read_json(path)
+
+    read_json = onedrive.infos.read_json
+    monkeypatch.setattr(onedrive.infos, "read_json", counting_read_json)
     infos = world / "infos" / "nuscenes_infos_synthetic_val.json"
     records = json.loads(infos.read_text())["infos"]
     perfect = world / "perfect"
@@ -114,6 +126,7 @@ def test_eval_tool_scores_the_baselines_on_the_configs_split(world):
             f"data.infos_dir={world / 'infos'}",
         ],
     )
+    assert reads == {"nuscenes_infos_synthetic_val.json": 1, "nuscenes_infos_synthetic_train.json": 1}
     assert metrics["plan/l2_avg"] == 0.0
     assert metrics["baseline/constant_velocity/plan/l2_avg"] > 0.0
     assert "model/uses_ego_status" not in metrics  # nothing says what wrote these predictions
