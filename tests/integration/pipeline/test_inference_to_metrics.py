@@ -133,13 +133,12 @@ def test_eval_tool_scores_the_baselines_on_the_configs_split(world, monkeypatch)
     the run reads each info file once (every info-file reader parses it through ``onedrive.infos.read_json``)."""
     import onedrive.infos
 
-    reads = Counter()
+    read_json, reads = onedrive.infos.read_json, Counter()
 
     def counting_read_json(path):
         reads[Path(path).name] += 1
         return read_json(path)
 
-    read_json = onedrive.infos.read_json
     monkeypatch.setattr(onedrive.infos, "read_json", counting_read_json)
     records = read_records(world / "infos" / "nuscenes_infos_synthetic_val.json")
     perfect = write_perfect_planning(world / "perfect", records)
