@@ -5,6 +5,8 @@
 given twice, and box class names of the file's dataset (``onedrive.info_classes``).
 The dataset, the evaluation and the training's tokenizer corpus read info files through
 it; what a reader needs beyond that (the dataset: ``cams``) it checks itself.
+``InfoFile`` keeps a file read once together with its path, for a run that uses it several
+times (tools/eval.py: the baselines, the ego-status report and the scorer).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 from onedrive.errors import InputError
 from onedrive.info_classes import check_class_names
@@ -47,3 +50,17 @@ def load_infos(path: str | os.PathLike) -> tuple[dict, list[dict]]:
         raise InputError(f"info file {path}: duplicated tokens {duplicated[:SHOWN]}")
     check_class_names(path, content["metadata"], records)
     return content["metadata"], records
+
+
+class InfoFile(NamedTuple):
+    """An info file read and checked by ``load_infos``: its path, ``metadata`` and ``records``."""
+
+    path: Path
+    metadata: dict
+    records: list[dict]
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> InfoFile:
+        """The info file at ``path``, read and checked once (``load_infos``)."""
+        metadata, records = load_infos(path)
+        return cls(Path(path), metadata, records)

@@ -28,6 +28,7 @@ from onedrive.evaluation import evaluate_predictions
 from onedrive.evaluation.outputs import start_run
 from onedrive.evaluation.predictions import prediction_files
 from onedrive.evaluation.report import markdown_table
+from onedrive.infos import InfoFile, load_infos
 from onedrive.io import write_json_atomic
 
 
@@ -104,16 +105,13 @@ def _split(args: argparse.Namespace) -> dict:
     )
 
 
-def ego_status_report(split: dict, use_ego_status: bool | None) -> tuple[dict, str]:
+def ego_status_report(infos: InfoFile, use_ego_status: bool | None) -> tuple[dict, str]:
     """(``{"model/uses_ego_status": bool}`` when known, the ``ego_status`` convention text).
 
     Known: from the evaluated checkpoint's task config, or from an experiment config that sets
     ``model.task.use_ego_status``; for other prediction files nothing says what produced them.
     """
-    from onedrive.evaluation.predictions import load_infos
-
-    metadata, _ = load_infos(split["infos"])
-    sources = metadata.get("ego_status_sources")
+    sources = infos.metadata.get("ego_status_sources")
     text = (
         "the model's planning input and the constant-velocity baseline read the same info-file ego_status "
         "(present and past only; docs/design.md §4)"
@@ -123,16 +121,15 @@ def ego_status_report(split: dict, use_ego_status: bool | None) -> tuple[dict, s
     return ({} if use_ego_status is None else {"model/uses_ego_status": bool(use_ego_status)}), text
 
 
-def score_baselines(split: dict) -> dict:
+def score_baselines(split: dict, infos: InfoFile) -> dict:
     """``baseline/<name>/plan/...`` (or ``navsim/...``) metrics of the planning baselines (on NAVSIM also the
     logged ``human``) and, on nuScenes, ``baseline/box_prior/det/...`` of the image-blind detection prior, on the
-    same split."""
+    same split (``infos``, read once by the caller)."""
     from onedrive.evaluation import baselines
-    from onedrive.evaluation.predictions import load_infos
 
-    metadata, records = load_infos(split["infos"])
+    records = infos.records
     _, train_records = load_infos(split["train_infos"])
-    navsim = metadata.get("dataset") == "navsim"
+    navsim = infos.metadata.get("dataset") == "navsim"
     steps = 8 if navsim else 6
     files = {
         "constant_velocity": baselines.prediction_file(
@@ -156,7 +153,7 @@ def score_baselines(split: dict) -> dict:
         write_json_atomic(folder / file_name, payload)  # refuses NaN: a baseline file holds numbers only
         metrics = evaluate_predictions(
             folder,
-            split["infos"],
+            infos,
             data_root=split["data_root"],
             version=split["version"],
             eval_split=split["eval_split"],
@@ -180,6 +177,7 @@ def main(argv: list[str] | None = None) -> dict:
     use_ego_status = split.get("use_ego_status")
     if split["out"] is not None:
         start_run(split["out"], scored=predictions)
+    infos = InfoFile.read(split["infos"])  # read and checked once for the whole run
     if args.checkpoint:
         from onedrive.export.loading import load_model
         from onedrive.inference import predict_split
@@ -199,16 +197,16 @@ def main(argv: list[str] | None = None) -> dict:
             max_new_tokens=args.max_new_tokens,
             text=not args.no_text,
         )
-    extra = score_baselines(split) if args.baselines else {}
+    extra = score_baselines(split, infos) if args.baselines else {}
     conventions = {}
     if {"planning.json", "navsim.json"} & {
         path.name for path in prediction_files(predictions).values()
     }:  # planning scored
-        keys, conventions["ego_status"] = ego_status_report(split, use_ego_status)
+        keys, conventions["ego_status"] = ego_status_report(infos, use_ego_status)
         extra.update(keys)
     metrics = evaluate_predictions(
         predictions,
-        split["infos"],
+        infos,
         data_root=split["data_root"],
         version=split["version"],
         eval_split=split["eval_split"],

@@ -18,6 +18,7 @@ import numpy as np
 
 from onedrive.data.planning_text import PLANNING_TEXT_TYPE
 from onedrive.evaluation import detection, lane, planning, predictions, report, text, text_planning
+from onedrive.infos import InfoFile
 from onedrive.io import write_text_atomic
 
 
@@ -63,7 +64,7 @@ def _navsim_metrics(path: Path, infos_path, tokens: list[str], data_root) -> dic
 
 def evaluate_predictions(
     predictions_dir: str | os.PathLike,
-    infos_path: str | os.PathLike,
+    infos: str | os.PathLike | InfoFile,
     data_root: str | os.PathLike | None = None,
     version: str | None = None,
     eval_split: str | None = None,
@@ -72,7 +73,8 @@ def evaluate_predictions(
     extra_metrics: Mapping[str, object] | None = None,
     extra_conventions: Mapping[str, str] | None = None,
 ) -> dict:
-    """Score every prediction file present in ``predictions_dir`` on the split of ``infos_path``.
+    """Score every prediction file present in ``predictions_dir`` on the split of the info file ``infos``
+    (its path, or an ``InfoFile`` a caller already read).
 
     Detection needs the nuScenes-format data root, version and devkit split name; they default to the
     info file's ``metadata`` (``data_root``, ``version``, ``split``). ``extra_metrics`` (e.g. the
@@ -82,7 +84,9 @@ def evaluate_predictions(
     the folder holds no prediction file or a file of another name, or any file does not cover the split.
     """
     present = predictions.prediction_files(predictions_dir)
-    metadata, records = predictions.load_infos(infos_path)
+    if not isinstance(infos, InfoFile):
+        infos = InfoFile.read(infos)
+    metadata, records = infos.metadata, infos.records
     tokens = [record["token"] for record in records]
     metrics: dict = {"num_split_samples": len(tokens)}
     conventions: dict[str, str] = {}
@@ -145,7 +149,7 @@ def evaluate_predictions(
                 submission["results"][token], np.asarray(by_token[token]["ego2global"])
             )
     if "navsim" in present:
-        metrics.update(_navsim_metrics(present["navsim"], infos_path, tokens, data_root))
+        metrics.update(_navsim_metrics(present["navsim"], infos.path, tokens, data_root))
         conventions["navsim"] = NAVSIM_CONVENTION
         from onedrive.evaluation.pdms.epdms import CONVENTION as EPDMS_CONVENTION
 

@@ -10,6 +10,9 @@ import numpy as np
 import pytest
 from checkpoint_files import write_checkpoint
 
+DEMO_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "demo" / "demo_stage1_perception.py"
+CASE_VERSION = "v1.0-case"  # version folder of the hand-written nuScenes data (``nuscenes``)
+
 
 @dataclass
 class Workspace:
@@ -25,6 +28,12 @@ class Workspace:
         path = self.tmp / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+        return path
+
+    def write_bytes(self, relative: str, content: bytes) -> Path:
+        path = self.tmp / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
         return path
 
     def train_config(self, relative: str = "config.py") -> Path:
@@ -91,6 +100,38 @@ class Workspace:
         """A planning.json that predicts every record's ground-truth future."""
         return self.write_json(relative, {r["token"]: {"trajectory": r["ego_fut_traj"]} for r in records})
 
+    def eval_argv(self, infos: Path, *options: str) -> list[str]:
+        """tools/eval.py arguments scoring the folder ``predictions/`` on the info file ``infos``, outputs in
+        ``out/``, then ``options``."""
+        return [
+            "--predictions",
+            str(self.tmp / "predictions"),
+            "--infos",
+            str(infos),
+            "--out",
+            str(self.tmp / "out"),
+            *options,
+        ]
+
+    def eval_config_argv(self, *options: str) -> list[str]:
+        """tools/eval.py arguments scoring the folder ``predictions/`` on the split of the demo stage-1 config
+        (``DEMO_CONFIG``), outputs in ``out/``, then ``options`` (e.g. ``--set data.root=...``)."""
+        return [
+            str(DEMO_CONFIG),
+            "--predictions",
+            str(self.tmp / "predictions"),
+            "--out",
+            str(self.tmp / "out"),
+            *options,
+        ]
+
+    def create_data_argv(self, *options: str, **nuscenes_options) -> list[str]:
+        """tools/create_data.py arguments converting the hand-written nuScenes folder ``nuscenes(**nuscenes_options)``
+        into ``infos/``, then ``options``."""
+        root = self.nuscenes(**nuscenes_options)
+        version = nuscenes_options.get("version", CASE_VERSION)
+        return ["nuscenes", "--data-root", str(root), "--version", version, "--out", str(self.tmp / "infos"), *options]
+
 
 # Every table NuScenes() loads; nuscenes() leaves the ones it does not fill empty.
 NUSCENES_TABLES = (
@@ -128,7 +169,7 @@ MAP_LAYERS = (
 
 def nuscenes(
     workspace: Workspace,
-    version: str = "v1.0-case",
+    version: str = CASE_VERSION,
     first_sample: str = "sample-0",
     log: str = "log-0",
     map_without: tuple[str, ...] = (),

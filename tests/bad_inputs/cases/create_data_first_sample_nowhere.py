@@ -6,5 +6,4 @@ MESSAGE = ("scene scene-0001", "first_sample_token", "sample-9", "sample.json")
 
 
 def arguments(workspace) -> list[str]:
-    root = workspace.nuscenes(first_sample="sample-9")
-    return ["nuscenes", "--data-root", str(root), "--version", "v1.0-case", "--out", str(workspace.tmp / "infos")]
+    return workspace.create_data_argv(first_sample="sample-9")

@@ -6,5 +6,4 @@ MESSAGE = ("scene scene-0001", "log_token", "log-9", "log.json")
 
 
 def arguments(workspace) -> list[str]:
-    root = workspace.nuscenes(log="log-9")
-    return ["nuscenes", "--data-root", str(root), "--version", "v1.0-case", "--out", str(workspace.tmp / "infos")]
+    return workspace.create_data_argv(log="log-9")

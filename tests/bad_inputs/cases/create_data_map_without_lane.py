@@ -6,5 +6,4 @@ MESSAGE = ("boston-seaport.json", "'lane'", "scene-0001")
 
 
 def arguments(workspace) -> list[str]:
-    root = workspace.nuscenes(map_without=("lane",))
-    return ["nuscenes", "--data-root", str(root), "--version", "v1.0-case", "--out", str(workspace.tmp / "infos")]
+    return workspace.create_data_argv(map_without=("lane",))

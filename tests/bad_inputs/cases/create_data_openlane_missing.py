@@ -6,16 +6,4 @@ MESSAGE = ("--openlane", "data_dict_subset_B_val.pkl", "no such file")
 
 
 def arguments(workspace) -> list[str]:
-    root = workspace.nuscenes()
-    missing = workspace.tmp / "OpenLane-V2" / "data_dict_subset_B_val.pkl"
-    return [
-        "nuscenes",
-        "--data-root",
-        str(root),
-        "--version",
-        "v1.0-case",
-        "--out",
-        str(workspace.tmp / "infos"),
-        "--openlane",
-        str(missing),
-    ]
+    return workspace.create_data_argv("--openlane", str(workspace.tmp / "OpenLane-V2" / "data_dict_subset_B_val.pkl"))

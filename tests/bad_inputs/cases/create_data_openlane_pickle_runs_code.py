@@ -9,17 +9,5 @@ RUNS_CODE = b"cos\nsystem\n(S'touch pwned'\ntR."
 
 
 def arguments(workspace) -> list[str]:
-    root = workspace.nuscenes()
-    evil = workspace.tmp / "evil.pkl"
-    evil.write_bytes(RUNS_CODE)
-    return [
-        "nuscenes",
-        "--data-root",
-        str(root),
-        "--version",
-        "v1.0-case",
-        "--out",
-        str(workspace.tmp / "infos"),
-        "--openlane",
-        str(evil),
-    ]
+    evil = workspace.write_bytes("evil.pkl", RUNS_CODE)
+    return workspace.create_data_argv("--openlane", str(evil))

@@ -1,12 +1,8 @@
 """tools/eval.py CONFIG --baselines where the evaluation split's info file has NaN in a sample's ego_status."""
 
-from pathlib import Path
-
 TOOL = "eval"
 EXIT_CODE = 2
 MESSAGE = ("nuscenes_infos_synthetic_val.json", "sample 's1'", "ego_status holds NaN")
-
-CONFIG = Path(__file__).resolve().parents[3] / "configs" / "demo" / "demo_stage1_perception.py"
 
 
 def arguments(workspace) -> list[str]:
@@ -17,17 +13,12 @@ def arguments(workspace) -> list[str]:
     workspace.write_infos("infos/nuscenes_infos_synthetic_val.json", records)
     workspace.write_infos("infos/nuscenes_infos_synthetic_train.json", [workspace.info_record("t0")], split="train")
     workspace.write_planning("predictions/planning.json", records)
-    return [
-        str(CONFIG),
-        "--predictions",
-        str(workspace.tmp / "predictions"),
+    return workspace.eval_config_argv(
         "--baselines",
         "--set",
         f"data.infos_dir={workspace.tmp / 'infos'}",
         "--set",
         f"data.root={workspace.tmp}",
-        "--out",
-        str(workspace.tmp / "out"),
         "--num-plots",
         "0",
-    ]
+    )

@@ -10,11 +10,4 @@ def arguments(workspace) -> list[str]:
     infos = workspace.write_infos("x_infos_val.json", records)
     entry = '{"trajectory": ' + str(records[0]["ego_fut_traj"]) + "}"
     workspace.write_text("predictions/planning.json", '{"s0": ' + entry + ', "s1": ' + entry + ', "s0": ' + entry + "}")
-    return [
-        "--predictions",
-        str(workspace.tmp / "predictions"),
-        "--infos",
-        str(infos),
-        "--out",
-        str(workspace.tmp / "out"),
-    ]
+    return workspace.eval_argv(infos)

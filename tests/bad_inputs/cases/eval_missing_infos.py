@@ -6,12 +6,5 @@ MESSAGE = ("nowhere.json",)
 
 
 def arguments(workspace) -> list[str]:
-    predictions = workspace.write_json("predictions/planning.json", {"token": {"trajectory": [[1.0, 0.0]] * 6}}).parent
-    return [
-        "--predictions",
-        str(predictions),
-        "--infos",
-        str(workspace.tmp / "nowhere.json"),
-        "--out",
-        str(workspace.tmp / "out"),
-    ]
+    workspace.write_json("predictions/planning.json", {"token": {"trajectory": [[1.0, 0.0]] * 6}})
+    return workspace.eval_argv(workspace.tmp / "nowhere.json")

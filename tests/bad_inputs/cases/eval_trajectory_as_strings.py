@@ -11,11 +11,4 @@ def arguments(workspace) -> list[str]:
     workspace.write_json(
         "predictions/planning.json", {"s0": {"trajectory": [[str(x), str(y)] for x, y in records[0]["ego_fut_traj"]]}}
     )
-    return [
-        "--predictions",
-        str(workspace.tmp / "predictions"),
-        "--infos",
-        str(infos),
-        "--out",
-        str(workspace.tmp / "out"),
-    ]
+    return workspace.eval_argv(infos)

@@ -9,11 +9,4 @@ def arguments(workspace) -> list[str]:
     records = [workspace.info_record("s0"), workspace.info_record("s1", gt_names=["Car"])]
     infos = workspace.write_infos("x_infos_val.json", records)
     workspace.write_planning("predictions/planning.json", records)
-    return [
-        "--predictions",
-        str(workspace.tmp / "predictions"),
-        "--infos",
-        str(infos),
-        "--out",
-        str(workspace.tmp / "out"),
-    ]
+    return workspace.eval_argv(infos)

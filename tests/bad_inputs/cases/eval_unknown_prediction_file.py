@@ -11,11 +11,4 @@ def arguments(workspace) -> list[str]:
     workspace.write_planning("predictions/planning.json", records)
     workspace.write_planning("predictions/plan.json", records)
     workspace.write_json("predictions/lane.json", {"s0": []})
-    return [
-        "--predictions",
-        str(workspace.tmp / "predictions"),
-        "--infos",
-        str(infos),
-        "--out",
-        str(workspace.tmp / "out"),
-    ]
+    return workspace.eval_argv(infos)

@@ -6,6 +6,7 @@ whole split is predicted and scored, not the values.
 
 import importlib.util
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from onedrive.model import OneDriveProcessor, build_tokenizer
 from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 
 TOOLS = Path(__file__).resolve().parents[3] / "tools"
+DEMO_CONFIG = TOOLS.parent / "configs" / "demo" / "demo_stage1_perception.py"
+HEADS = dict(num_det_queries=16, num_lane_queries=8, max_boxes=16, max_lanes=8, depth_bins=4)
 
 
 def run_tool(name: str, argv: list[str]):
@@ -27,45 +30,78 @@ def run_tool(name: str, argv: list[str]):
     return module.main(argv)
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pipeline")
-    run_tool("make_synthetic", ["--out", str(root / "world"), "--scenes", "2", "--samples-per-scene", "8"])
+def make_world(root: Path, scenes: int, samples_per_scene: int, *create_data_options: str) -> Path:
+    """``root`` holding a synthetic nuScenes world (``world/``) and its info files (``infos/``)."""
+    world = str(root / "world")
+    run_tool("make_synthetic", ["--out", world, "--scenes", str(scenes), "--samples-per-scene", str(samples_per_scene)])
     run_tool(
         "create_data",
         [
             "nuscenes",
             "--data-root",
-            str(root / "world"),
+            world,
             "--version",
             "v1.0-synthetic",
             "--out",
             str(root / "infos"),
-            "--can-bus",
-            str(root / "world"),
+            *create_data_options,
         ],
     )
     return root
 
 
-def test_predictions_cover_the_split_and_score(world):
+def tiny_model(folder: Path, **task) -> tuple[OneDriveForDriving, OneDriveProcessor]:
+    """An untrained OneDrive with ``task`` on a tiny random InternVL saved in ``folder``, and its processor."""
     tokenizer = build_tokenizer()
     config = tiny_internvl_config(
         vocab_size=len(tokenizer), image_token_id=tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>")
     )
-    save_tiny_internvl(world / "internvl", config)
-    model = OneDriveForDriving.from_internvl(
-        str(world / "internvl"),
-        task_config=dict(num_det_queries=16, num_lane_queries=8, max_boxes=16, max_lanes=8, depth_bins=4),
+    save_tiny_internvl(folder, config)
+    model = OneDriveForDriving.from_internvl(str(folder), task_config=task)
+    return model, OneDriveProcessor.from_config(model.config, tokenizer)
+
+
+def read_records(infos: Path) -> list[dict]:
+    return json.loads(infos.read_text())["infos"]
+
+
+def write_perfect_planning(folder: Path, records: list[dict]) -> Path:
+    """``folder`` holding a planning.json that predicts every record's logged future."""
+    folder.mkdir()
+    (folder / "planning.json").write_text(json.dumps({r["token"]: {"trajectory": r["ego_fut_traj"]} for r in records}))
+    return folder
+
+
+def eval_on_world(world: Path, *options: str) -> dict:
+    """tools/eval.py with the demo stage-1 config on ``world``'s data and val info file, then ``options``."""
+    return run_tool(
+        "eval",
+        [
+            str(DEMO_CONFIG),
+            *options,
+            "--set",
+            f"data.root={world / 'world'}",
+            "--set",
+            f"data.infos_dir={world / 'infos'}",
+        ],
     )
-    processor = OneDriveProcessor.from_config(model.config, tokenizer)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline")
+    return make_world(root, 2, 8, "--can-bus", str(root / "world"))
+
+
+def test_predictions_cover_the_split_and_score(world):
+    model, processor = tiny_model(world / "internvl", **HEADS)
     infos = world / "infos" / "nuscenes_infos_synthetic_val.json"
     paths = predict_split(
         model, processor, infos, world / "world", world / "predictions", batch_size=4, max_new_tokens=2
     )
     assert sorted(paths) == ["detection", "lanes", "planning", "text"]
 
-    records = json.loads(infos.read_text())["infos"]
+    records = read_records(infos)
     planning = json.loads(paths["planning"].read_text())
     assert set(planning) == {record["token"] for record in records}
     questions = sum(len(record["qa"]) for record in records)
@@ -92,28 +128,22 @@ def test_predictions_cover_the_split_and_score(world):
     assert (world / "eval" / "metrics.json").is_file()
 
 
-def test_eval_tool_scores_the_baselines_on_the_configs_split(world):
-    """tools/eval.py CONFIG --predictions P --baselines: planning baselines and the box prior, scored by the real devkit."""
-    infos = world / "infos" / "nuscenes_infos_synthetic_val.json"
-    records = json.loads(infos.read_text())["infos"]
-    perfect = world / "perfect"
-    perfect.mkdir()
-    (perfect / "planning.json").write_text(json.dumps({r["token"]: {"trajectory": r["ego_fut_traj"]} for r in records}))
-    metrics = run_tool(
-        "eval",
-        [
-            str(TOOLS.parent / "configs" / "demo" / "demo_stage1_perception.py"),
-            "--predictions",
-            str(perfect),
-            "--baselines",
-            "--out",
-            str(world / "eval_baselines"),
-            "--set",
-            f"data.root={world / 'world'}",
-            "--set",
-            f"data.infos_dir={world / 'infos'}",
-        ],
-    )
+def test_eval_tool_scores_the_baselines_on_the_configs_split(world, monkeypatch):
+    """tools/eval.py CONFIG --predictions P --baselines: planning baselines and the box prior, scored by the real devkit;
+    the run reads each info file once (every info-file reader parses it through ``onedrive.infos.read_json``)."""
+    import onedrive.infos
+
+    read_json, reads = onedrive.infos.read_json, Counter()
+
+    def counting_read_json(path):
+        reads[Path(path).name] += 1
+        return read_json(path)
+
+    monkeypatch.setattr(onedrive.infos, "read_json", counting_read_json)
+    records = read_records(world / "infos" / "nuscenes_infos_synthetic_val.json")
+    perfect = write_perfect_planning(world / "perfect", records)
+    metrics = eval_on_world(world, "--predictions", str(perfect), "--baselines", "--out", str(world / "eval_baselines"))
+    assert reads == {"nuscenes_infos_synthetic_val.json": 1, "nuscenes_infos_synthetic_train.json": 1}
     assert metrics["plan/l2_avg"] == 0.0
     assert metrics["baseline/constant_velocity/plan/l2_avg"] > 0.0
     assert "model/uses_ego_status" not in metrics  # nothing says what wrote these predictions
@@ -125,7 +155,6 @@ def test_eval_tool_scores_the_baselines_on_the_configs_split(world):
     assert set(submission["results"]) == {r["token"] for r in records}
     assert 0.0 <= metrics["baseline/box_prior/det/mAP"] < 1.0
     assert metrics["baseline/box_prior/det/num_samples"] == len(records)
-    written = json.loads((world / "eval_baselines" / "metrics.json").read_text())
     assert written["baseline/box_prior/det/mAP"] == metrics["baseline/box_prior/det/mAP"]
 
 
@@ -133,20 +162,13 @@ def test_eval_tool_scores_the_baselines_on_the_configs_split(world):
 def test_eval_checkpoint_without_text_scores_no_text_left_by_an_earlier_run(world):
     """tools/eval.py --checkpoint --no-text --out DIR, DIR holding an earlier run's predictions/text.jsonl and
     metrics.json: neither survives, no text metric is credited to the model."""
-    tokenizer = build_tokenizer()
-    config = tiny_internvl_config(
-        vocab_size=len(tokenizer), image_token_id=tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>")
-    )
-    save_tiny_internvl(world / "internvl_ckpt", config)
-    model = OneDriveForDriving.from_internvl(
-        str(world / "internvl_ckpt"),
-        task_config=dict(num_det_queries=8, num_lane_queries=4, max_boxes=8, max_lanes=4, depth_bins=4),
+    model, processor = tiny_model(
+        world / "internvl_ckpt", num_det_queries=8, num_lane_queries=4, max_boxes=8, max_lanes=4, depth_bins=4
     )
     checkpoint = world / "checkpoint"
     model.save_pretrained(checkpoint)
-    OneDriveProcessor.from_config(model.config, tokenizer).save_pretrained(checkpoint)
-    infos = world / "infos" / "nuscenes_infos_synthetic_val.json"
-    records = json.loads(infos.read_text())["infos"]
+    processor.save_pretrained(checkpoint)
+    records = read_records(world / "infos" / "nuscenes_infos_synthetic_val.json")
     out = world / "eval_checkpoint"
     (out / "predictions").mkdir(parents=True)
     (out / "predictions" / "text.jsonl").write_text(
@@ -157,23 +179,7 @@ def test_eval_checkpoint_without_text_scores_no_text_left_by_an_earlier_run(worl
         )
     )
     (out / "metrics.json").write_text(json.dumps({"text/BLEU-4": 1.0}))
-    metrics = run_tool(
-        "eval",
-        [
-            str(TOOLS.parent / "configs" / "demo" / "demo_stage1_perception.py"),
-            "--checkpoint",
-            str(checkpoint),
-            "--no-text",
-            "--out",
-            str(out),
-            "--num-plots",
-            "0",
-            "--set",
-            f"data.root={world / 'world'}",
-            "--set",
-            f"data.infos_dir={world / 'infos'}",
-        ],
-    )
+    metrics = eval_on_world(world, "--checkpoint", str(checkpoint), "--no-text", "--out", str(out), "--num-plots", "0")
     assert not any(key.startswith(("text/", "text_plan/")) for key in metrics)
     assert sorted(path.name for path in (out / "predictions").iterdir()) == [
         "detection.json",
@@ -184,28 +190,17 @@ def test_eval_checkpoint_without_text_scores_no_text_left_by_an_earlier_run(worl
 
 
 def test_eval_tool_says_whether_the_model_planned_with_ego_status(world):
-    infos = world / "infos" / "nuscenes_infos_synthetic_val.json"
-    records = json.loads(infos.read_text())["infos"]
-    plans = world / "plans"
-    plans.mkdir()
-    (plans / "planning.json").write_text(json.dumps({r["token"]: {"trajectory": r["ego_fut_traj"]} for r in records}))
-    metrics = run_tool(
-        "eval",
-        [
-            str(TOOLS.parent / "configs" / "demo" / "demo_stage1_perception.py"),
-            "--predictions",
-            str(plans),
-            "--out",
-            str(world / "eval_no_status"),
-            "--set",
-            f"data.root={world / 'world'}",
-            "--set",
-            f"data.infos_dir={world / 'infos'}",
-            "--set",
-            "model.task.plan_anchor='none'",
-            "--set",
-            "model.task.use_ego_status=False",
-        ],
+    plans = write_perfect_planning(world / "plans", read_records(world / "infos" / "nuscenes_infos_synthetic_val.json"))
+    metrics = eval_on_world(
+        world,
+        "--predictions",
+        str(plans),
+        "--out",
+        str(world / "eval_no_status"),
+        "--set",
+        "model.task.plan_anchor='none'",
+        "--set",
+        "model.task.use_ego_status=False",
     )
     assert metrics["model/uses_ego_status"] is False
 
@@ -213,13 +208,7 @@ def test_eval_tool_says_whether_the_model_planned_with_ego_status(world):
 @pytest.fixture(scope="module")
 def scenes_world(tmp_path_factory):
     """A synthetic world whose training split has several short scenes."""
-    root = tmp_path_factory.mktemp("scenes")
-    run_tool("make_synthetic", ["--out", str(root / "world"), "--scenes", "3", "--samples-per-scene", "3"])
-    run_tool(
-        "create_data",
-        ["nuscenes", "--data-root", str(root / "world"), "--version", "v1.0-synthetic", "--out", str(root / "infos")],
-    )
-    return root
+    return make_world(tmp_path_factory.mktemp("scenes"), 3, 3)
 
 
 @pytest.mark.parametrize("text", [False, pytest.param(True, marks=pytest.mark.slow)])
@@ -232,27 +221,12 @@ def test_streaming_inference_equals_hand_passed_memory(scenes_world, text):
     from onedrive.data import DriveDataset, collate_drive_batch
     from onedrive.model.initial_values import randomise_initial_values
 
-    tokenizer = build_tokenizer()
-    config = tiny_internvl_config(
-        vocab_size=len(tokenizer), image_token_id=tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>")
-    )
     world = scenes_world
-    save_tiny_internvl(world / f"internvl_memory_{text}", config)
-    model = OneDriveForDriving.from_internvl(
-        str(world / f"internvl_memory_{text}"),
-        task_config=dict(
-            num_det_queries=16,
-            num_lane_queries=8,
-            max_boxes=16,
-            max_lanes=8,
-            depth_bins=4,
-            memory_size=6,
-            memory_topk=4,
-            memory_propagated=3,
-        ),
-    ).eval()
+    model, processor = tiny_model(
+        world / f"internvl_memory_{text}", **HEADS, memory_size=6, memory_topk=4, memory_propagated=3
+    )
+    model.eval()
     randomise_initial_values(model, std=0.05, seed=3)
-    processor = OneDriveProcessor.from_config(model.config, tokenizer)
     infos = world / "infos" / "nuscenes_infos_synthetic_train.json"  # the split with more than one scene
     paths = predict_split(
         model,
@@ -264,7 +238,7 @@ def test_streaming_inference_equals_hand_passed_memory(scenes_world, text):
         max_new_tokens=1,
         text=text,
     )
-    records = json.loads(infos.read_text())["infos"]
+    records = read_records(infos)
     assert len({record["scene_token"] for record in records}) > 1
     if text:
         assert len(paths["text"].read_text().splitlines()) == sum(len(record["qa"]) for record in records)
@@ -278,7 +252,7 @@ def test_streaming_inference_equals_hand_passed_memory(scenes_world, text):
         frames = sorted((r["timestamp"], r["token"]) for r in records if r["scene_token"] == scene)
         memory = None
         for _, token in frames:
-            batch = collate_drive_batch([dataset[index[token]]], tokenizer.pad_token_id)
+            batch = collate_drive_batch([dataset[index[token]]], processor.tokenizer.pad_token_id)
             by_hand = model.predict(batch, memory=memory)
             memory = by_hand.memory
             assert torch.allclose(torch.tensor(planning[token]["trajectory"]), by_hand.trajectory[0], atol=1e-4)

@@ -8,6 +8,8 @@ the test only, as the yardstick for ``planning.collision_steps``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 import shapely
@@ -44,9 +46,28 @@ def raster_collision(waypoint, heading, obstacle_corners) -> bool:
     return bool(canvas[cells[:, 1], cells[:, 0]].any())
 
 
-def test_exact_intersection_matches_the_reference_raster_away_from_the_cell_scale():
-    rng = np.random.default_rng(0)
-    num = 400
+@dataclass
+class Scenes:
+    """``num`` straight ego plans, each with one random box agent near the ego box at every step."""
+
+    traj: np.ndarray  # (S, 6, 2) ego waypoints
+    headings: np.ndarray  # (S, 6) the headings collision_steps uses
+    agent_xy: np.ndarray  # (S, 6, 2)
+    agent_yaw: np.ndarray  # (S, 6)
+    agent_size: np.ndarray  # (S, 2) length, width
+    exact: np.ndarray  # (S, 6) bool: collision_steps' answer
+    ego: np.ndarray  # (S, 6) shapely ego rectangles
+    agent: np.ndarray  # (S, 6) shapely agent rectangles
+
+    def agent_corners(self, s: int, t: int) -> np.ndarray:
+        """The agent box of sample ``s`` at step ``t``: (4, 2) corners x, y."""
+        cos, sin = np.cos(self.agent_yaw[s, t]), np.sin(self.agent_yaw[s, t])
+        local = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]]) * self.agent_size[s] / 2
+        return local @ np.array([[cos, sin], [-sin, cos]]) + self.agent_xy[s, t]
+
+
+def random_scenes(seed: int, num: int) -> Scenes:
+    rng = np.random.default_rng(seed)
     speed = rng.uniform(2.5, 8.0, num)
     heading = rng.uniform(-np.pi, np.pi, num)
     step = np.stack([np.cos(heading), np.sin(heading)], -1) * speed[:, None]  # (S, 2), ≥ 1 m per step
@@ -66,21 +87,29 @@ def test_exact_intersection_matches_the_reference_raster_away_from_the_cell_scal
         agent_fut_mask=np.ones((num, 6), bool),
         drivable=None,
     )
-    exact = collision_steps(traj, gt, np.arange(num))  # (S, 6)
     headings = collision_headings(traj)
-    ego = rectangles(centre, headings, EGO_LENGTH, EGO_WIDTH)  # (S, 6)
-    agent = rectangles(agent_xy, agent_yaw, agent_size[:, None, 0], agent_size[:, None, 1])
+    return Scenes(
+        traj=traj,
+        headings=headings,
+        agent_xy=agent_xy,
+        agent_yaw=agent_yaw,
+        agent_size=agent_size,
+        exact=collision_steps(traj, gt, np.arange(num)),
+        ego=rectangles(centre, headings, EGO_LENGTH, EGO_WIDTH),
+        agent=rectangles(agent_xy, agent_yaw, agent_size[:, None, 0], agent_size[:, None, 1]),
+    )
+
+
+def test_exact_intersection_matches_the_reference_raster_away_from_the_cell_scale():
+    scenes = random_scenes(seed=0, num=400)
     margin = 0.2  # m: about two cells
-    clear = ~shapely.intersects(shapely.buffer(ego, margin, join_style="mitre"), agent)
-    deep = shapely.intersects(shapely.buffer(ego, -margin, join_style="mitre"), agent)
+    clear = ~shapely.intersects(shapely.buffer(scenes.ego, margin, join_style="mitre"), scenes.agent)
+    deep = shapely.intersects(shapely.buffer(scenes.ego, -margin, join_style="mitre"), scenes.agent)
     robust = clear | deep
     assert robust.mean() > 0.85 and deep.sum() > 300 and clear.sum() > 300
-    half_l, half_w = agent_size[:, None, 0, None] / 2, agent_size[:, None, 1, None] / 2  # (S, 1, 1)
     for s, t in zip(*np.nonzero(robust)):
-        cos, sin = np.cos(agent_yaw[s, t]), np.sin(agent_yaw[s, t])
-        local = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]]) * [half_l[s, 0, 0], half_w[s, 0, 0]]
-        corners = local @ np.array([[cos, sin], [-sin, cos]]) + agent_xy[s, t]
-        assert raster_collision(traj[s, t], headings[s, t], corners) == exact[s, t], (s, t)
+        raster = raster_collision(scenes.traj[s, t], scenes.headings[s, t], scenes.agent_corners(s, t))
+        assert raster == scenes.exact[s, t], (s, t)
 
 
 def overlap_depth(ego, agent) -> float:
@@ -97,41 +126,15 @@ def overlap_depth(ego, agent) -> float:
 
 def test_exact_and_raster_answers_differ_only_within_a_quarter_metre_of_contact():
     """The size of the difference stated in ``planning.py`` (measured there on 3,000 samples: 0.237 m at most)."""
-    rng = np.random.default_rng(1)
-    num = 1000
-    speed = rng.uniform(2.5, 8.0, num)
-    heading = rng.uniform(-np.pi, np.pi, num)
-    step = np.stack([np.cos(heading), np.sin(heading)], -1) * speed[:, None]
-    traj = np.cumsum(np.repeat(step[:, None], 6, axis=1), axis=1)  # (S, 6, 2)
-    centre = traj + EGO_CENTRE_OFFSET * np.stack([np.cos(heading), np.sin(heading)], -1)[:, None]
-    headings = collision_headings(traj)
-    agent_xy = centre + rng.uniform(-5.0, 5.0, size=(num, 6, 2))
-    agent_yaw = rng.uniform(-np.pi, np.pi, size=(num, 6))
-    agent_size = np.column_stack([rng.uniform(1.0, 6.0, num), rng.uniform(0.8, 2.5, num)])
-    gt = PlanningGroundTruth(
-        tokens=[str(i) for i in range(num)],
-        ego_fut_traj=np.zeros((num, 6, 2)),
-        fut_valid=np.ones(num, bool),
-        agent_sample=np.arange(num),
-        agent_size=agent_size,
-        agent_fut_xy=agent_xy,
-        agent_fut_yaw=agent_yaw,
-        agent_fut_mask=np.ones((num, 6), bool),
-        drivable=None,
-    )
-    exact = collision_steps(traj, gt, np.arange(num))  # (S, 6)
-    ego = rectangles(centre, headings, EGO_LENGTH, EGO_WIDTH)
-    agent = rectangles(agent_xy, agent_yaw, agent_size[:, None, 0], agent_size[:, None, 1])
+    scenes = random_scenes(seed=1, num=1000)
+    ego, agent = scenes.ego, scenes.agent
     near = shapely.intersects(shapely.buffer(ego, 0.6, join_style="mitre"), agent) & ~shapely.intersects(
         shapely.buffer(ego, -0.6, join_style="mitre"), agent
     )
     differences = []
     for s, t in zip(*np.nonzero(near)):
-        cos, sin = np.cos(agent_yaw[s, t]), np.sin(agent_yaw[s, t])
-        local = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]]) * agent_size[s] / 2
-        corners = local @ np.array([[cos, sin], [-sin, cos]]) + agent_xy[s, t]
-        if raster_collision(traj[s, t], headings[s, t], corners) != exact[s, t]:
+        if raster_collision(scenes.traj[s, t], scenes.headings[s, t], scenes.agent_corners(s, t)) != scenes.exact[s, t]:
             apart = float(shapely.distance(ego[s, t], agent[s, t]))
-            differences.append(overlap_depth(ego[s, t], agent[s, t]) if exact[s, t] else apart)
+            differences.append(overlap_depth(ego[s, t], agent[s, t]) if scenes.exact[s, t] else apart)
     assert len(differences) > 20  # the raster does differ near contact
     assert max(differences) < 0.25

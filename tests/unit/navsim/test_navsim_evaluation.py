@@ -9,6 +9,7 @@ import pytest
 
 from onedrive.evaluation import evaluate_predictions
 from onedrive.evaluation.baselines import prediction_file
+from onedrive.infos import InfoFile
 
 
 def _write(folder, trajectories):
@@ -60,7 +61,7 @@ def test_eval_baselines_score_the_human_constant_velocity_and_mean_trajectory_wi
         "version": None,
         "eval_split": None,
     }
-    metrics = tool.score_baselines(split)
+    metrics = tool.score_baselines(split, InfoFile.read(split["infos"]))
     tokens = len(json.loads((navsim_infos / "navsim_infos_navtest.json").read_text())["infos"])
     for name in ("human", "constant_velocity", "mean_trajectory"):
         assert metrics[f"baseline/{name}/navsim/num_tokens"] == tokens
