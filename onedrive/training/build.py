@@ -164,10 +164,10 @@ def build_model(config: ExperimentConfig) -> tuple[OneDriveForDriving, list[str]
 
 
 def training_mode_anchors(config: ExperimentConfig, value: Callable[[str], Any]) -> dict:
-    """``{"plan_mode_anchors": ...}`` from the training split's info file when the run's task (``value(key)``)
-    uses ``plan_queries`` = ``official`` and ``model.task`` does not set the anchors; ``{}`` otherwise. A model
-    built from a checkpoint takes them from the training split too (NAVSIM's trajectories differ from nuScenes')."""
-    if value("plan_queries") != "official" or "plan_mode_anchors" in config.model.task:
+    """``{"plan_mode_anchors": ...}`` from the training split's info file for the run's task (``value(key)``)
+    when ``model.task`` does not set the anchors; ``{}`` when it does. A model built from a checkpoint takes them
+    from the training split too (NAVSIM's trajectories differ from nuScenes')."""
+    if "plan_mode_anchors" in config.model.task:
         return {}
     shape = tuple(value(key) for key in ("num_commands", "num_plan_modes", "plan_steps", "plan_dims"))
     return {"plan_mode_anchors": load_mode_anchors(config.data.infos_path(config.data.train_split), shape)}

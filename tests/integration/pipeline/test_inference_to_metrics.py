@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from plan_query_helpers import with_anchors
 
 from onedrive import OneDriveForDriving
 from onedrive.evaluation import evaluate_predictions
@@ -56,7 +57,7 @@ def test_predictions_cover_the_split_and_score(world):
     save_tiny_internvl(world / "internvl", config)
     model = OneDriveForDriving.from_internvl(
         str(world / "internvl"),
-        task_config=dict(num_det_queries=16, num_lane_queries=8, max_boxes=16, max_lanes=8, depth_bins=4),
+        task_config=with_anchors(num_det_queries=16, num_lane_queries=8, max_boxes=16, max_lanes=8, depth_bins=4),
     )
     processor = OneDriveProcessor.from_config(model.config, tokenizer)
     infos = world / "infos" / "nuscenes_infos_synthetic_val.json"
@@ -140,7 +141,7 @@ def test_eval_checkpoint_without_text_scores_no_text_left_by_an_earlier_run(worl
     save_tiny_internvl(world / "internvl_ckpt", config)
     model = OneDriveForDriving.from_internvl(
         str(world / "internvl_ckpt"),
-        task_config=dict(num_det_queries=8, num_lane_queries=4, max_boxes=8, max_lanes=4, depth_bins=4),
+        task_config=with_anchors(num_det_queries=8, num_lane_queries=4, max_boxes=8, max_lanes=4, depth_bins=4),
     )
     checkpoint = world / "checkpoint"
     model.save_pretrained(checkpoint)
@@ -240,7 +241,7 @@ def test_streaming_inference_equals_hand_passed_memory(scenes_world, text):
     save_tiny_internvl(world / f"internvl_memory_{text}", config)
     model = OneDriveForDriving.from_internvl(
         str(world / f"internvl_memory_{text}"),
-        task_config=dict(
+        task_config=with_anchors(
             num_det_queries=16,
             num_lane_queries=8,
             max_boxes=16,
