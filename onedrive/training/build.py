@@ -32,6 +32,7 @@ from onedrive.io import apply_umask_tree
 from onedrive.model import OneDriveProcessor, build_tokenizer
 from onedrive.model.configuration_onedrive import OneDriveConfig, OneDriveTaskConfig
 from onedrive.model.modeling_onedrive import OneDriveForDriving
+from onedrive.model.retired_plan_keys import drop_retired_plan_keys
 from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 from onedrive.training.config import ExperimentConfig, TinyInternVLConfig, model_folder
 from onedrive.training.recipe import stage_loss_weights
@@ -40,9 +41,11 @@ IMAGE_TOKEN_ID_TINY = 5  # <IMG_CONTEXT> of onedrive.data.build_tokenizer
 
 
 def task_overrides(config: ExperimentConfig) -> dict:
-    """Task-config values of this run: stage loss weights < ``model.task`` < the data's camera settings."""
+    """Task-config values of this run: stage loss weights < ``model.task`` < the data's camera settings (keys of
+    the removed planning design refused or dropped, ``retired_plan_keys``: a checkpoint's config gets none)."""
     overrides = stage_loss_weights(config.recipe)
     overrides.update(config.model.task)
+    drop_retired_plan_keys(overrides, "model.task")
     overrides.update(
         num_cameras=len(config.data.cameras),
         camera_tiles=list(config.data.camera_tiles),

@@ -11,6 +11,7 @@ from tiny_run import tiny_experiment
 from onedrive import OneDriveForDriving
 from onedrive.errors import InputError
 from onedrive.model.configuration_onedrive import OneDriveTaskConfig
+from onedrive.training.build import task_overrides
 from onedrive.training.config import apply_overrides
 
 REFUSED = "earlier 'modes' planning design.*cannot be loaded by this release"
@@ -73,3 +74,13 @@ def test_a_training_override_asking_for_the_modes_design_is_refused(tmp_path):
         apply_overrides(config, ["model.task.plan_queries=modes"])
     apply_overrides(config, ["model.task.plan_queries=official", "model.task.plan_mode_temperature=0.5"])
     assert "plan_queries" not in config.model.task and "plan_mode_temperature" not in config.model.task
+
+
+def test_a_config_file_s_task_keeps_none_of_the_old_keys(tmp_path):
+    """An earlier release's config file: model.task values reach neither a fresh model's nor a checkpoint's config."""
+    config = tiny_experiment(tmp_path, tmp_path / "run")
+    config.model.task.update(plan_queries="official", plan_mode_target="winner", plan_mode_temperature=0.1)
+    assert not {"plan_queries", "plan_mode_target", "plan_mode_temperature"} & set(task_overrides(config))
+    config.model.task["plan_queries"] = "modes"
+    with pytest.raises(InputError, match=f"model.task: plan_queries='modes' asks for the {REFUSED}"):
+        task_overrides(config)
