@@ -57,10 +57,10 @@ class OneDriveTaskConfig(PreTrainedConfig):
       scored disc at car height, so no region starts without queries. Use it with few
       detection queries (hundreds rather than the paper's 600) or short training.
       ``model/queries.py``.
-    * ``plan_anchor`` (default ``none``: the head predicts waypoint increments from
-      zero). ``constant_velocity`` makes each increment a correction to the ego's
-      current velocity ``(vx, vy)`` (from ``ego_status``) held for ``plan_step_seconds``,
-      so an untrained head already plans constant velocity. Use it when planning is
+    * ``plan_anchor`` (default ``none``: the head predicts the waypoints themselves).
+      ``constant_velocity`` makes the waypoint at step ``t`` a correction to holding the
+      ego's current velocity ``(vx, vy)`` (from ``ego_status``) for ``t + 1`` steps of
+      ``plan_step_seconds``, so an untrained head already plans constant velocity. Use it when planning is
       trained briefly or on little data; it needs ``ego_status_dim`` >= 2.
       ``model/heads/official_planning.py``.
 
@@ -111,7 +111,7 @@ class OneDriveTaskConfig(PreTrainedConfig):
     num_plan_modes: int = 6
     ego_status_dim: int = 6
     use_ego_status: bool = True  # False: the ego token and the planning head see zeros instead of the status
-    plan_anchor: str = "none"  # waypoint increments relative to: "none" (zero) or "constant_velocity"
+    plan_anchor: str = "none"  # waypoints relative to: "none" (the origin) or "constant_velocity"
     plan_step_seconds: float = 0.5  # time between waypoints (nuScenes and NAVSIM: 2 Hz)
     plan_mode_anchors: list | None = None  # (C, M, T, D) metres: k-means of the training futures (a model needs them)
     plan_status_weight: float = 1.0  # the ego token's auxiliary L1 on its own inputs

@@ -12,7 +12,7 @@ mode nearest the ground truth (mean Euclidean distance over the valid steps); ``
 mean L1 of that mode on the valid steps; ``plan_cls`` a sigmoid focal loss on the mode scores
 with that mode as the positive, averaged over the modes; ``plan_status`` the mean L1 of the
 ego-input prediction; each averaged over samples. Samples without a future add no mode loss.
-The head runs on every task layer; the planning loss is the mean over those layers (deep supervision).
+The head runs on every task layer; the planning losses are summed over those layers (deep supervision).
 """
 
 from __future__ import annotations
