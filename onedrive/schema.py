@@ -118,8 +118,8 @@ class DriveBatch(Mapping):
     timestamps:     (B,) float64 key-frame time in seconds.
     ego_to_global:  (B, 4, 4) float64 ego→global pose of the key frame.
     ego_history:    (B, 2, 10) the two previous key frames' ego status, pose (x, y, yaw in the current ego
-                    frame) and validity, the previous one first (``EGO_HISTORY_FIELDS``); the ego token of
-                    ``plan_queries`` = ``official`` reads it.
+                    frame) and validity, the previous one first (``EGO_HISTORY_FIELDS``); the planning
+                    queries' ego token reads it (required with the driving inputs).
     sample_tokens:  B sample tokens (not passed to the model).
     sequence_start: (B,) bool, streaming training only: True where the row's frame begins a
                     (sub-)sequence, so its carried memory must be reset first

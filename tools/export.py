@@ -2,11 +2,13 @@
 
 CHECKPOINT is a model folder (``final/`` of a stage), a Trainer ``checkpoint-N`` folder (LoRA
 tensors are merged) or a peft adapter folder (on top of a OneDrive folder: itself, --base, or
-the adapter's base_model_name_or_path). A CPU example on a tiny random model:
+the adapter's base_model_name_or_path). A CPU example on a tiny random model (one hand-made straight
+planning mode anchor per command; training takes them from the info files):
 
     python -c "from onedrive.tiny import *; save_tiny_internvl('/tmp/ivl')" && \\
     python -c "from onedrive import OneDriveForDriving as M; M.from_internvl('/tmp/ivl', task_config=dict(\\
-num_det_queries=8, num_lane_queries=4, max_boxes=8, max_lanes=4, num_cameras=2)).save_pretrained('/tmp/ckpt')" && \\
+num_det_queries=8, num_lane_queries=4, max_boxes=8, max_lanes=4, num_cameras=2, num_plan_modes=1, \\
+plan_mode_anchors=[[[[2.0 * t, 0.0] for t in range(1, 7)]]] * 3)).save_pretrained('/tmp/ckpt')" && \\
     python tools/export.py /tmp/ckpt --out /tmp/exported --dtype fp32 --onnx
 """
 

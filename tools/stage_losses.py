@@ -29,9 +29,6 @@ from transformers import set_seed
 import onedrive  # noqa: F401  (registers the Auto classes)
 from onedrive.data import collate_drive_batch
 from onedrive.errors import run_tool
-from onedrive.model.modeling_onedrive import OneDriveForDriving
-from onedrive.model.outputs import OneDriveOutput
-from onedrive.schema import DriveTargets
 from onedrive.training.build import (
     build_model,
     build_processor,
@@ -43,9 +40,6 @@ from onedrive.training.config import ExperimentConfig, add_override_argument, ap
 
 SAMPLES = 96
 BATCH_SIZE = 4
-# With the soft mode-score target, plan_cls = the target's entropy + the KL divergence of the scores from it.
-TARGET_ENTROPY = "plan_cls: target entropy"
-KL_TO_TARGET = "plan_cls: KL to target"
 
 
 def sample_indices(total: int, count: int) -> list[int]:
@@ -60,8 +54,7 @@ def fixed_sample_losses(
 ) -> tuple[dict[str, float], int]:
     """Mean of each loss over ``sample_indices(len(train split), samples)`` for the stage's starting
     model, or for the model folder ``model_dir`` under the stage's task config → ({loss: mean}, samples used);
-    ``total`` is the weighted sum the stage trains on. With the soft mode-score target, ``plan_cls`` is also
-    split into ``TARGET_ENTROPY`` + ``KL_TO_TARGET``."""
+    ``total`` is the weighted sum the stage trains on."""
     if model_dir is not None:
         config = replace(config, model=replace(config.model, init_from=str(model_dir)))
     ensure_tiny_internvl(config)
@@ -82,24 +75,10 @@ def fixed_sample_losses(
             batch = collate_drive_batch([dataset[i] for i in chunk], pad_token_id=tokenizer.pad_token_id)
             output = model(**batch)
             values = {"total": output.loss, **output.losses}
-            if model.config.task_config.plan_mode_target == "soft" and output.losses.get("plan_cls"):
-                values[TARGET_ENTROPY] = soft_target_entropy(model, output, batch["targets"])
             for name, value in values.items():
                 sums[name] = sums.get(name, 0.0) + float(value) * len(chunk)
     means = {name: total / len(indices) for name, total in sums.items()}
-    if TARGET_ENTROPY in means:
-        means[KL_TO_TARGET] = means["plan_cls"] - means[TARGET_ENTROPY]
     return means, len(indices)
-
-
-def soft_target_entropy(model: OneDriveForDriving, output: OneDriveOutput, targets: DriveTargets) -> torch.Tensor:
-    """The target-entropy part of a batch's ``plan_cls`` (weighted and summed over the task layers as
-    ``plan_cls`` is): it moves with the modes' spread, while training lowers only the KL part."""
-    head, task = model.plan_head, model.config.task_config
-    per_layer = [
-        head.mode_target_entropy(out, targets.trajectory, targets.trajectory_mask) for out in output.planning.values()
-    ]
-    return task.planning_weight * torch.stack(per_layer).sum()
 
 
 def stage_losses(config: ExperimentConfig, samples: int = SAMPLES) -> dict:

@@ -31,13 +31,10 @@ DEMO_TASK = {
     "max_lanes": 24,
     "lane_points": 11,
     "depth_bins": 16,
+    # Planning: 1 ego token + 3 x 6 x 6 waypoint tokens, focal mode score, anchors from the training split's
+    # info file.
     "num_plan_modes": 6,
     "plan_anchor": "constant_velocity",  # without it one seed in three planned worse than constant velocity at 1 s (README)
-    # The official planning queries (1 ego token + 3 x 6 x 6 waypoint tokens, focal mode score, anchors from
-    # the training split's info file). The earlier 18-mode-token design, to compare on the demo:
-    # --set model.task.plan_queries=modes --set model.task.plan_mode_target=soft (its one-hot target flipped
-    # while the modes improved and stage 3's mode-score loss rose on two of three seeds; docs/demo.md).
-    "plan_queries": "official",
 }
 
 

@@ -47,9 +47,8 @@ def build() -> ExperimentConfig:
                 "num_det_queries": 600,
                 "num_lane_queries": 600,
                 "task_layers": [0, 1, 2, 3, 4, 5],  # the official use_layers
-                # The official planning queries: 1 ego token + 3 commands x 6 modes x 8 steps (x, y, heading);
-                # anchors from the navtrain info file.
-                "plan_queries": "official",
+                # Planning: 1 ego token + 3 commands x 6 modes x 8 steps (x, y, heading); anchors from the
+                # navtrain info file.
                 "num_plan_modes": 6,
                 "plan_cls_weight": 0.5,
                 "plan_weight": 1.0,

@@ -43,9 +43,8 @@ def build() -> ExperimentConfig:
                 "memory_topk": 300,
                 "memory_propagated": 300,
                 "memory_max_gap_seconds": 2.0,
-                # The official planning queries: 1 ego token + 3 commands x 6 modes x 6 steps; anchors from the
-                # training split's info file; loss weights 0.5 (mode score) / 1.0 (L1) / 1.0 (ego status).
-                "plan_queries": "official",
+                # Planning: 1 ego token + 3 commands x 6 modes x 6 steps; anchors from the training split's info
+                # file; loss weights 0.5 (mode score) / 1.0 (L1) / 1.0 (ego status).
                 "num_plan_modes": 6,
                 "plan_cls_weight": 0.5,
                 "plan_weight": 1.0,

@@ -1,6 +1,6 @@
 """Stage 2 — planning adaptation on nuScenes (paper settings), from stage 1's output.
 
-Trains the planning queries (ego-status token + 3 commands x 6 modes), the planning FFNs
+Trains the planning queries (ego token + 3 commands x 6 modes x 6 steps), the planning FFNs
 and head and LoRA on the LLM's other layers (a fresh adapter on the merged stage-1 weights);
 ViT, every perception module and the task layers' attention stay frozen, so the perception
 predictions (read at the last task layer) are those of stage 1. Losses: planning (summed over

@@ -207,7 +207,7 @@ class DriveDataset(Dataset):
         )
         sample.ego_status = torch.from_numpy(_array(record, "ego_status", (len(EGO_STATUS_FIELDS),), token)).float()
         sample.command = _command(record, token)
-        if "ego_history" in record:  # info files written before it lack it (the ego token of 'official' needs it)
+        if "ego_history" in record:  # info files written before it lack it (the planning ego token needs it)
             sample.ego_history = torch.from_numpy(_array(record, "ego_history", EGO_HISTORY_SHAPE, token)).float()
         sample.targets = record_targets(record, self.processor, token, self.detection_targets)
         if all(key in record for key in STREAM_KEYS):  # the converters write all three; a temporal memory needs them

@@ -56,8 +56,8 @@ def load_mode_anchors(infos_path, shape: tuple[int, int, int, int]) -> list:
     anchors = metadata.get("plan_mode_anchors")
     if anchors is None:
         raise InputError(
-            f"info file {infos_path} has no plan_mode_anchors in its metadata (written by tools/create_data.py "
-            f"since plan_queries='official'; a split needs {shape[1]} complete futures): re-run the converter"
+            f"info file {infos_path} has no plan_mode_anchors in its metadata (written by tools/create_data.py; "
+            f"a split needs {shape[1]} complete futures): re-run the converter"
         )
     found = np.asarray(anchors, dtype=np.float64).shape
     if found != tuple(shape):

@@ -33,7 +33,7 @@ from onedrive.model.streaming import MEMORY_GROUPS
 from onedrive.schema import EGO_HISTORY_FIELDS, EGO_HISTORY_FRAMES, CameraGeometry
 
 GRAPH_INPUTS = ("pixel_values", "intrinsics", "cam2ego", "ego_status", "command", "input_ids", "attention_mask")
-EGO_HISTORY_INPUT = "ego_history"  # (B, 2, 10) float, one more input of models with plan_queries = "official"
+EGO_HISTORY_INPUT = "ego_history"  # (B, 2, 10) float, the input after GRAPH_INPUTS
 STRUCTURED_OUTPUTS = (
     "det_boxes",  # (B, K_box, 9) [x, y, z, l, w, h, yaw, vx, vy], ego frame
     "det_scores",  # (B, K_box) sigmoid scores, descending
@@ -48,10 +48,9 @@ PLANNING_OUTPUTS = ("trajectory", "trajectory_modes", "mode_logits")
 
 
 def graph_input_names(config) -> tuple[str, ...]:
-    """The graph's inputs in order: ``GRAPH_INPUTS``, then ``ego_history`` for ``plan_queries`` = ``official``,
-    then ``graph_memory.MEMORY_INPUTS`` for a model with a temporal memory."""
-    official = config.task_config.plan_queries == "official"
-    return GRAPH_INPUTS + ((EGO_HISTORY_INPUT,) if official else ()) + (MEMORY_INPUTS if has_memory(config) else ())
+    """The graph's inputs in order: ``GRAPH_INPUTS``, ``ego_history``, then ``graph_memory.MEMORY_INPUTS`` for a
+    model with a temporal memory."""
+    return GRAPH_INPUTS + (EGO_HISTORY_INPUT,) + (MEMORY_INPUTS if has_memory(config) else ())
 
 
 def graph_output_names(config, planning_only: bool = False) -> tuple[str, ...]:
@@ -83,9 +82,8 @@ def check_graph_inputs(config, inputs: dict[str, torch.Tensor]) -> None:
         "ego_status": (batch, task.ego_status_dim),
         "command": (batch,),
         "attention_mask": (batch, length),
+        EGO_HISTORY_INPUT: (batch, EGO_HISTORY_FRAMES, len(EGO_HISTORY_FIELDS)),
     }
-    if EGO_HISTORY_INPUT in values:
-        expected[EGO_HISTORY_INPUT] = (batch, EGO_HISTORY_FRAMES, len(EGO_HISTORY_FIELDS))
     for name, shape in expected.items():
         if tuple(values[name].shape) != shape:
             raise ValueError(f"{name} must have shape {shape} for batch {batch}, got {tuple(values[name].shape)}")
@@ -93,7 +91,7 @@ def check_graph_inputs(config, inputs: dict[str, torch.Tensor]) -> None:
         if values[name].dtype != torch.int64:
             raise ValueError(f"{name} must be int64, got {values[name].dtype}")
     floats = ("pixel_values", "intrinsics", "cam2ego", "ego_status", EGO_HISTORY_INPUT)
-    for name in (name for name in floats if name in values):
+    for name in floats:
         if not values[name].is_floating_point() or not torch.isfinite(values[name]).all():
             raise ValueError(f"{name} must be finite floats, got dtype {values[name].dtype} with NaN/inf or not float")
     command = values["command"]
@@ -125,8 +123,8 @@ class StructuredGraph(nn.Module):
     Inputs (``B`` samples, ``L`` prompt tokens, right padding), checked beforehand by ``check_graph_inputs``:
       pixel_values (B·N_cam·T, 3, S, S); intrinsics (B, N_cam, 3, 3); cam2ego (B, N_cam, 4, 4);
       ego_status (B, E); command (B,) int64; input_ids (B, L) int64; attention_mask (B, L) int64;
-      then ``extra`` in the order of ``graph_input_names``: ego_history (B, 2, 10) for a model with
-      ``plan_queries`` = ``official``; the ``graph_memory.MEMORY_INPUTS`` for a model with a temporal memory,
+      then ``extra`` in the order of ``graph_input_names``: ego_history (B, 2, 10); the
+      ``graph_memory.MEMORY_INPUTS`` for a model with a temporal memory,
       whose graph also returns the ``graph_memory.MEMORY_OUTPUTS`` (the next state; the det and lane heads
       then run in the planning-only graph too, as in ``predict``).
     """
@@ -152,7 +150,7 @@ class StructuredGraph(nn.Module):
     def forward(self, pixel_values, intrinsics, cam2ego, ego_status, command, input_ids, attention_mask, *extra):
         model = self.model
         named = dict(zip(self.extra_names, extra, strict=True))
-        ego_history = named.get(EGO_HISTORY_INPUT)
+        ego_history = named[EGO_HISTORY_INPUT]
         torch._check(attention_mask.shape[1] == input_ids.shape[1])  # one sequence axis for the exporter
         layout = model.token_layout(input_ids, attention_mask, driving=True)
         dtype = model.get_input_embeddings().weight.dtype

@@ -65,7 +65,7 @@ def _model_section(config: OneDriveConfig, num_parameters: int) -> list[str]:
         f"| detection | {task.num_det_queries} queries, {len(task.det_classes)} classes: {', '.join(task.det_classes)} |",
         f"| lanes | {task.num_lane_queries} queries × {task.lane_points} 3D points |",
         f"| planning | {task.num_commands} commands × {task.num_plan_modes} modes, {task.plan_steps} steps of {trajectory}; "
-        f"{task.num_plan_tokens} planning tokens ({task.plan_queries}) |",
+        f"{task.num_plan_tokens} planning tokens |",
         f"| task layers | {config.task_layer_indices} |",
     ]
 

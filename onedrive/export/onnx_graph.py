@@ -58,7 +58,7 @@ INPUT_DOCS = {
     "command": ("int64", "(B,) 0 right, 1 left, 2 straight"),
     "input_ids": ("int64", "(B, L) prompt ids with every camera's image-context tokens"),
     "attention_mask": ("int64", "(B, L) 1 for real tokens, 0 for padding"),
-    "ego_history": ("float32", "(B, 2, 10) previous key frames' ego status, x, y, yaw, valid (plan_queries official)"),
+    "ego_history": ("float32", "(B, 2, 10) previous key frames' ego status, x, y, yaw, valid"),
 } | MEMORY_INPUT_DOCS
 
 
@@ -89,9 +89,8 @@ def example_inputs(
         "command": torch.arange(batch) % task.num_commands,
         "input_ids": ids,
         "attention_mask": torch.ones_like(ids),
+        EGO_HISTORY_INPUT: torch.randn(batch, EGO_HISTORY_FRAMES, len(EGO_HISTORY_FIELDS), generator=generator),
     }
-    if EGO_HISTORY_INPUT in graph_input_names(config):
-        inputs[EGO_HISTORY_INPUT] = torch.randn(batch, EGO_HISTORY_FRAMES, len(EGO_HISTORY_FIELDS), generator=generator)
     if has_memory(config):  # an empty state, then some entries made valid, one slot continuing
         poses = torch.eye(4, dtype=torch.float64).expand(batch, 4, 4)
         inputs |= memory_graph_inputs(config, None, [""] * batch, torch.ones(batch, dtype=torch.float64), poses)
@@ -117,7 +116,7 @@ def _dynamic_shapes(config: OneDriveConfig) -> dict:
         "attention_mask": {0: batch, 1: seq},
     }
     extra = graph_input_names(config)[len(GRAPH_INPUTS) :]  # ego_history, memory inputs: batch-first
-    return shapes | ({"extra": tuple({0: batch} for _ in extra)} if extra else {})
+    return shapes | {"extra": tuple({0: batch} for _ in extra)}
 
 
 def _export_one(graph: StructuredGraph, inputs: dict[str, torch.Tensor], path: Path) -> None:

@@ -15,6 +15,7 @@ from huggingface_hub.dataclasses import strict
 from transformers import InternVLConfig
 from transformers.configuration_utils import PreTrainedConfig
 
+from onedrive.model.retired_plan_keys import drop_retired_plan_keys
 from onedrive.schema import NUSCENES_DETECTION_CLASSES
 
 
@@ -24,7 +25,7 @@ class OneDriveTaskConfig(PreTrainedConfig):
 
     Queries: ``num_det_queries`` detection anchors, ``num_lane_queries`` lane anchors of
     ``lane_points`` 3D points each, and ``num_plan_tokens`` planning tokens (one ego token,
-    then the trajectory queries per command; ``plan_queries`` below).
+    then one token per command, mode and timestep; planning below).
     Cameras: ``num_cameras`` images per sample, each cut into ``camera_tiles``
     (rows, cols) ViT tiles of the vision tower's input size, plus a thumbnail tile when
     ``use_thumbnail``. ``task_layers`` lists the decoder layers that carry the query
@@ -56,32 +57,24 @@ class OneDriveTaskConfig(PreTrainedConfig):
       scored disc at car height, so no region starts without queries. Use it with few
       detection queries (hundreds rather than the paper's 600) or short training.
       ``model/queries.py``.
-    * ``plan_anchor`` (default ``none``: the head predicts waypoint increments from
-      zero). ``constant_velocity`` makes each increment a correction to the ego's
-      current velocity ``(vx, vy)`` (from ``ego_status``) held for ``plan_step_seconds``,
-      so an untrained head already plans constant velocity. Use it when planning is
+    * ``plan_anchor`` (default ``none``: the head predicts the waypoints themselves).
+      ``constant_velocity`` makes the waypoint at step ``t`` a correction to holding the
+      ego's current velocity ``(vx, vy)`` (from ``ego_status``) for ``t + 1`` steps of
+      ``plan_step_seconds``, so an untrained head already plans constant velocity. Use it when planning is
       trained briefly or on little data; it needs ``ego_status_dim`` >= 2.
-      ``model/heads/planning.py``.
-    * ``plan_mode_target`` (default ``winner``: the mode nearest the ground truth,
-      one-hot, as VAD and the release). ``soft`` trains the mode scores towards
-      ``softmax(-L1_m / plan_mode_temperature)`` over the modes' mean L1 errors (metres),
-      which does not flip from one mode to another as the modes improve. Use it when the
-      mode-score loss rises while the trajectories improve (the demo's stage 3). Its
-      ``plan_cls`` includes the target's entropy, which no gradient lowers
-      (``tools/stage_losses.py`` separates the two parts); keep the temperature near the
-      spread of the modes' errors (the demo's 0.1 m; ``docs/demo.md`` has what 0.5 m did).
+      ``model/heads/official_planning.py``.
 
-    ``plan_queries`` (default ``modes``; the paper and demo configs set ``official``): the
-    planning tokens. ``official`` is the release's design: one ego token (command, ego status,
-    the two previous key frames' ``ego_history``) and one token per command, mode and
-    timestep (``1 + C·M·T``), each the embedding of its mode's anchor plus a timestep
-    embedding; ``plan_mode_anchors`` (C, M, T, D) metres are the k-means centres of the
-    training split's futures (the training build copies them from the info file, so a
-    checkpoint's config carries them); losses ``plan_l1`` (``plan_weight``), focal ``plan_cls``
-    (``plan_cls_weight``) and ``plan_status`` (``plan_status_weight``, the ego token's
-    auxiliary L1). ``modes`` is the earlier design: one ego-status token and ``C·M`` mode
-    queries, each decoding a whole trajectory. ``model/plan_queries.py``,
-    ``model/heads/official_planning.py``, ``model/heads/planning.py``.
+    Planning (the official release's design): one ego token (command, ego status, the two
+    previous key frames' ``ego_history``) and one token per command, mode and timestep
+    (``1 + C·M·T``), each the embedding of its mode's anchor plus a timestep embedding;
+    ``plan_mode_anchors`` (C, M, T, D) metres are the k-means centres of the training split's
+    futures (the training build copies them from the info file, so a checkpoint's config
+    carries them; the config accepts None, building a model refuses it); losses ``plan_l1``
+    (``plan_weight``), focal ``plan_cls`` (``plan_cls_weight``) and ``plan_status``
+    (``plan_status_weight``, the ego token's auxiliary L1). ``model/plan_queries.py``,
+    ``model/heads/official_planning.py``. The keys of the earlier ``modes`` design
+    (``plan_queries``, ``plan_mode_target``, ``plan_mode_temperature``) are accepted with this
+    design's values and dropped, refused otherwise (``model/retired_plan_keys.py``).
 
     ``use_ego_status`` (default True). False plans without the ego status: the ego token's
     encoder and the planning head receive zeros in its place (the input is still given, so
@@ -118,13 +111,10 @@ class OneDriveTaskConfig(PreTrainedConfig):
     num_plan_modes: int = 6
     ego_status_dim: int = 6
     use_ego_status: bool = True  # False: the ego token and the planning head see zeros instead of the status
-    plan_anchor: str = "none"  # waypoint increments relative to: "none" (zero) or "constant_velocity"
+    plan_anchor: str = "none"  # waypoints relative to: "none" (the origin) or "constant_velocity"
     plan_step_seconds: float = 0.5  # time between waypoints (nuScenes and NAVSIM: 2 Hz)
-    plan_mode_target: str = "winner"  # mode-score target: "winner" (one-hot, VAD) or "soft"
-    plan_mode_temperature: float = 0.1  # metres of mean L1 error, for "soft"
-    plan_queries: str = "modes"  # planning tokens: "official" (1 ego + C·M·T waypoint tokens) or "modes" (1 + C·M)
-    plan_mode_anchors: list | None = None  # (C, M, T, D) metres, "official": k-means of the training futures
-    plan_status_weight: float = 1.0  # "official": the ego token's auxiliary L1 on its own inputs
+    plan_mode_anchors: list | None = None  # (C, M, T, D) metres: k-means of the training futures (a model needs them)
+    plan_status_weight: float = 1.0  # the ego token's auxiliary L1 on its own inputs
 
     task_layers: list[int] | tuple[int, ...] | None = None
     position_range: list[float] | tuple[float, ...] = (-51.2, -51.2, -5.0, 51.2, 51.2, 3.0)
@@ -154,6 +144,7 @@ class OneDriveTaskConfig(PreTrainedConfig):
     planning_weight: float = 1.0
 
     def __post_init__(self, **kwargs):
+        drop_retired_plan_keys(kwargs, "task_config")
         self.det_classes = list(self.det_classes)
         self.camera_tiles = list(self.camera_tiles)
         self.position_range = [float(v) for v in self.position_range]
@@ -161,7 +152,6 @@ class OneDriveTaskConfig(PreTrainedConfig):
         self.depth_range = [float(v) for v in self.depth_range]
         self.azimuth_prior_logit = float(self.azimuth_prior_logit)
         self.plan_step_seconds = float(self.plan_step_seconds)
-        self.plan_mode_temperature = float(self.plan_mode_temperature)
         self.memory_max_gap_seconds = float(self.memory_max_gap_seconds)
         self.plan_status_weight = float(self.plan_status_weight)
         self.box_code_weights = [float(v) for v in self.box_code_weights]
@@ -217,11 +207,7 @@ class OneDriveTaskConfig(PreTrainedConfig):
             )
         if not self.plan_step_seconds > 0:
             raise ValueError(f"plan_step_seconds must be > 0, got {self.plan_step_seconds}")
-        if self.plan_mode_target not in ("winner", "soft"):
-            raise ValueError(f"plan_mode_target must be 'winner' or 'soft', got {self.plan_mode_target!r}")
-        self._check_plan_queries()
-        if not self.plan_mode_temperature > 0:
-            raise ValueError(f"plan_mode_temperature must be > 0 (metres), got {self.plan_mode_temperature}")
+        self._check_plan_mode_anchors()
         if not self.azimuth_prior_logit >= 0:
             raise ValueError(f"azimuth_prior_logit must be >= 0 (0: no prior), got {self.azimuth_prior_logit}")
         self._check_memory()
@@ -251,24 +237,11 @@ class OneDriveTaskConfig(PreTrainedConfig):
         if not self.memory_max_gap_seconds > 0:
             raise ValueError(f"memory_max_gap_seconds must be > 0, got {self.memory_max_gap_seconds}")
 
-    def _check_plan_queries(self) -> None:
-        if self.plan_queries not in ("official", "modes"):
-            raise ValueError(f"plan_queries must be 'official' or 'modes', got {self.plan_queries!r}")
-        if self.plan_queries == "modes":
-            if self.plan_mode_anchors is not None:
-                raise ValueError("plan_mode_anchors are read by plan_queries 'official' only; set them to None")
-            return
-        if self.plan_mode_target != "winner":
-            raise ValueError(
-                f"plan_queries 'official' scores the modes with a focal loss on the nearest mode; plan_mode_target "
-                f"{self.plan_mode_target!r} is for plan_queries 'modes' (set it to 'winner')"
-            )
-        shape = (self.num_commands, self.num_plan_modes, self.plan_steps, self.plan_dims)
+    def _check_plan_mode_anchors(self) -> None:
+        """Anchors, when given, must be (C, M, T, D) finite metres; None is checked where a model is built."""
         if self.plan_mode_anchors is None:
-            raise ValueError(
-                f"plan_queries 'official' needs plan_mode_anchors {shape} (commands, modes, steps, dims): the "
-                "converter writes them into each info file's metadata and the training build reads the training split's"
-            )
+            return
+        shape = (self.num_commands, self.num_plan_modes, self.plan_steps, self.plan_dims)
         try:
             anchors = np.asarray(self.plan_mode_anchors, dtype=np.float64)
         except (TypeError, ValueError) as error:
@@ -283,9 +256,8 @@ class OneDriveTaskConfig(PreTrainedConfig):
 
     @property
     def num_plan_tokens(self) -> int:
-        """One ego token plus the trajectory-mode queries of every command (``official``: one per mode and step)."""
-        per_mode = self.plan_steps if self.plan_queries == "official" else 1
-        return 1 + self.num_commands * self.num_plan_modes * per_mode
+        """One ego token plus one token per command, mode and timestep."""
+        return 1 + self.num_commands * self.num_plan_modes * self.plan_steps
 
 
 @strict

@@ -80,13 +80,11 @@ def check_driving_inputs(
 
 
 def check_ego_history(config: OneDriveConfig, batch_size: int, ego_history: torch.Tensor | None) -> None:
-    """``plan_queries`` = ``official`` reads ``ego_history`` (B, 2, 10); the ``modes`` design ignores it."""
-    if config.task_config.plan_queries != "official":
-        return
+    """The planning queries' ego token reads ``ego_history`` (B, 2, 10) with every batch of driving inputs."""
     shape = (batch_size, EGO_HISTORY_FRAMES, len(EGO_HISTORY_FIELDS))
     if ego_history is None:
         raise InputError(
-            f"plan_queries 'official' reads ego_history {shape} (the two previous key frames' "
+            f"the planning queries read ego_history {shape} (the two previous key frames' "
             f"{', '.join(EGO_HISTORY_FIELDS)}); the batch has none: info files written before it lack the "
             "'ego_history' key, re-run tools/create_data.py"
         )

@@ -36,8 +36,7 @@ from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.model.decoder import LanguageModelOutput, OneDriveLanguageModel, QueryRouting
 from onedrive.model.heads.detection import DetectionHead, DetectionOutput
 from onedrive.model.heads.lane import LaneHead, LaneOutput
-from onedrive.model.heads.official_planning import OfficialPlanningHead
-from onedrive.model.heads.planning import PlanningHead, PlanningOutput
+from onedrive.model.heads.official_planning import OfficialPlanningHead, PlanningOutput
 from onedrive.model.initial_values import restore_initial_values
 from onedrive.model.inputs import validate_inputs
 from onedrive.model.memory import QueryMemory
@@ -103,7 +102,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         self.azimuth_prior = AzimuthPrior(config) if task.azimuth_prior_logit > 0 else None
         self.det_head = DetectionHead(hidden, task)
         self.lane_head = LaneHead(hidden, task)
-        self.plan_head = (OfficialPlanningHead if task.plan_queries == "official" else PlanningHead)(hidden, task)
+        self.plan_head = OfficialPlanningHead(hidden, task)
         self.stream_memory = StreamingMemory(config) if task.memory_size > 0 else None
         self.post_init()
 
@@ -258,7 +257,7 @@ class OneDriveForDriving(OneDrivePreTrainedModel):
         ``layout`` comes from ``token_layout`` (queries present ⇔ driving inputs given).
         ``causal_mask``: a prepared additive (B, 1, L', L') mask used instead of the layout's
         (B, L') padding mask (transformers passes a 4D mask through unchanged).
-        ``ego_history`` (B, 2, 10): read by the ``official`` planning queries only.
+        ``ego_history`` (B, 2, 10): read by the planning queries' ego token (required with driving inputs).
         ``memory``: the temporal memory aligned to this frame (``StreamingMemory.align``; with a memory only).
         """
         config = self.config

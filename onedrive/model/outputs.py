@@ -9,7 +9,7 @@ from transformers.utils import ModelOutput
 
 from onedrive.model.heads.detection import DetectionOutput, Detections
 from onedrive.model.heads.lane import LaneOutput, Lanes
-from onedrive.model.heads.planning import PlanningOutput
+from onedrive.model.heads.official_planning import PlanningOutput
 from onedrive.model.memory import QueryMemory
 
 
@@ -18,9 +18,8 @@ class OneDriveOutput(ModelOutput):
     """What ``forward`` returns.
 
     loss:     weighted sum of ``losses`` (when any target was given).
-    losses:   {"text", "det_cls", "det_box", "lane_cls", "lane_points", "plan_l1", "plan_cls", "plan_status"
-              (``plan_queries`` = ``official`` only)} — each already
-              multiplied by its task weight; only the families whose targets were given.
+    losses:   {"text", "det_cls", "det_box", "lane_cls", "lane_points", "plan_l1", "plan_cls", "plan_status"} — each
+              already multiplied by its task weight; only the families whose targets were given.
     logits:   (B, L', V) LM logits over the expanded sequence; only when no labels were given
               (with labels, logits are computed on answer positions only).
     detection / lanes / planning: {task layer: raw head output} for every task layer (with driving inputs;

@@ -1,5 +1,4 @@
-"""The official release's planning queries (``plan_queries`` = ``official``): one ego token, then one token per
-(command, mode, timestep).
+"""The planning queries (the official release's design): one ego token, then one token per (command, mode, timestep).
 
 * Ego token: an MLP of ``ego_token_input``: the driving command (one-hot), the current ego
   status and the two previous key frames' ``ego_history`` (status, pose in the current ego
@@ -8,7 +7,8 @@
   embedding of their mode's anchor (``plan_mode_anchors``: k-means of the training split's
   futures per command, kept in the config; Fourier features of the anchor's end point
   ``x, y`` through an MLP) plus a learned embedding of their timestep.
-With ``use_ego_status`` False the status and the history are zeros (the command stays).
+With ``use_ego_status`` False the status and the history are zeros (the command stays). A model
+cannot be built without anchors: the task config accepts None, ``OfficialPlanQueries`` refuses it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from onedrive.errors import InputError
 from onedrive.model.configuration_onedrive import OneDriveConfig, OneDriveTaskConfig
 from onedrive.schema import EGO_HISTORY_FIELDS, EGO_HISTORY_FRAMES
 
@@ -58,6 +59,13 @@ class OfficialPlanQueries(nn.Module):
     def __init__(self, config: OneDriveConfig):
         super().__init__()
         task = config.task_config
+        if task.plan_mode_anchors is None:
+            shape = (task.num_commands, task.num_plan_modes, task.plan_steps, task.plan_dims)
+            raise InputError(
+                f"the planning queries need task_config.plan_mode_anchors {shape} (commands, modes, steps, dims; "
+                "metres), got None: the converter (tools/create_data.py) writes them into each info file's "
+                "metadata and the training build copies the training split's; a model built by hand needs them given"
+            )
         hidden = config.text_config.hidden_size
         self.task = task
         self.ego_encoder = nn.Sequential(nn.Linear(ego_input_dim(task), hidden), nn.ReLU(), nn.Linear(hidden, hidden))

@@ -9,10 +9,7 @@
   with the spiral.
 * Lanes: ``num_lane_queries`` content embeddings and ``lane_points`` reference points
   each (a short straight segment at a random place and heading).
-* Planning (``plan_queries``): ``modes``: one ego-status token (MLP of the ego status)
-  followed by ``num_commands × num_plan_modes`` trajectory-mode queries; every planning
-  token is conditioned on the driving command by adding a command embedding.
-  ``official``: ``plan_queries.OfficialPlanQueries`` (ego token of the command, status and
+* Planning: ``plan_queries.OfficialPlanQueries`` (ego token of the command, status and
   history; one token per command, mode anchor and timestep).
 """
 
@@ -67,14 +64,7 @@ class DrivingQueries(nn.Module):
         self.det_reference = nn.Parameter(values["det_reference"])  # (N_det, 3) logits of normalised points
         self.lane_embed = nn.Parameter(values["lane_embed"])  # (N_lane, H)
         self.lane_reference = nn.Parameter(values["lane_reference"])  # (N_lane, P, 3)
-        self.use_ego_status = task.use_ego_status
-        self.official_plan = OfficialPlanQueries(config) if task.plan_queries == "official" else None
-        if self.official_plan is None:
-            self.plan_embed = nn.Parameter(values["plan_embed"])  # (C·M, H)
-            self.command_embed = nn.Embedding(task.num_commands, self.hidden)
-            self.ego_encoder = nn.Sequential(
-                nn.Linear(task.ego_status_dim, self.hidden), nn.SiLU(), nn.Linear(self.hidden, self.hidden)
-            )
+        self.official_plan = OfficialPlanQueries(config)
 
     def initial_values(self) -> dict[str, torch.Tensor]:
         """The starting value of each raw parameter, drawn from one generator seeded 0 (explicit CPU tensors:
@@ -90,14 +80,11 @@ class DrivingQueries(nn.Module):
         values["lane_embed"] = torch.randn(task.num_lane_queries, hidden, generator=generator, device="cpu") * 0.02
         lane_points = initial_lane_reference_points(task.num_lane_queries, task.lane_points, generator)
         values["lane_reference"] = inverse_sigmoid(lane_points)
-        if task.plan_queries != "official":
-            modes = task.num_commands * task.num_plan_modes
-            values["plan_embed"] = torch.randn(modes, hidden, generator=generator, device="cpu") * 0.02
         return values
 
     def restore(self) -> None:
-        """Give every raw parameter transformers did not load its starting value (a checkpoint that lacks it,
-        e.g. another planning-query design): transformers' generic init only knows standard layers, and a
+        """Give every raw parameter transformers did not load its starting value (a checkpoint that lacks it):
+        transformers' generic init only knows standard layers, and a
         parameter it skips would keep uninitialised memory. Loaded parameters are left alone."""
         for name, value in self.initial_values().items():
             initialization.copy_(getattr(self, name), value.to(getattr(self, name).dtype))
@@ -107,9 +94,7 @@ class DrivingQueries(nn.Module):
         return {
             "det": [self.det_embed, self.det_reference],
             "lane": [self.lane_embed, self.lane_reference],
-            "plan": [self.official_plan]
-            if self.official_plan is not None
-            else [self.plan_embed, self.command_embed, self.ego_encoder],
+            "plan": [self.official_plan],
         }
 
     def det_reference_points(self) -> torch.Tensor:  # (N_det, 3) in [0, 1]
@@ -122,32 +107,19 @@ class DrivingQueries(nn.Module):
         self,
         ego_status: torch.Tensor,
         command: torch.Tensor,
-        ego_history: torch.Tensor | None = None,
+        ego_history: torch.Tensor,
         propagated: dict[str, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """ego_status (B, E), command (B,), ego_history (B, 2, 10) (read by ``official`` planning queries only)
-        → query embeddings (B, N_det + N_lane + N_plan, H).
+        """ego_status (B, E), command (B,), ego_history (B, 2, 10) → query embeddings (B, N_det + N_lane + N_plan, H).
 
         ``propagated``: {"det": (B, K, H), "lane": (B, K, H)} temporal-memory queries (``model/streaming.py``),
         placed after each group's own queries (then N_det and N_lane count them).
         """
         batch = ego_status.shape[0]
-        if self.official_plan is not None:
-            plan = self.official_plan(ego_status, command, ego_history)  # (B, 1 + C·M·T, H)
-        else:
-            plan = self.mode_queries(ego_status, command)  # (B, 1 + C·M, H)
+        plan = self.official_plan(ego_status, command, ego_history)  # (B, 1 + C·M·T, H)
         if propagated is None:
             perception = torch.cat([self.det_embed, self.lane_embed], dim=0).expand(batch, -1, -1)
         else:
             det, lane = (embed.expand(batch, -1, -1) for embed in (self.det_embed, self.lane_embed))
             perception = torch.cat([det, propagated["det"].to(det), lane, propagated["lane"].to(lane)], dim=1)
         return torch.cat([perception, plan.to(perception.dtype)], dim=1)
-
-    def mode_queries(self, ego_status: torch.Tensor, command: torch.Tensor) -> torch.Tensor:
-        """``plan_queries`` = ``modes``: ego token and C·M mode queries, plus the command's embedding → (B, 1 + C·M, H)."""
-        batch = ego_status.shape[0]
-        if not self.use_ego_status:
-            ego_status = torch.zeros_like(ego_status)  # planning without the ego status (task.use_ego_status)
-        command_embedding = self.command_embed(command)[:, None, :]  # (B, 1, H)
-        ego_token = self.ego_encoder(ego_status.to(self.plan_embed.dtype))[:, None, :]  # (B, 1, H)
-        return torch.cat([ego_token, self.plan_embed.expand(batch, -1, -1)], dim=1) + command_embedding

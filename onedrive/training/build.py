@@ -32,6 +32,7 @@ from onedrive.io import apply_umask_tree
 from onedrive.model import OneDriveProcessor, build_tokenizer
 from onedrive.model.configuration_onedrive import OneDriveConfig, OneDriveTaskConfig
 from onedrive.model.modeling_onedrive import OneDriveForDriving
+from onedrive.model.retired_plan_keys import drop_retired_plan_keys
 from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 from onedrive.training.config import ExperimentConfig, TinyInternVLConfig, model_folder
 from onedrive.training.recipe import stage_loss_weights
@@ -40,9 +41,11 @@ IMAGE_TOKEN_ID_TINY = 5  # <IMG_CONTEXT> of onedrive.data.build_tokenizer
 
 
 def task_overrides(config: ExperimentConfig) -> dict:
-    """Task-config values of this run: stage loss weights < ``model.task`` < the data's camera settings."""
+    """Task-config values of this run: stage loss weights < ``model.task`` < the data's camera settings (keys of
+    the removed planning design refused or dropped, ``retired_plan_keys``: a checkpoint's config gets none)."""
     overrides = stage_loss_weights(config.recipe)
     overrides.update(config.model.task)
+    drop_retired_plan_keys(overrides, "model.task")
     overrides.update(
         num_cameras=len(config.data.cameras),
         camera_tiles=list(config.data.camera_tiles),
@@ -164,10 +167,10 @@ def build_model(config: ExperimentConfig) -> tuple[OneDriveForDriving, list[str]
 
 
 def training_mode_anchors(config: ExperimentConfig, value: Callable[[str], Any]) -> dict:
-    """``{"plan_mode_anchors": ...}`` from the training split's info file when the run's task (``value(key)``)
-    uses ``plan_queries`` = ``official`` and ``model.task`` does not set the anchors; ``{}`` otherwise. A model
-    built from a checkpoint takes them from the training split too (NAVSIM's trajectories differ from nuScenes')."""
-    if value("plan_queries") != "official" or "plan_mode_anchors" in config.model.task:
+    """``{"plan_mode_anchors": ...}`` from the training split's info file for the run's task (``value(key)``)
+    when ``model.task`` does not set the anchors; ``{}`` when it does. A model built from a checkpoint takes them
+    from the training split too (NAVSIM's trajectories differ from nuScenes')."""
+    if "plan_mode_anchors" in config.model.task:
         return {}
     shape = tuple(value(key) for key in ("num_commands", "num_plan_modes", "plan_steps", "plan_dims"))
     return {"plan_mode_anchors": load_mode_anchors(config.data.infos_path(config.data.train_split), shape)}

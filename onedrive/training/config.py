@@ -41,6 +41,7 @@ from onedrive.data.detection_targets import DetectionTargets
 from onedrive.errors import InputError
 from onedrive.infos import load_infos
 from onedrive.model.configuration_onedrive import OneDriveTaskConfig
+from onedrive.model.retired_plan_keys import RETIRED_PLAN_KEYS, check_retired_plan_keys
 from onedrive.schema import NAVSIM_CAMERAS as NAVSIM_CAMERAS  # the configs import both from here
 from onedrive.schema import NUSCENES_CAMERAS
 
@@ -314,18 +315,26 @@ def _set_path(obj: Any, parts: list[str], raw: str, full_key: str) -> None:
 def _set_task_field(task: dict, parts: list[str], raw: str, full_key: str) -> None:
     valid = [f.name for f in dataclasses.fields(OneDriveTaskConfig) if not f.name.startswith("_")]
     name = parts[0]
+    if len(parts) == 1 and name in RETIRED_PLAN_KEYS:  # the removed planning design's keys: refused or dropped
+        check_retired_plan_keys({name: _literal(raw)}, full_key)
+        return
     if len(parts) != 1 or name not in valid:
         raise ConfigError(f"unknown task config key {full_key!r}{_suggest(name, valid, 'model.task.')}")
     default = getattr(OneDriveTaskConfig(), name)
-    try:
-        value = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        value = raw
+    value = _literal(raw)
     if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if default is not None and value is not None and not isinstance(value, (type(default), list, tuple)):
         raise ConfigError(f"{full_key!r} expects a {type(default).__name__} like {default!r}, got {raw!r}")
     task[name] = list(value) if isinstance(value, tuple) else value
+
+
+def _literal(raw: str) -> Any:
+    """A Python literal (number, string, list, ...), else the text itself."""
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        return raw
 
 
 def _suggest(name: str, valid: list[str], prefix: str) -> str:
@@ -510,6 +519,10 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
             )
     if model.dtype not in DTYPES:
         problems.append(f"model.dtype must be one of {DTYPES}, got {model.dtype!r}")
+    try:
+        check_retired_plan_keys(model.task, "model.task")
+    except InputError as error:
+        problems.append(str(error))
     for key in model.task:
         if key in ("num_cameras", "camera_tiles", "use_thumbnail"):
             problems.append(
@@ -535,13 +548,13 @@ def check_config(config: ExperimentConfig, world_size: int = 1) -> None:
                 )
         except ConfigError as error:
             problems.append(str(error))
-    if infos.is_file() and model.task.get("plan_queries") == "official" and "plan_mode_anchors" not in model.task:
+    if infos.is_file() and "plan_mode_anchors" not in model.task:
         metadata, _ = load_infos(infos)
         if metadata.get("plan_mode_anchors") is None:
             problems.append(
-                f"model.task.plan_queries='official' takes its mode anchors from the training info file, but {infos} "
-                f"has no plan_mode_anchors in its metadata: re-run `python tools/create_data.py {data.dataset} ...` "
-                f"(it writes them; a split needs 6 complete futures) or set model.task.plan_queries='modes'"
+                f"the planning queries take their mode anchors from the training info file, but {infos} has no "
+                f"plan_mode_anchors in its metadata: re-run `python tools/create_data.py {data.dataset} ...` (it "
+                f"writes them; a split needs 6 complete futures)"
             )
     if len(data.cameras) < 1 or len(data.camera_tiles) != 2 or min(data.camera_tiles) < 1:
         problems.append(

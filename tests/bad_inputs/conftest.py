@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from checkpoint_files import write_checkpoint
+from plan_query_helpers import anchors
 
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "demo" / "demo_stage1_perception.py"
 CASE_VERSION = "v1.0-case"  # version folder of the hand-written nuScenes data (``nuscenes``)
@@ -39,12 +40,14 @@ class Workspace:
     def train_config(self, relative: str = "config.py") -> Path:
         """A tiny experiment config (``tiny_experiment``) whose checks pass: data root, an info file, output ``out/``.
 
-        The info file holds one record with a QA turn: enough for the config checks (a text loss needs QA),
-        which run before the resume checkpoint is checked; nothing else in it is read.
+        The info file holds one record with a QA turn and hand-made planning mode anchors: enough for the config
+        checks (a text loss needs QA, the planning queries anchors), which run before the resume checkpoint is
+        checked; nothing else in it is read.
         """
         data = self.tmp / "data"
         record = {"token": "t0", "qa": [{"question": "q", "answer": "a", "type": "description"}]}
-        self.write_json("data/infos/tiny_infos_train.json", {"metadata": {"dataset": "nuscenes"}, "infos": [record]})
+        metadata = {"dataset": "nuscenes", "plan_mode_anchors": anchors(3, 2)}
+        self.write_json("data/infos/tiny_infos_train.json", {"metadata": metadata, "infos": [record]})
         return self.write_text(
             relative,
             "from tiny_run import tiny_experiment\n\n\n"

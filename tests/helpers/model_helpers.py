@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import torch
+from plan_query_helpers import history, with_anchors
 
 from onedrive import CameraGeometry, DriveBatch, DriveTargets, OneDriveForDriving
 from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
@@ -19,7 +20,7 @@ TASK = dict(
     depth_bins=4,
     num_cameras=2,
     num_plan_modes=2,
-)
+)  # load_onedrive adds hand-made plan_mode_anchors of the task's shape (plan_query_helpers.with_anchors)
 IMAGE_TOKEN_ID = 5
 TILES_PER_CAMERA = 3  # 1 x 2 grid + thumbnail
 TOKENS_PER_TILE = 4
@@ -48,7 +49,7 @@ def remove_top_level_key(config_path: Path, key: str) -> None:
 def load_onedrive(path, attn_implementation="sdpa", **task_overrides) -> OneDriveForDriving:
     torch.manual_seed(0)
     model = OneDriveForDriving.from_internvl(
-        str(path), task_config={**TASK, **task_overrides}, attn_implementation=attn_implementation
+        str(path), task_config=with_anchors(**{**TASK, **task_overrides}), attn_implementation=attn_implementation
     )
     return model.eval()
 
@@ -116,6 +117,7 @@ def make_batch(text_lengths=(6, 10), seed=0, answer_tokens=3) -> DriveBatch:
         ego_status=torch.randn(batch, 6, generator=generator),
         command=torch.tensor([0, 1, 2, 1][:batch]),
         targets=targets,
+        ego_history=history(batch, seed + 1),
         sample_tokens=[f"s{i}" for i in range(batch)],
     )
 
@@ -135,6 +137,7 @@ def select(batch: DriveBatch, row: int) -> DriveBatch:
         ),
         ego_status=batch.ego_status[row : row + 1],
         command=batch.command[row : row + 1],
+        ego_history=batch.ego_history[row : row + 1],
         targets=DriveTargets(
             [t.boxes[row]],
             [t.labels[row]],
@@ -147,7 +150,10 @@ def select(batch: DriveBatch, row: int) -> DriveBatch:
 
 def logits_through_the_images(model, batch, driving: bool) -> torch.Tensor:
     """LM logits of the prompt up to its last image token (the queries come right after it)."""
-    extra = {"camera": batch.camera, "ego_status": batch.ego_status, "command": batch.command} if driving else {}
+    extra = {}
+    if driving:
+        extra = dict(camera=batch.camera, ego_status=batch.ego_status, command=batch.command)
+        extra["ego_history"] = batch.ego_history
     with torch.no_grad():
         logits = model(
             input_ids=batch.input_ids, pixel_values=batch.pixel_values, attention_mask=batch.attention_mask, **extra

@@ -1,9 +1,12 @@
-"""Task settings and batch parts for models with plan_queries = official (tests)."""
+"""Hand-made planning mode anchors and ego histories for the tests' models and batches (the one place tests get
+them: real runs take the anchors from the training split's info file, and no library default stands in)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+
+from onedrive.model.configuration_onedrive import OneDriveTaskConfig
 
 
 def anchors(commands=3, modes=2, steps=6, dims=2) -> list:
@@ -13,15 +16,22 @@ def anchors(commands=3, modes=2, steps=6, dims=2) -> list:
     return np.concatenate([path, np.zeros((commands, modes, steps, dims - 2))], axis=-1).tolist()
 
 
-def official(**task) -> dict:
-    """Task overrides for the official planning queries with hand-made anchors (2 modes unless given)."""
-    task = {"num_plan_modes": 2, **task}
-    shape = (3, task["num_plan_modes"], task.get("plan_steps", 6), task.get("plan_dims", 2))
-    return {"plan_queries": "official", "plan_mode_anchors": anchors(*shape), **task}
+def with_anchors(**task) -> dict:
+    """Task settings plus hand-made ``plan_mode_anchors`` of their shape (the config's defaults for the sizes
+    not given), unless they set anchors."""
+    if "plan_mode_anchors" in task:
+        return task
+    shape = [task.get(key, getattr(OneDriveTaskConfig, key)) for key in ("num_commands", "num_plan_modes")]
+    shape += [task.get(key, getattr(OneDriveTaskConfig, key)) for key in ("plan_steps", "plan_dims")]
+    return {**task, "plan_mode_anchors": anchors(*shape)}
+
+
+def history(batch_size: int, seed=1) -> torch.Tensor:
+    """A random ego_history (B, 2, 10)."""
+    return torch.randn(batch_size, 2, 10, generator=torch.Generator().manual_seed(seed))
 
 
 def with_history(batch, seed=1):
     """The batch with a random ego_history (B, 2, 10)."""
-    generator = torch.Generator().manual_seed(seed)
-    batch.ego_history = torch.randn(len(batch.input_ids), 2, 10, generator=generator)
+    batch.ego_history = history(len(batch.input_ids), seed)
     return batch

@@ -2,7 +2,7 @@
 
 Used by the training tests and ``benchmark_training``: ``write_random_drive_data`` writes
 an info file in the layout of docs/design.md §4 (2 cameras, JPEG images, boxes, lanes,
-trajectory, QA) that ``onedrive.data.DriveDataset`` reads like any other, and
+trajectory, ego history, QA; the planning mode anchors in its metadata) that ``onedrive.data.DriveDataset`` reads like any other, and
 ``tiny_experiment`` returns an ``ExperimentConfig`` for the tiny random InternVL3
 (``model.tiny``), the built-in tokenizer and that data.
 
@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from onedrive.data.ego_history import key_frame_history
+from onedrive.data.plan_anchors import mode_anchors
 from onedrive.training.config import (
     DataConfig,
     ExperimentConfig,
@@ -135,6 +137,10 @@ def write_random_drive_data(
                 ],
             }
         )
+    for index, record in enumerate(records):  # two key frames per scene: the second's history is the first
+        scene = records[index - index % 2 : index + 1]
+        poses = [np.array(frame["ego2global"], dtype=np.float64) for frame in scene]
+        record["ego_history"] = key_frame_history([frame["ego_status"] for frame in scene], poses, index % 2).tolist()
     path = folder / "infos" / f"{name}_infos_{split}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     metadata = {
@@ -142,6 +148,7 @@ def write_random_drive_data(
         "version": "v1.0-tiny",
         "split": split,
         "lane_points": lane_points,
+        **mode_anchors(records, num_modes=TINY_TASK["num_plan_modes"]),
     }
     staging = path.with_suffix(".json.tmp")
     staging.write_text(json.dumps({"metadata": metadata, "infos": records}))

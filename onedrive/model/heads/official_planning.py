@@ -1,4 +1,4 @@
-"""Planning head of ``plan_queries`` = ``official``: one waypoint and one mode score per planning token.
+"""Planning head (the official release's design): one waypoint and one mode score per planning token.
 
 The planning states are ``[ego | (command, mode, timestep) tokens]`` (``model/plan_queries.py``).
 Each token's state plus the ego token's state gives its waypoint (``plan_dims`` values: metres,
@@ -12,6 +12,7 @@ mode nearest the ground truth (mean Euclidean distance over the valid steps); ``
 mean L1 of that mode on the valid steps; ``plan_cls`` a sigmoid focal loss on the mode scores
 with that mode as the positive, averaged over the modes; ``plan_status`` the mean L1 of the
 ego-input prediction; each averaged over samples. Samples without a future add no mode loss.
+The head runs on every task layer; the planning losses are summed over those layers (deep supervision).
 """
 
 from __future__ import annotations
@@ -23,18 +24,24 @@ from torch import nn
 
 from onedrive.model.configuration_onedrive import OneDriveTaskConfig
 from onedrive.model.heads.common import mlp
-from onedrive.model.heads.planning import PlanningOutput
 from onedrive.model.matching import sigmoid_focal_loss
 from onedrive.model.plan_queries import ego_input_dim, ego_token_input
 
 
 @dataclass
-class OfficialPlanningOutput(PlanningOutput):
-    """trajectories (B, M, T, D), mode_logits (B, M) of the given command; status (B, K) the ego token's
+class PlanningOutput:
+    """trajectories (B, M, T, D), mode_logits (B, M) of the given command's modes; status (B, K) the ego token's
     prediction of its input ego_input (B, K)."""
 
-    status: torch.Tensor | None = None
-    ego_input: torch.Tensor | None = None
+    trajectories: torch.Tensor
+    mode_logits: torch.Tensor
+    status: torch.Tensor
+    ego_input: torch.Tensor
+
+    def best(self) -> torch.Tensor:
+        """The highest-scoring mode's trajectory → (B, T, D)."""
+        index = self.mode_logits.argmax(dim=1)[:, None, None, None]  # (B, 1, 1, 1)
+        return self.trajectories.gather(1, index.expand(-1, -1, *self.trajectories.shape[2:])).squeeze(1)
 
 
 class OfficialPlanningHead(nn.Module):
@@ -47,7 +54,7 @@ class OfficialPlanningHead(nn.Module):
 
     def forward(
         self, plan_states: torch.Tensor, ego_status: torch.Tensor, command: torch.Tensor, ego_history: torch.Tensor
-    ) -> OfficialPlanningOutput:
+    ) -> PlanningOutput:
         """plan_states (B, 1 + C·M·T, H); ego_status (B, E); command (B,); ego_history (B, 2, 10)."""
         task = self.task
         batch = plan_states.shape[0]
@@ -63,9 +70,9 @@ class OfficialPlanningHead(nn.Module):
         mode_logits = self.score(tokens).squeeze(-1).mean(dim=-1)  # (B, M)
         status = self.status(ego[:, 0])  # (B, K)
         ego_input = ego_token_input(task, ego_status, command, ego_history).to(status)
-        return OfficialPlanningOutput(waypoints, mode_logits, status, ego_input)
+        return PlanningOutput(waypoints, mode_logits, status, ego_input)
 
-    def loss(self, output: OfficialPlanningOutput, trajectory: torch.Tensor, mask: torch.Tensor) -> dict:
+    def loss(self, output: PlanningOutput, trajectory: torch.Tensor, mask: torch.Tensor) -> dict:
         """trajectory (B, T, D), mask (B, T) → {"plan_l1", "plan_cls", "plan_status"} averaged over samples."""
         task = self.task
         predicted = output.trajectories  # (B, M, T, D)

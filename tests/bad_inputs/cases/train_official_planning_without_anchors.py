@@ -1,10 +1,10 @@
-"""tools/train.py with the official planning queries on training infos written without mode anchors."""
+"""tools/train.py on training infos written without the planning mode anchors."""
 
 from pathlib import Path
 
 TOOL = "train"
 EXIT_CODE = 2
-MESSAGE = ("plan_queries='official'", "no plan_mode_anchors", "create_data.py")
+MESSAGE = ("planning queries take their mode anchors", "no plan_mode_anchors", "create_data.py")
 
 CONFIG = Path(__file__).resolve().parents[3] / "configs" / "demo" / "demo_stage1_perception.py"
 

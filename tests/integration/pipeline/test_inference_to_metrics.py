@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from plan_query_helpers import with_anchors
 
 from onedrive import OneDriveForDriving
 from onedrive.evaluation import evaluate_predictions
@@ -57,7 +58,7 @@ def tiny_model(folder: Path, **task) -> tuple[OneDriveForDriving, OneDriveProces
         vocab_size=len(tokenizer), image_token_id=tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>")
     )
     save_tiny_internvl(folder, config)
-    model = OneDriveForDriving.from_internvl(str(folder), task_config=task)
+    model = OneDriveForDriving.from_internvl(str(folder), task_config=with_anchors(**task))
     return model, OneDriveProcessor.from_config(model.config, tokenizer)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from plan_query_helpers import anchors
 
 from onedrive.data.nuscenes.converter import ConverterSettings
 from onedrive.data.nuscenes.pipeline import create_infos
@@ -37,10 +38,9 @@ def world(tmp_path_factory) -> Path:
 
 def demo_config(world: Path, *overrides: str):
     # This world's key frames have no complete 6-step future, so its info files hold no planning mode anchors,
-    # which the demo's official planning queries need: the checks here use the per-mode planning queries.
-    return apply_overrides(
-        load_config(DEMO_STAGE1), [f"data.root={world}", "model.task.plan_queries=modes", *overrides]
-    )
+    # which the planning queries need: the checks here give hand-made ones.
+    hand_made = f"model.task.plan_mode_anchors={anchors(3, 6)}"
+    return apply_overrides(load_config(DEMO_STAGE1), [f"data.root={world}", hand_made, *overrides])
 
 
 @pytest.fixture(scope="module")

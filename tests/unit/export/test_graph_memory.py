@@ -53,6 +53,7 @@ def image_inputs(batch):
         "command": batch.command,
         "input_ids": batch.input_ids,
         "attention_mask": batch.attention_mask,
+        "ego_history": batch.ego_history,
     }
 
 
@@ -126,7 +127,10 @@ def run_three_frames(model, step, planning_only: bool, tolerance: float) -> None
 def test_graph_with_memory_equals_predict_over_three_frames(memory_model, planning_only):
     graph = StructuredGraph(memory_model, planning_only=planning_only).eval()
     names = graph_input_names(memory_model.config)
-    assert names == GRAPH_INPUTS + MEMORY_INPUTS and graph.output_names[-len(MEMORY_OUTPUTS) :] == MEMORY_OUTPUTS
+    assert (
+        names == (*GRAPH_INPUTS, "ego_history", *MEMORY_INPUTS)
+        and graph.output_names[-len(MEMORY_OUTPUTS) :] == MEMORY_OUTPUTS
+    )
 
     def step(batch, state):
         inputs = step_inputs(memory_model, batch, state)
@@ -151,7 +155,7 @@ def test_memory_inputs_are_checked(memory_model):
 
 
 def test_graph_without_memory_keeps_its_signature(trained_model):
-    assert graph_input_names(trained_model.config) == GRAPH_INPUTS
+    assert graph_input_names(trained_model.config) == (*GRAPH_INPUTS, "ego_history")
     assert StructuredGraph(trained_model).output_names == STRUCTURED_OUTPUTS
 
 

@@ -3,7 +3,6 @@
 import pytest
 import torch
 from model_helpers import load_onedrive, make_batch
-from plan_query_helpers import official, with_history
 
 from onedrive.export import GRAPH_INPUTS, StructuredGraph, check_graph_inputs, graph_input_names
 from onedrive.model.initial_values import randomise_initial_values
@@ -79,9 +78,11 @@ def three_layer_model(tmp_path_factory, request):
 @pytest.mark.parametrize("planning_only", [False, True])
 def test_graph_equals_predict(three_layer_model, planning_only):
     graph = StructuredGraph(three_layer_model, planning_only=planning_only).eval()
+    names = graph_input_names(three_layer_model.config)
+    assert names == (*GRAPH_INPUTS, "ego_history")
     batch = make_batch(text_lengths=(6, 10))  # right padding in the second sample
     with torch.no_grad():
-        values = graph(*(graph_inputs(batch)[name] for name in GRAPH_INPUTS))
+        values = graph(*(graph_inputs(batch)[name] for name in names))
     compare_with_predict(dict(zip(graph.output_names, values)), three_layer_model, batch, tolerance=1e-5)
 
 
@@ -96,6 +97,10 @@ def test_graph_inputs_are_checked(three_layer_model):
     inputs["ego_status"][1, 0] = float("nan")
     with pytest.raises(ValueError, match="ego_status must be finite"):
         check_graph_inputs(three_layer_model.config, inputs)
+    batch = make_batch()
+    batch.ego_history = None
+    with pytest.raises(ValueError, match="graph inputs missing: \\['ego_history'\\]"):
+        check_graph_inputs(three_layer_model.config, graph_inputs(batch))
 
 
 @pytest.fixture(scope="module")
@@ -123,40 +128,3 @@ def test_benchmark_onnx_reports_both_runtimes():
     result = benchmark_onnx(repeats=2)
     assert result["torch_predict_ms"] > 0 and result["onnxruntime_ms"] > 0
     assert result["max_abs_difference"] < 1e-4
-
-
-@pytest.fixture(scope="module")
-def official_model(tmp_path_factory):
-    from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
-
-    folder = save_tiny_internvl(
-        tmp_path_factory.mktemp("ivl3") / "tiny", tiny_internvl_config(num_hidden_layers=3), seed=1
-    )
-    model = load_onedrive(folder, task_layers=[0, 1], **official())
-    randomise_initial_values(model, std=0.05, seed=5)  # as after training
-    return model
-
-
-@pytest.mark.parametrize("planning_only", [False, True])
-def test_official_planning_graph_takes_the_ego_history_and_equals_predict(official_model, planning_only):
-    graph = StructuredGraph(official_model, planning_only=planning_only).eval()
-    names = graph_input_names(official_model.config)
-    assert names == (*GRAPH_INPUTS, "ego_history")
-    batch = with_history(make_batch(text_lengths=(6, 10)))
-    check_graph_inputs(official_model.config, graph_inputs(batch))
-    with torch.no_grad():
-        values = graph(*(graph_inputs(batch)[name] for name in names))
-    compare_with_predict(dict(zip(graph.output_names, values)), official_model, batch, tolerance=1e-5)
-    batch.ego_history = None
-    with pytest.raises(ValueError, match="graph inputs missing: \\['ego_history'\\]"):
-        check_graph_inputs(official_model.config, graph_inputs(batch))
-
-
-@pytest.mark.slow
-def test_official_planning_onnx_matches_pytorch(official_model, tmp_path):
-    from onedrive.export.onnx_graph import OnnxDriving, export_onnx
-
-    path = export_onnx(official_model, tmp_path)["planning"]
-    session = OnnxDriving(path, official_model.config)
-    batch = with_history(make_batch(text_lengths=(4, 9, 12), seed=3))
-    compare_with_predict(session.run(graph_inputs(batch)), official_model, batch, tolerance=1e-4)

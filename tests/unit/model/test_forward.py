@@ -7,14 +7,16 @@ from model_helpers import load_onedrive, make_batch, select
 def test_all_losses_and_gradients(internvl_dir):
     model = load_onedrive(internvl_dir).train()
     output = model(**make_batch())
-    assert set(output.losses) == {"text", "det_cls", "det_box", "lane_cls", "lane_points", "plan_l1", "plan_cls"}
+    losses = {"text", "det_cls", "det_box", "lane_cls", "lane_points", "plan_l1", "plan_cls", "plan_status"}
+    assert set(output.losses) == losses
     assert all(torch.isfinite(value) for value in output.losses.values())
     output.loss.backward()
     for name in (
         "queries.det_embed",
         "det_head.regressor.0.weight",
         "lane_head.classifier.0.weight",
-        "plan_head.decoder.0.weight",
+        "plan_head.waypoint.0.weight",
+        "queries.official_plan.timestep_embed.weight",
         "model.language_model.layers.1.query_ffns.det.up_proj.weight",
         "model.language_model.layers.0.self_attn.q_proj.weight",
         "image_position.head.to_key.weight",
@@ -76,6 +78,7 @@ def test_driving_queries_change_nothing_for_the_prompt_before_them(internvl_dir)
             camera=batch.camera,
             ego_status=batch.ego_status,
             command=batch.command,
+            ego_history=batch.ego_history,
         ).logits
     prefix = 3  # text tokens before the first image token: no 3D embedding, no query in their past
     torch.testing.assert_close(driving[:, :prefix], plain[:, :prefix], rtol=0, atol=1e-5)

@@ -3,7 +3,7 @@
 import torch
 from model_helpers import load_onedrive, make_batch, select
 
-from onedrive.model.heads.planning import PlanningOutput
+from onedrive.model.heads.official_planning import PlanningOutput
 from onedrive.model.initial_values import randomise_initial_values
 from onedrive.schema import DriveBatch
 
@@ -20,6 +20,7 @@ def _uncached_greedy(model, batch: DriveBatch, steps: int) -> torch.Tensor:
                 camera=batch.camera,
                 ego_status=batch.ego_status,
                 command=batch.command,
+                ego_history=batch.ego_history,
             ).logits
         token = logits[:, -1].argmax(-1)
         tokens.append(token)
@@ -101,7 +102,9 @@ def test_predict_stops_after_the_last_task_layer_and_equals_the_full_pass_there(
     # The last layer's heads would have given something else: the predictions are not the final layer's.
     assert not torch.equal(
         deep.planning[1].trajectories,
-        model.plan_head(deep_final_plan_states(model, batch), batch.ego_status, batch.command).trajectories,
+        model.plan_head(
+            deep_final_plan_states(model, batch), batch.ego_status, batch.command, batch.ego_history
+        ).trajectories,
     )
 
 
@@ -116,11 +119,13 @@ def deep_final_plan_states(model, batch):
             batch.ego_status,
             batch.command,
             driving=True,
+            ego_history=batch.ego_history,
         )
     return layout.gather(output.last_hidden_state, layout.group_index("plan"))
 
 
 def test_best_mode_is_the_highest_scoring_one_per_sample():
     trajectories = torch.arange(2 * 3 * 4 * 2, dtype=torch.float32).view(2, 3, 4, 2)  # (B, M, T, D)
-    modes = PlanningOutput(trajectories, torch.tensor([[0.1, 2.0, -1.0], [3.0, 0.0, 1.0]]))
+    logits = torch.tensor([[0.1, 2.0, -1.0], [3.0, 0.0, 1.0]])  # (B, M)
+    modes = PlanningOutput(trajectories, logits, status=torch.zeros(2, 1), ego_input=torch.zeros(2, 1))
     assert torch.equal(modes.best(), torch.stack([trajectories[0, 1], trajectories[1, 0]]))

@@ -109,8 +109,6 @@ def _settings(**task):
         (dict(azimuth_prior_logit=-1.0), r"azimuth_prior_logit must be >= 0 \(0: no prior\), got -1.0"),
         (dict(plan_anchor="cv"), "plan_anchor must be 'none' or 'constant_velocity', got 'cv'"),
         (dict(plan_step_seconds=0.0), "plan_step_seconds must be > 0, got 0.0"),
-        (dict(plan_mode_target="best"), "plan_mode_target must be 'winner' or 'soft', got 'best'"),
-        (dict(plan_mode_temperature=-0.5), r"plan_mode_temperature must be > 0 \(metres\), got -0.5"),
         (
             dict(plan_anchor="constant_velocity", ego_status_dim=1),
             r"reads \(vx, vy\) from ego_status; ego_status_dim is 1",

@@ -1,46 +1,43 @@
-"""plan_queries = official: 1 ego token + commands × modes × timesteps waypoint tokens, anchors from the config."""
+"""The planning queries and head: 1 ego token + commands × modes × timesteps waypoint tokens, anchors from the
+config."""
 
 import numpy as np
 import pytest
 import torch
 from model_helpers import load_onedrive, make_batch
-from plan_query_helpers import anchors, official, with_history
+from plan_query_helpers import anchors, with_anchors
 
 from onedrive.errors import InputError
 from onedrive.model.configuration_onedrive import OneDriveTaskConfig
-from onedrive.model.heads.official_planning import OfficialPlanningHead, OfficialPlanningOutput
+from onedrive.model.heads.official_planning import OfficialPlanningHead, PlanningOutput
 from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.model.plan_queries import ego_input_dim
 from onedrive.model.query_groups import query_groups
 
 
 def test_token_counts_follow_commands_modes_and_steps():
-    nuscenes = OneDriveTaskConfig(**official(num_plan_modes=6))
+    nuscenes = OneDriveTaskConfig(**with_anchors(num_plan_modes=6))
     assert nuscenes.num_plan_tokens == 1 + 3 * 6 * 6 == 109
-    navsim = OneDriveTaskConfig(**official(num_plan_modes=6, plan_steps=8, plan_dims=3))
+    navsim = OneDriveTaskConfig(**with_anchors(num_plan_modes=6, plan_steps=8, plan_dims=3))
     assert navsim.num_plan_tokens == 1 + 3 * 6 * 8
     assert dict((g.name, g.count) for g in query_groups(navsim))["plan"] == 145
-    assert OneDriveTaskConfig(num_plan_modes=6).num_plan_tokens == 19  # the "modes" design
 
 
-@pytest.mark.parametrize(
-    "task, message",
-    [
-        ({"plan_queries": "official"}, "needs plan_mode_anchors"),
-        ({**official(), "plan_mode_anchors": anchors(3, 2, 5)}, r"must be \(3, 2, 6, 2\)"),
-        ({**official(), "plan_mode_target": "soft"}, "focal loss"),
-        ({"plan_mode_anchors": anchors(3, 2)}, "official' only"),
-        ({"plan_queries": "vad"}, "'official' or 'modes'"),
-    ],
-)
-def test_config_refuses_inconsistent_planning_queries(task, message):
-    with pytest.raises(ValueError, match=message):
-        OneDriveTaskConfig(**{"num_plan_modes": 2, **task})
+def test_config_refuses_anchors_of_another_shape():
+    with pytest.raises(ValueError, match=r"must be \(3, 2, 6, 2\)"):
+        OneDriveTaskConfig(num_plan_modes=2, plan_mode_anchors=anchors(3, 2, 5))
+
+
+def test_a_model_without_anchors_is_refused(internvl_dir):
+    """The task config accepts None (transformers builds default configs), the model does not."""
+    assert OneDriveTaskConfig().plan_mode_anchors is None
+    with pytest.raises(InputError, match=r"need task_config.plan_mode_anchors \(3, 2, 6, 2\).*tools/create_data.py"):
+        load_onedrive(internvl_dir, plan_mode_anchors=None)
 
 
 def pass_through_head() -> OfficialPlanningHead:
     """Hidden 4 = (x, y, score, 0): the waypoint MLP returns (x, y), the score MLP the score (inputs positive)."""
-    task = OneDriveTaskConfig(**official(num_plan_modes=2, plan_steps=2))
+    task = OneDriveTaskConfig(**with_anchors(num_plan_modes=2, plan_steps=2))
     head = OfficialPlanningHead(4, task)
     with torch.no_grad():
         for mlp, rows in ((head.waypoint, [0, 1]), (head.score, [2])):
@@ -69,13 +66,13 @@ def test_decode_takes_the_best_mode_of_the_given_command():
 
 
 def test_loss_on_a_hand_made_case():
-    task = OneDriveTaskConfig(**official(num_plan_modes=2, plan_steps=2, plan_cls_weight=0.5, plan_status_weight=1.0))
+    task = OneDriveTaskConfig(num_plan_modes=2, plan_steps=2, plan_cls_weight=0.5, plan_status_weight=1.0)
     head = OfficialPlanningHead(4, task)
     modes = torch.tensor([[[[0.0, 0.0], [0.0, 0.0]], [[1.0, 0.0], [2.0, 1.0]]]])  # (1, M, T, D)
     logits = torch.tensor([[0.0, 0.0]])
     status, ego_input = torch.zeros(1, ego_input_dim(task)), torch.zeros(1, ego_input_dim(task))
     status[0, :2] = torch.tensor([1.0, -3.0])
-    output = OfficialPlanningOutput(modes, logits, status, ego_input)
+    output = PlanningOutput(modes, logits, status, ego_input)
     truth = torch.tensor([[[1.0, 0.5], [2.0, 9.0]]])  # step 2 is not valid: mode 1 is the nearest on step 1
     losses = head.loss(output, truth, torch.tensor([[True, False]]))
     torch.testing.assert_close(losses["plan_l1"], torch.tensor(0.25))  # |0 − 0.5| / 2 dims on the valid step
@@ -86,9 +83,9 @@ def test_loss_on_a_hand_made_case():
 
 
 def test_forward_deep_supervision_and_inputs(internvl_dir):
-    model = load_onedrive(internvl_dir, **official())
+    model = load_onedrive(internvl_dir)
     assert model.config.task_config.num_plan_tokens == 1 + 3 * 2 * 6
-    batch = with_history(make_batch())
+    batch = make_batch()
     output = model(**batch)
     assert {"plan_l1", "plan_cls", "plan_status"} <= set(output.losses)
     assert len(output.planning) == len(model.config.task_layer_indices)  # every task layer
@@ -102,32 +99,19 @@ def test_forward_deep_supervision_and_inputs(internvl_dir):
 
 
 def test_the_ego_token_reads_the_history_unless_the_status_is_off(internvl_dir):
-    batch = with_history(make_batch())
-    moved = with_history(make_batch(), seed=2)
+    batch = make_batch()
+    moved = make_batch()
+    moved.ego_history = moved.ego_history + 1.0
     for use_ego_status, changes in ((True, True), (False, False)):
-        model = load_onedrive(internvl_dir, **official(), use_ego_status=use_ego_status)
+        model = load_onedrive(internvl_dir, use_ego_status=use_ego_status)
         first, second = model.predict(batch).trajectory, model.predict(moved).trajectory
         assert (not torch.allclose(first, second)) == changes
 
 
 def test_anchors_survive_save_and_load(internvl_dir, tmp_path):
-    model = load_onedrive(internvl_dir, **official())
-    batch = with_history(make_batch())
+    model = load_onedrive(internvl_dir)
+    batch = make_batch()
     model.save_pretrained(tmp_path / "saved")
     loaded = OneDriveForDriving.from_pretrained(tmp_path / "saved").eval()
     assert loaded.config.task_config.plan_mode_anchors == anchors(3, 2)
-    assert loaded.config.task_config.plan_queries == "official"
     torch.testing.assert_close(loaded.predict(batch).trajectory, model.predict(batch).trajectory)
-
-
-def test_a_checkpoint_of_the_other_design_loads_with_fresh_planning_queries(internvl_dir, tmp_path):
-    """Switching plan_queries between stages: the raw parameters the checkpoint lacks (the modes' plan_embed)
-    start from their drawn values, never uninitialised memory; loaded parameters stay as saved."""
-    official_model = load_onedrive(internvl_dir, **official())
-    official_model.save_pretrained(tmp_path / "official")
-    config = OneDriveForDriving.config_class.from_pretrained(tmp_path / "official")
-    config.task_config.plan_queries, config.task_config.plan_mode_anchors = "modes", None
-    loaded = OneDriveForDriving.from_pretrained(tmp_path / "official", config=config)
-    fresh_plan_embed = loaded.queries.initial_values()["plan_embed"]
-    torch.testing.assert_close(loaded.queries.plan_embed.data, fresh_plan_embed, rtol=0, atol=0)
-    torch.testing.assert_close(loaded.queries.det_embed.data, official_model.queries.det_embed.data, rtol=0, atol=0)

@@ -11,7 +11,8 @@ from onedrive.model.query_groups import FAMILIES, query_groups
 from onedrive.model.tokens import TokenLayout
 
 # state_dict keys of the tiny model (model_helpers.TASK) recorded before the query groups were declared in one
-# place: a OneDrive folder saved before that change loads into the model built now.
+# place: a OneDrive folder saved before that change loads into the model built now (the planning keys re-recorded
+# when the planning design of one ego token + C·M·T waypoint tokens became the only one).
 RECORDED_KEYS = Path(__file__).with_name("tiny_state_dict_keys.txt")
 
 

@@ -6,7 +6,7 @@ from model_helpers import load_onedrive, make_batch
 
 from onedrive.model.initial_values import randomise_initial_values
 
-DRIVING_LOSSES = ("det_cls", "det_box", "lane_cls", "lane_points", "plan_l1", "plan_cls")
+DRIVING_LOSSES = ("det_cls", "det_box", "lane_cls", "lane_points", "plan_l1", "plan_cls", "plan_status")
 
 
 def test_each_family_is_the_sum_of_its_losses_on_every_task_layer(three_layer_internvl_dir):

@@ -63,8 +63,8 @@ def test_only_new_parameters_are_the_task_modules(internvl_dir):
         "queries.det_reference",
         "queries.lane_embed",
         "queries.lane_reference",
-        "queries.plan_embed",
-        "queries.command_embed.weight",
+        "queries.official_plan.timestep_embed.weight",
+        "queries.official_plan.ego_encoder.0.weight",
     } <= top_level
     assert task_module_keys(model) == new_keys
 

@@ -1,4 +1,4 @@
-"""plan_queries = official in a training run: the anchors come from the training split's info file."""
+"""The planning queries in a training run: the anchors come from the training split's info file."""
 
 import json
 
@@ -6,30 +6,14 @@ import numpy as np
 import pytest
 from tiny_run import tiny_experiment
 
-from onedrive.data.plan_anchors import mode_anchors
 from onedrive.errors import InputError
 from onedrive.training.build import build_model
 from onedrive.training.run import train_experiment
 
 
-def official_run(drive_data, tmp_path, anchors: bool):
-    """A planning run on a copy of the tiny info file with ego histories (and anchors for 2 modes when asked)."""
-    content = json.loads((drive_data / "infos" / "tiny_infos_train.json").read_text())
-    for record in content["infos"]:
-        record["ego_history"] = [[*record["ego_status"], -2.5, 0.0, 0.0, 1.0], [0.0] * 10]
-    if anchors:
-        content["metadata"].update(mode_anchors(content["infos"], num_modes=2))
-    infos = tmp_path / "infos"
-    infos.mkdir()
-    (infos / "tiny_infos_train.json").write_text(json.dumps(content))
-    config = tiny_experiment(drive_data, tmp_path / "run", stage="planning")
-    config.data.infos_dir = str(infos)
-    config.model.task.update(plan_queries="official")
-    return config, content["metadata"]
-
-
 def test_the_model_takes_the_training_split_anchors_and_trains(drive_data, tmp_path):
-    config, metadata = official_run(drive_data, tmp_path, anchors=True)
+    metadata = json.loads((drive_data / "infos" / "tiny_infos_train.json").read_text())["metadata"]
+    config = tiny_experiment(drive_data, tmp_path / "run", stage="planning")
     model, _ = build_model(config)
     np.testing.assert_allclose(model.config.task_config.plan_mode_anchors, metadata["plan_mode_anchors"])
     assert model.config.task_config.num_plan_tokens == 1 + 3 * 2 * 6
@@ -40,6 +24,12 @@ def test_the_model_takes_the_training_split_anchors_and_trains(drive_data, tmp_p
 
 
 def test_an_info_file_without_anchors_is_refused(drive_data, tmp_path):
-    config, _ = official_run(drive_data, tmp_path, anchors=False)
+    content = json.loads((drive_data / "infos" / "tiny_infos_train.json").read_text())
+    del content["metadata"]["plan_mode_anchors"]
+    infos = tmp_path / "infos"
+    infos.mkdir()
+    (infos / "tiny_infos_train.json").write_text(json.dumps(content))
+    config = tiny_experiment(drive_data, tmp_path / "run", stage="planning")
+    config.data.infos_dir = str(infos)
     with pytest.raises(InputError, match="has no plan_mode_anchors"):
         build_model(config)

@@ -16,7 +16,7 @@ from onedrive.training.run import prepare_experiment
 PERCEPTION = re.compile(
     r"^(queries\.(det|lane)_|(image|det|lane)_position\.|(det|lane)_head\.|.*\.query_self_attn\.|.*\.query_ffns\.(det|lane)\.)"
 )
-PLANNING = re.compile(r"^(queries\.(plan_embed|command_embed\.|ego_encoder\.)|plan_head\.|.*\.query_ffns\.plan\.)")
+PLANNING = re.compile(r"^(queries\.official_plan\.|plan_head\.|.*\.query_ffns\.plan\.)")
 
 
 def snapshot(model):

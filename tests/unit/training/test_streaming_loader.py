@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 import torch
+from plan_query_helpers import anchors
 from streaming_run import record_streaming_run, streaming_dataset
 from streaming_world import write_streaming_world
 from tiny_run import tiny_experiment
@@ -64,6 +65,7 @@ def test_streaming_config_reaches_the_trainer_and_is_checked(world, tmp_path):
     root, infos = world
     config = tiny_experiment(tmp_path, tmp_path / "out")
     config.model.task["lane_points"] = 11  # the synthetic world's lanes
+    config.model.task["plan_mode_anchors"] = anchors(3, 2)  # the world's split is too short for k-means anchors
     config.data = replace(
         config.data,
         dataset="nuscenes",
