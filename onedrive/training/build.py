@@ -130,17 +130,23 @@ def torch_dtype(name: str) -> torch.dtype:
     }[name]
 
 
+def new_model_task(config: ExperimentConfig) -> dict:
+    """The task config of a model built from scratch for this run: ``task_overrides`` and the training split's
+    planning mode anchors (unless ``model.task`` sets them)."""
+    overrides = task_overrides(config)
+    defaults = OneDriveTaskConfig()
+    overrides.update(training_mode_anchors(config, lambda key: overrides.get(key, getattr(defaults, key))))
+    return overrides
+
+
 def build_model(config: ExperimentConfig) -> tuple[OneDriveForDriving, list[str]]:
     """The model of this stage, and notes on tensors that were (re-)initialised rather than loaded."""
     model_cfg = config.model
-    overrides = task_overrides(config)
     dtype = torch_dtype(model_cfg.dtype)
     if model_cfg.init_from is None:
-        defaults = OneDriveTaskConfig()
-        overrides.update(training_mode_anchors(config, lambda key: overrides.get(key, getattr(defaults, key))))
         model = OneDriveForDriving.from_internvl(
             model_cfg.internvl,
-            task_config=overrides,
+            task_config=new_model_task(config),
             attn_implementation=model_cfg.attn_implementation,
             dtype=dtype,
         )
@@ -148,7 +154,7 @@ def build_model(config: ExperimentConfig) -> tuple[OneDriveForDriving, list[str]
     folder = model_folder(model_cfg.init_from)
     model_config = OneDriveConfig.from_pretrained(folder)
     task = model_config.task_config
-    for key, value in overrides.items():
+    for key, value in task_overrides(config).items():
         setattr(task, key, value)
     for key, value in training_mode_anchors(config, lambda key: getattr(task, key)).items():
         setattr(task, key, value)
