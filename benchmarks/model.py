@@ -65,7 +65,6 @@ TINY_TASK = dict(
     num_det_queries=32,
     num_lane_queries=16,
     depth_bins=8,
-    plan_queries="official",
     memory_size=16,
     memory_topk=8,
     memory_propagated=8,
@@ -81,11 +80,11 @@ SHAPES = {
 
 
 def with_plan_anchors(task: dict) -> dict:
-    """``task`` with zero ``plan_mode_anchors`` of the right shape when it asks for the official planning queries
-    and gives none: the anchors are values read from the infos at training, any values cost alike."""
+    """``task`` with zero ``plan_mode_anchors`` of the right shape when it gives none: the anchors are values read
+    from the infos at training, any values cost alike."""
     from onedrive.model.configuration_onedrive import OneDriveTaskConfig
 
-    if task.get("plan_queries") != "official" or task.get("plan_mode_anchors") is not None:
+    if task.get("plan_mode_anchors") is not None:
         return dict(task)
     defaults = OneDriveTaskConfig()
     shape = [task.get(key, getattr(defaults, key)) for key in ("num_commands", "num_plan_modes", "plan_steps")]

@@ -17,7 +17,7 @@ def tiny_checkpoints(tmp_path_factory):
 
 def test_the_one_b_shapes_run_the_paper_task_settings():
     task = OneDriveConfig(task_config=paper_task_settings()).task_config
-    assert task.plan_queries == "official" and task.num_plan_tokens == 109  # 1 ego + 3 commands x 6 modes x 6 steps
+    assert task.num_plan_tokens == 109  # 1 ego + 3 commands x 6 modes x 6 steps
     assert (task.memory_size, task.memory_topk, task.memory_propagated) == (600, 300, 300)
     assert (task.num_det_queries, task.num_lane_queries, task.depth_bins) == (600, 600, 64)
     assert task.camera_tiles == [1, 2] and task.use_thumbnail
