@@ -10,7 +10,7 @@ first and the last tenth of the logged steps. ``--navsim`` adds the NAVSIM part 
 planning-only training from the driving model, PDMS and EPDMS beside the logged human, constant velocity and the
 mean trajectory on the same tokens).
 
-    python tools/demo.py                 # 15 to 22 minutes on a 2-core CPU
+    python tools/demo.py                 # about 30 minutes on a 2-core CPU (docs/demo.md)
     python tools/demo.py --navsim        # + NAVSIM, a few minutes more
     python tools/demo.py --seed 1        # another initialisation and data order (train.seed)
     python tools/demo.py --detection     # only stage 1, trained 4,000 steps, scored on detection (18 to 22 min)
