@@ -160,3 +160,17 @@ def logits_through_the_images(model, batch, driving: bool) -> torch.Tensor:
         ).logits
     last_image = int((batch.input_ids[0] == IMAGE_TOKEN_ID).nonzero().max())
     return logits[:, : last_image + 1]
+
+
+def graph_inputs(batch) -> dict:
+    """The exported graph's image and prompt inputs of ``batch`` by name (``ego_history`` when it has one)."""
+    history = {} if batch.ego_history is None else {"ego_history": batch.ego_history}
+    return history | {
+        "pixel_values": batch.pixel_values,
+        "intrinsics": batch.camera.intrinsics,
+        "cam2ego": batch.camera.cam2ego,
+        "ego_status": batch.ego_status,
+        "command": batch.command,
+        "input_ids": batch.input_ids,
+        "attention_mask": batch.attention_mask,
+    }

@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from model_helpers import load_onedrive, make_batch
+from model_helpers import graph_inputs, load_onedrive, make_batch
 
 from onedrive.export import (
     GRAPH_INPUTS,
@@ -44,22 +44,9 @@ def frame(index: int):
     return batch
 
 
-def image_inputs(batch):
-    return {
-        "pixel_values": batch.pixel_values,
-        "intrinsics": batch.camera.intrinsics,
-        "cam2ego": batch.camera.cam2ego,
-        "ego_status": batch.ego_status,
-        "command": batch.command,
-        "input_ids": batch.input_ids,
-        "attention_mask": batch.attention_mask,
-        "ego_history": batch.ego_history,
-    }
-
-
 def step_inputs(model, batch, memory):
     stream = (batch.scene_tokens, batch.timestamps, batch.ego_to_global)
-    return image_inputs(batch) | memory_graph_inputs(model.config, memory, *stream)
+    return graph_inputs(batch) | memory_graph_inputs(model.config, memory, *stream)
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +155,6 @@ def test_onnx_graph_with_memory_matches_predict(memory_model, tmp_path):
         session = OnnxDriving(paths[kind], memory_model.config)
 
         def step(batch, state, session=session):
-            return session.step(image_inputs(batch), state, batch.scene_tokens, batch.timestamps, batch.ego_to_global)
+            return session.step(graph_inputs(batch), state, batch.scene_tokens, batch.timestamps, batch.ego_to_global)
 
         run_three_frames(memory_model, step, planning_only, tolerance=1e-4)

@@ -2,23 +2,10 @@
 
 import pytest
 import torch
-from model_helpers import load_onedrive, make_batch
+from model_helpers import graph_inputs, load_onedrive, make_batch
 
 from onedrive.export import GRAPH_INPUTS, StructuredGraph, check_graph_inputs, graph_input_names
 from onedrive.model.initial_values import randomise_initial_values
-
-
-def graph_inputs(batch):
-    history = {} if batch.ego_history is None else {"ego_history": batch.ego_history}
-    return history | {
-        "pixel_values": batch.pixel_values,
-        "intrinsics": batch.camera.intrinsics,
-        "cam2ego": batch.camera.cam2ego,
-        "ego_status": batch.ego_status,
-        "command": batch.command,
-        "input_ids": batch.input_ids,
-        "attention_mask": batch.attention_mask,
-    }
 
 
 def assert_same_rows(actual, expected, tolerance):
