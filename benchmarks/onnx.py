@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import torch
-from plan_query_helpers import anchors
 
+from benchmarks.model import with_plan_anchors
 from onedrive.export.graph import StructuredGraph, graph_input_names
 from onedrive.export.onnx_graph import OnnxDriving, _export_one, example_inputs
 from onedrive.model.initial_values import randomise_initial_values
@@ -20,16 +20,17 @@ from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.schema import CameraGeometry, DriveBatch
 from onedrive.tiny import save_tiny_internvl, tiny_internvl_config
 
-TINY_TASK = {
-    "num_det_queries": 16,
-    "num_lane_queries": 8,
-    "max_boxes": 16,
-    "max_lanes": 8,
-    "lane_points": 5,
-    "depth_bins": 4,
-    "num_cameras": 2,
-    "plan_mode_anchors": anchors(3, 6),  # values only: the timing does not depend on them
-}
+TINY_TASK = with_plan_anchors(
+    {
+        "num_det_queries": 16,
+        "num_lane_queries": 8,
+        "max_boxes": 16,
+        "max_lanes": 8,
+        "lane_points": 5,
+        "depth_bins": 4,
+        "num_cameras": 2,
+    }
+)
 
 
 def _median_ms(function, repeats: int) -> float:

@@ -28,10 +28,10 @@ import time
 from pathlib import Path
 
 import torch
-from plan_query_helpers import anchors
 from tiny_run import tiny_experiment, write_random_drive_data
 from transformers import InternVLConfig, TrainerCallback
 
+from benchmarks.model import with_plan_anchors
 from onedrive.model.configuration_onedrive import OneDriveConfig
 from onedrive.model.modeling_onedrive import OneDriveForDriving
 from onedrive.training.build import IMAGE_TOKEN_ID_TINY, new_model_task
@@ -66,14 +66,15 @@ ONE_B_VISION = {
     "use_qk_norm": False,
     "use_mean_pooling": True,
 }
-ONE_B_TASK = {
-    "num_det_queries": 100,
-    "num_lane_queries": 50,
-    "max_boxes": 100,
-    "max_lanes": 50,
-    "task_layers": [0, 4, 8, 12, 16, 23],
-    "plan_mode_anchors": anchors(3, 6),  # values only: the timing does not depend on them
-}
+ONE_B_TASK = with_plan_anchors(
+    {
+        "num_det_queries": 100,
+        "num_lane_queries": 50,
+        "max_boxes": 100,
+        "max_lanes": 50,
+        "task_layers": [0, 4, 8, 12, 16, 23],
+    }
+)
 
 
 class _StepTimer(TrainerCallback):
@@ -99,8 +100,8 @@ def _experiment(shapes: str, folder: Path):
         write_random_drive_data(data, num_samples=16, cameras=NUSCENES_CAMERAS, lane_points=lane_points)
         config = tiny_experiment(data, folder / "out")
         config.model.tiny = demo.model.tiny
-        # The random data's few futures do not make the demo's 6 k-means modes: hand-made anchors stand in.
-        config.model.task = dict(demo.model.task, plan_mode_anchors=anchors(3, demo.model.task["num_plan_modes"]))
+        # The random data's few futures do not make the demo's 6 k-means modes: placeholder anchors stand in.
+        config.model.task = with_plan_anchors(demo.model.task)
         config.data.cameras = NUSCENES_CAMERAS
         config.train.per_device_batch_size = demo.train.per_device_batch_size
         config.recipe = demo.recipe
